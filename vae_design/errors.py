@@ -1,0 +1,32 @@
+"""Errors that users see.
+
+``InputError`` is the one exception type for bad user input (files, formulas, config values).
+The CLI turns it into a single line on stderr and exit code 2; everything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad user input, reported as one line naming file, row, column and the problem.
+
+    The message must be a single sentence without newlines, e.g.
+    ``alloys.csv, row 4, column 'formula': unknown element symbol 'Xx' in 'Xx2Fe'``.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
+
+
+def located(problem: str, file: str | None = None, row: int | None = None, column: str | None = None) -> str:
+    """Prefix ``problem`` with where it happened (rows are spreadsheet rows: the header is row 1)."""
+    where = [
+        part
+        for part in (
+            file,
+            None if row is None else f"row {row}",
+            None if column is None else f"column '{column}'",
+        )
+        if part
+    ]
+    return f"{', '.join(where)}: {problem}" if where else problem
