@@ -1,0 +1,136 @@
+"""The alloy table: one row per unique composition, labelled or not.
+
+Columns of ``AlloyTable.alloys``:
+
+========== ==================================================================================
+formula    canonical formula (``Al20Co20Cr20Fe20Ni20``), the de-duplication key
+composition dict element -> mole fraction
+family     element set joined by '-' (``Al-Co-Cr-Fe-Ni``), the key of family-grouped splits
+n_elements number of elements present
+label      target class as an integer (pandas Int64); <NA> for unlabelled alloys
+phase      canonical phase BCC / FCC / HCP / multi-phase where a source gave one, else <NA>
+source     where the row came from (dataset names joined by '+', or a file name and row)
+part       '' or the split part a user's files assign: 'train', 'val', 'test'
+========== ==================================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from vae_design.data.composition import Composition, canonical_formula, family_of
+from vae_design.errors import InputError
+
+PHASES = ("BCC", "FCC", "HCP", "multi-phase")
+SINGLE_PHASES = frozenset({"BCC", "FCC", "HCP"})
+# target name -> class names in label order
+TARGETS = {
+    "single_phase": ("multi-phase", "single phase"),  # 0 = not a single solid solution, 1 = single phase
+    "phase": PHASES,  # 4-class: 0 BCC, 1 FCC, 2 HCP, 3 multi-phase
+}
+COLUMNS = ("formula", "composition", "family", "n_elements", "label", "phase", "source", "part")
+
+
+def check_target(target: str) -> tuple[str, ...]:
+    """Class names of a target; InputError for an unknown target."""
+    if target not in TARGETS:
+        raise InputError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
+    return TARGETS[target]
+
+
+def label_of_phase(phase: str, target: str) -> int:
+    """Integer label of a canonical phase under ``target`` (single_phase: BCC/FCC/HCP -> 1, else 0)."""
+    if target == "single_phase":
+        return int(phase in SINGLE_PHASES)
+    return PHASES.index(phase)
+
+
+@dataclass(frozen=True)
+class AlloyTable:
+    """Unique alloys with labels (or <NA>), the label conflicts that were excluded, and where they came from."""
+
+    alloys: pd.DataFrame
+    target: str
+    name: str
+    conflicts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["formula", "labels"]))
+    notes: tuple[str, ...] = ()
+
+    @property
+    def labelled(self) -> pd.DataFrame:
+        return self.alloys[self.alloys["label"].notna()]
+
+    @property
+    def unlabelled(self) -> pd.DataFrame:
+        return self.alloys[self.alloys["label"].isna()]
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return TARGETS[self.target]
+
+
+def alloy_row(composition: Composition, label: int | None, phase: str | None, source: str, part: str = "") -> dict:
+    """One row of the alloy table for a parsed composition."""
+    return {
+        "formula": canonical_formula(composition),
+        "composition": composition,
+        "family": family_of(composition),
+        "n_elements": len(composition),
+        "label": label,
+        "phase": phase,
+        "source": source,
+        "part": part,
+    }
+
+
+def make_frame(rows: Iterable[dict]) -> pd.DataFrame:
+    """DataFrame with the table's columns and dtypes (nullable integer labels)."""
+    frame = pd.DataFrame(list(rows), columns=list(COLUMNS))
+    frame["label"] = frame["label"].astype("Int64")
+    frame["n_elements"] = frame["n_elements"].astype(int)
+    frame["phase"] = frame["phase"].astype("string")
+    return frame.reset_index(drop=True)
+
+
+def merge_sources(
+    labelled: Iterable[dict], unlabelled: Iterable[dict], target: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """De-duplicate rows by canonical formula and exclude cross-source label conflicts.
+
+    Labelled rows that agree are merged (their sources joined). Rows whose labels disagree under ``target``
+    are excluded from the labelled set, never voted, and returned as conflicts; their composition joins the
+    unlabelled pool, since it is a real alloy whose label is unreliable. Unlabelled rows already present in
+    the labelled set are dropped. Returns (alloys, conflicts).
+    """
+    by_formula: dict[str, list[dict]] = {}
+    for row in labelled:
+        by_formula.setdefault(row["formula"], []).append(row)
+    kept, conflicts, pool = [], [], {}
+    for formula, rows in by_formula.items():
+        labels = {row["label"] for row in rows}
+        sources = "+".join(sorted({row["source"] for row in rows}))
+        if len(labels) > 1:
+            conflicts.append(
+                {
+                    "formula": formula,
+                    "labels": "; ".join(f"{row['source']}: {row['phase'] or row['label']}" for row in rows),
+                }
+            )
+            pool[formula] = {**rows[0], "label": None, "phase": None, "source": sources}
+            continue
+        phases = {row["phase"] for row in rows}
+        # Sources can agree on the binary label but name different phases (BCC vs FCC); keep the phase only
+        # when it is unambiguous.
+        kept.append({**rows[0], "source": sources, "phase": phases.pop() if len(phases) == 1 else None})
+    for row in unlabelled:
+        if row["formula"] in by_formula:
+            continue
+        if row["formula"] in pool:
+            merged = pool[row["formula"]]
+            merged["source"] = "+".join(sorted(set(merged["source"].split("+")) | {row["source"]}))
+        else:
+            pool[row["formula"]] = {**row, "label": None, "phase": None}
+    alloys = make_frame([*kept, *pool.values()])
+    return alloys, pd.DataFrame(conflicts, columns=["formula", "labels"])
