@@ -1,0 +1,132 @@
+"""The console script: sub-commands, --help, the featurize contract and the bad-input contract."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+
+from vae_design.cli.main import COMMANDS, config_dir, main
+from vae_design.features import DESCRIPTOR_NAMES
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_overview_and_help_for_every_command(capsys):
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0 and "featurize" in out and "data summary" in out
+    for name in COMMANDS:
+        code, out, _ = run([*name.split(), "--help"], capsys)
+        assert code == 0
+        assert f"usage: vae-design {name}" in out and "config groups" in out
+
+
+def test_every_config_group_option_composes():
+    groups = [p for p in config_dir().iterdir() if p.is_dir()]
+    assert {g.name for g in groups} >= {"data", "split"}
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        for group in groups:
+            for option in group.glob("*.yaml"):
+                cfg = compose("train", overrides=[f"{group.name}={option.stem}"])
+                assert cfg[group.name] is not None
+        for name in {command.config for command in COMMANDS.values()}:
+            compose(name, overrides=["+input=x.csv"] if name == "featurize" else [])
+
+
+def test_featurize_writes_the_contracted_table(tmp_path, capsys):
+    source = tmp_path / "alloys.csv"
+    source.write_text("formula,note\nCoCrFeMnNi,cantor\nAl0.5CoCrCuFeNi,\n(CoCrFeNi)90Al10,x\nW,\n")
+    out = tmp_path / "out"
+    code, stdout, err = run(["featurize", f"input={source}", f"hydra.run.dir={out}"], capsys)
+    assert code == 0, err
+    table = pd.read_csv(out / "descriptors.csv")
+    assert list(table.columns) == ["formula", *DESCRIPTOR_NAMES]
+    assert list(table["formula"]) == ["CoCrFeMnNi", "Al0.5CoCrCuFeNi", "(CoCrFeNi)90Al10", "W"]
+    assert table.loc[0, "dS_mix"] == pytest.approx(8.314 * 1.6094379, rel=1e-6)  # R ln 5
+    assert table.loc[3, "delta"] == 0 and table.loc[3, "dS_mix"] == 0
+    assert table.notna().all().all()
+    assert (out / ".hydra" / "config.yaml").exists()
+    assert "wrote 4 alloys" in stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "formula\nCoCrFeNi\nCoCrFeNI\n",
+            "alloys.csv, row 3, column 'formula': 'NI' at position 7 is ambiguous",
+        ),
+        ("name\nCoCrFeNi\n", "alloys.csv, row 1: missing column 'formula'"),
+        ("", "alloys.csv: the file is empty"),
+        (b"formula\nCo\xe9Ni\n", "alloys.csv, row 2: byte 0xe9 is not UTF-8 text"),
+        ("formula\nFeNi\nOgFe\n", "alloys.csv, row 3, column 'formula': "),
+    ],
+)
+def test_featurize_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, content, message):
+    source = tmp_path / "alloys.csv"
+    source.write_bytes(content if isinstance(content, bytes) else content.encode())
+    out = tmp_path / "out"
+    code, stdout, err = run(["featurize", f"input={source}", f"hydra.run.dir={out}"], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("vae-design featurize: error: ")
+    assert message in err
+    assert not out.exists()
+
+
+def test_usage_errors(tmp_path, capsys):
+    code, _, err = run(["train-it"], capsys)
+    assert code == 2 and "unknown command 'train-it'" in err
+    code, _, err = run(["featurize"], capsys)  # input=??? is mandatory
+    assert code == 2 and "input" in err and err.count("\n") == 1
+    code, _, err = run(["featurize", "--verbose"], capsys)
+    assert code == 2 and "unknown option '--verbose'" in err
+    code, _, err = run(["data", "summary", "data=nope"], capsys)
+    assert code == 2 and "nope" in err and err.count("\n") == 1
+    code, _, err = run(["data", "summary", "split.val_fraction=2"], capsys)
+    assert code == 2 and "val_fraction must be a fraction" in err
+
+
+def test_data_summary_on_a_user_file(tmp_path, capsys):
+    source = tmp_path / "mine.csv"
+    rows = [f"Fe{x}Ni{100 - x}Cr5,{x % 2}" for x in range(10, 90, 2)] + ["CoCrFeMnNi,", "NbTaTiV,"]
+    source.write_text("formula,label\n" + "\n".join(rows) + "\n")
+    code, out, err = run(["data", "summary", "data=csv", f"data.path={source}", "split=grouped"], capsys)
+    assert code == 2 and "families" in err  # one family only: a grouped split is impossible, and says why
+    code, out, err = run(["data", "summary", "data=csv", f"data.path={source}"], capsys)
+    assert code == 0, err
+    assert "40 labelled, 2 unlabelled" in out and "mine.csv" in out
+    assert "number of elements per alloy" in out and "split (random, seed 0)" in out
+
+
+def test_data_summary_on_the_default_data(capsys):
+    code, out, err = run(["data", "summary"], capsys)
+    assert code == 0, err
+    assert "pei2020" in out and "chizhevskiy2026" in out and "element frequencies" in out
+
+
+def test_console_script_exit_code(tmp_path):
+    script = Path(sys.executable).parent / "vae-design"
+    result = subprocess.run(
+        [str(script), "featurize", f"input={tmp_path / 'missing.csv'}"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("missing.csv: no such file")
+    assert "Traceback" not in result.stderr
+
+
+def test_data_summary_answers_in_under_10_seconds():
+    # Acceptance criterion of the foundation issue, measured end to end (interpreter start and imports included).
+    import time
+
+    script = Path(sys.executable).parent / "vae-design"
+    start = time.perf_counter()
+    result = subprocess.run([str(script), "data", "summary"], capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 10, f"vae-design data summary took {elapsed:.1f} s"

@@ -1,0 +1,157 @@
+"""The ``vae-design`` console script: sub-commands over Hydra-composed configs.
+
+Each sub-command composes ``configs/<name>.yaml`` with the user's ``key=value`` overrides (Hydra 1.3 syntax:
+``data=csv``, ``data.path=alloys.csv``, ``hydra.run.dir=OUT``) and calls a plain function with the config.
+The config is composed with Hydra's compose API rather than ``@hydra.main`` so that every input is checked
+before the run directory is created: bad input ends with one line on stderr, exit code 2, and nothing written.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vae_design.errors import InputError
+
+
+@dataclass(frozen=True)
+class Command:
+    config: str  # config name under configs/
+    summary: str  # one line for the overview
+    description: str  # the --help text
+    run: Callable  # run(cfg, overrides) -> exit code
+
+
+def _featurize(cfg, overrides):
+    from vae_design.cli.commands import run_featurize
+
+    return run_featurize(cfg, overrides)
+
+
+def _data_summary(cfg, overrides):
+    from vae_design.cli.commands import run_data_summary
+
+    return run_data_summary(cfg, overrides)
+
+
+COMMANDS: dict[str, Command] = {
+    "featurize": Command(
+        "featurize",
+        "physics descriptors of every alloy in a CSV file",
+        "Compute k (GPa), vm (cm^3/mol), tm (K), vec, delta (%), dchi, dS_mix (J/mol/K), dH_mix (kJ/mol) and\n"
+        "omega for each row of input=FILE.csv (column 'formula', renamed with formula_col=...).\n"
+        "Writes OUT/descriptors.csv with column 'formula' (as written in the input) plus one column per\n"
+        "descriptor.\n\n  example: vae-design featurize input=alloys.csv hydra.run.dir=out",
+        _featurize,
+    ),
+    "data summary": Command(
+        "train",
+        "counts per class, per source, element frequencies, number-of-elements histogram",
+        "Load the data a training run would use (same data= and split= overrides as `vae-design train`)\n"
+        "and print what is in it, with the split sizes.\n\n"
+        "  example: vae-design data summary\n"
+        "  example: vae-design data summary data=csv data.path=alloys.csv split=grouped",
+        _data_summary,
+    ),
+}
+
+
+def config_dir() -> Path:
+    """configs/ inside an installed wheel, else the repository's top-level configs/."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "configs", package.parent / "configs"):
+        if candidate.is_dir():
+            return candidate
+    raise RuntimeError("vae-design cannot find its configs/ folder; reinstall the package")
+
+
+def compose(config: str, overrides: list[str]):
+    """The composed config (with its ``hydra`` node, so ``hydra.run.dir`` is available)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return hydra_compose(config_name=config, overrides=overrides, return_hydra_config=True)
+
+
+def _overview() -> str:
+    lines = ["usage: vae-design <command> [key=value ...]", "", "commands:"]
+    lines += [f"  {name:<14} {command.summary}" for name, command in COMMANDS.items()]
+    lines += ["", "`vae-design <command> --help` shows a command's options and its default config."]
+    return "\n".join(lines)
+
+
+def _help(name: str, command: Command) -> str:
+    from omegaconf import OmegaConf
+
+    cfg = compose(command.config, [])
+    groups = sorted(p.name for p in config_dir().iterdir() if p.is_dir())
+    options = {g: sorted(f.stem for f in (config_dir() / g).glob("*.yaml")) for g in groups}
+    shown = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=False)
+    lines = [
+        f"usage: vae-design {name} [key=value ...]",
+        "",
+        command.description,
+        "",
+        f"config (configs/{command.config}.yaml; change any key with key=value, e.g. hydra.run.dir=OUT):",
+        *("  " + line for line in shown.rstrip().splitlines()),
+        "",
+        "config groups (choose with group=option):",
+        *(f"  {group}: {', '.join(choices)}" for group, choices in options.items() if choices),
+    ]
+    return "\n".join(lines)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    # OmegaConf appends "full_key: ... object_type=..." context that users do not need.
+    return text.split(" full_key:")[0] or type(error).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code (0 ok, 2 bad input or usage)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_overview())
+        return 0
+    name = argv[0]
+    if name not in COMMANDS and " ".join(argv[:2]) in COMMANDS:
+        name = " ".join(argv[:2])
+    if name not in COMMANDS:
+        known = ", ".join(COMMANDS)
+        print(
+            f"vae-design: error: unknown command '{' '.join(argv[:2]) if argv[0] == 'data' else argv[0]}' "
+            f"(commands: {known})",
+            file=sys.stderr,
+        )
+        return 2
+    command = COMMANDS[name]
+    overrides = argv[len(name.split()) :]
+    if any(arg in ("-h", "--help") for arg in overrides):
+        print(_help(name, command))
+        return 0
+    flags = [arg for arg in overrides if arg.startswith("-")]
+    if flags:
+        print(
+            f"vae-design {name}: error: unknown option '{flags[0]}'; settings are key=value overrides "
+            f"(see vae-design {name} --help)",
+            file=sys.stderr,
+        )
+        return 2
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        cfg = compose(command.config, overrides)
+        return command.run(cfg, overrides)
+    except InputError as error:
+        print(f"vae-design {name}: error: {error}", file=sys.stderr)
+    except (HydraException, OmegaConfBaseException) as error:
+        print(f"vae-design {name}: error: {_one_line(error)}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
