@@ -64,6 +64,8 @@ def test_parse_formula_reads_what_metallurgists_write(formula, expected):
         ("   ", "empty formula"),
         ("Fe" + "9" * 400, "too large"),
         ("Fe20%Ni", "unexpected character '%'"),
+        ("NaN", "missing formula ('NaN' is a spreadsheet's mark for an empty cell)"),
+        ("#N/A", "missing formula"),
     ],
 )
 def test_bad_formulas_get_one_line_errors(formula, message):

@@ -1,6 +1,8 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vae_design.data import load_table, make_split
 from vae_design.data.csv_input import load_csv, read_alloy_csv
@@ -38,6 +40,7 @@ def test_phase_target_reads_phase_names(tmp_path):
     ("content", "message"),
     [
         ("", "a.csv: the file is empty"),
+        (",,\n , \n", "a.csv: the file is empty"),
         ("formula,label\n", "a.csv: the file has a header but no data rows"),
         ("alloy,label\nFeNi,1\n", "a.csv, row 1: missing column 'formula' (the header has: alloy, label)"),
         ("formula,label\nFeNi,1\nFeQq,0\n", "a.csv, row 3, column 'formula': unknown element symbol 'Qq'"),
@@ -132,3 +135,16 @@ def test_elements_outside_the_vocabulary_are_an_error_for_user_files(tmp_path):
     path = write(tmp_path / "a.csv", "formula,label\nFeNi,1\nFeNiTi,0\n")
     with pytest.raises(InputError, match=r"a.csv, row 3: Fe33.33Ni33.33Ti33.33 has element\(s\) Ti outside"):
         load_table(source="csv", path=path, elements=["Fe", "Ni"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=300) | st.text(alphabet='formula,bel\n01 FeNiCo()."\r\x00é', max_size=120))
+def test_csv_loader_never_raises_anything_but_its_own_error(tmp_path, content):
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    try:
+        table = load_csv(path=str(path))
+    except InputError as error:
+        assert "\n" not in str(error) and str(path) in str(error)
+    else:
+        assert table.alloys["formula"].is_unique

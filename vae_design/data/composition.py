@@ -45,6 +45,8 @@ _PSEUDO_ELEMENTS = {"D", "T"}
 # Heaviest element that occurs in real alloys: an uppercase pair like "CN" could be copernicium (Z=112), but
 # nobody means that, so only plausible elements make an uppercase pair ambiguous.
 _MAX_PLAUSIBLE_Z = 94
+# What spreadsheets and pandas write into empty cells; "NaN" would otherwise read as sodium + "N".
+_MISSING_MARKERS = {"nan", "na", "n/a", "null", "none", "#n/a"}
 
 
 @lru_cache(maxsize=1)
@@ -180,6 +182,8 @@ def parse_formula(formula: str) -> Composition:
         raise InputError(f"a formula must be text, got {type(formula).__name__}")
     if not formula.strip():
         raise InputError("empty formula")
+    if formula.strip().lower() in _MISSING_MARKERS:
+        raise InputError(f"missing formula ('{formula.strip()}' is a spreadsheet's mark for an empty cell)")
     amounts = _Parser(formula.strip()).parse()
     return normalise(amounts, source=formula)
 

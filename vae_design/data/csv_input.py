@@ -49,14 +49,14 @@ def read_table(
     if "\x00" in text:
         row = text[: text.index("\x00")].count("\n") + 1
         raise InputError(located("NUL byte: this looks like a binary file, not CSV text", name, row))
-    if not text.strip():
-        raise InputError(f"{name}: the file is empty (expected a header row naming column '{required[0]}')")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         records = [(reader.line_num, record) for record in reader]
     except csv.Error as error:
         raise InputError(located(f"malformed CSV ({error})", name, reader.line_num)) from None
     records = [(row, record) for row, record in records if any(cell.strip() for cell in record)]
+    if not records:
+        raise InputError(f"{name}: the file is empty (expected a header row naming column '{required[0]}')")
     header_row, header = records[0]
     header = [cell.strip() for cell in header]
     missing = [column for column in required if column not in header]
