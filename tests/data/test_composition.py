@@ -34,6 +34,8 @@ def approx_equal(a: dict, b: dict, tol: float = 1e-12) -> bool:
         ("((FeNi)Co)2Cr", {"Co": 1 / 3, "Cr": 1 / 3, "Fe": 1 / 6, "Ni": 1 / 6}),
         ("Fe.5Ni", {"Fe": 1 / 3, "Ni": 2 / 3}),
         ("W", {"W": 1.0}),
+        ("Na", {"Na": 1.0}),
+        ("Fe50\tNi50", {"Fe": 0.5, "Ni": 0.5}),
         ("Ag1.0Er1.0", {"Ag": 0.5, "Er": 0.5}),
     ],
 )
@@ -46,7 +48,8 @@ def test_parse_formula_reads_what_metallurgists_write(formula, expected):
     [
         ("alcocrfeni", "capital letter, found 'al' at position 1 (did you mean 'Al'?)"),
         ("AlcoCrFeNi", "found 'co' at position 3 (did you mean 'Co'?)"),
-        ("ALCOCRFENI", "unknown element symbol 'A' at position 1 (did you mean 'Al'?)"),
+        ("ALCOCRFENI", "'AL' at position 1 is not an element symbol"),
+        ("FEcr", "did you mean 'Fe'?"),
         ("CoCrFeNI", "'NI' at position 7 is ambiguous: write 'Ni'"),
         ("Xx2Fe", "unknown element symbol 'Xx'"),
         ("FeD", "unknown element symbol 'D'"),
@@ -66,6 +69,9 @@ def test_parse_formula_reads_what_metallurgists_write(formula, expected):
         ("Fe20%Ni", "unexpected character '%'"),
         ("NaN", "missing formula ('NaN' is a spreadsheet's mark for an empty cell)"),
         ("#N/A", "missing formula"),
+        ("(" * 500 + "Fe" + ")" * 500, "nested more than 10 deep"),
+        ("Fe\nNi", r"unexpected character '\n' at position 3"),
+        ("Fe 50Ni50", "amount '50' at position 4 has no element symbol before it"),
     ],
 )
 def test_bad_formulas_get_one_line_errors(formula, message):

@@ -45,8 +45,11 @@ _PSEUDO_ELEMENTS = {"D", "T"}
 # Heaviest element that occurs in real alloys: an uppercase pair like "CN" could be copernicium (Z=112), but
 # nobody means that, so only plausible elements make an uppercase pair ambiguous.
 _MAX_PLAUSIBLE_Z = 94
-# What spreadsheets and pandas write into empty cells; "NaN" would otherwise read as sodium + "N".
-_MISSING_MARKERS = {"nan", "na", "n/a", "null", "none", "#n/a"}
+# What spreadsheets and pandas write into empty cells, matched exactly: "NaN" is not an alloy, "Na" is sodium.
+_MISSING_MARKERS = {"nan", "NaN", "NAN", "NA", "N/A", "n/a", "#N/A", "null", "NULL", "None", "none"}
+# Deeper nesting than this is not a formula anyone writes; the limit keeps the recursive parser far from
+# Python's recursion limit on hostile input.
+_MAX_GROUP_DEPTH = 10
 
 
 @lru_cache(maxsize=1)
@@ -77,7 +80,7 @@ class _Parser:
         return InputError(f"{problem} in formula '{shown}'")
 
     def skip_spaces(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos].isspace():
+        while self.pos < len(self.text) and self.text[self.pos] in " \t":
             self.pos += 1
 
     def parse(self) -> dict[str, float]:
@@ -102,6 +105,8 @@ class _Parser:
     def parse_term(self, depth: int) -> dict[str, float]:
         char = self.text[self.pos]
         if char == "(":
+            if depth >= _MAX_GROUP_DEPTH:
+                raise self.fail(f"parentheses nested more than {_MAX_GROUP_DEPTH} deep")
             start = self.pos
             self.pos += 1
             inner = self.parse_terms(depth + 1)
@@ -136,7 +141,10 @@ class _Parser:
                     f"'{char}' at position {pos + 1} is not formula syntax (write amounts after symbols, "
                     "e.g. Fe80Cr20, not Fe-20Cr)"
                 )
-            raise self.fail(f"unexpected character '{char}' at position {pos + 1}")
+            number = _NUMBER.match(text, pos)
+            if number:
+                raise self.fail(f"amount '{number.group(0)}' at position {pos + 1} has no element symbol before it")
+            raise self.fail(f"unexpected character {char!r} at position {pos + 1}")
         if pos + 1 < len(text) and text[pos + 1] in string.ascii_lowercase:
             symbol = text[pos : pos + 2]
             if symbol in element_symbols():
@@ -151,7 +159,8 @@ class _Parser:
                     f"element, or give amounts ('{char}1{pair[1]}1') for {char} and {pair[1]}"
                 )
             raise self.fail(
-                f"unknown element symbol '{char}' at position {pos + 1} (did you mean '{pair.capitalize()}'?)"
+                f"'{pair}' at position {pos + 1} is not an element symbol: symbols are a capital letter and an "
+                f"optional lowercase one (did you mean '{pair.capitalize()}'?)"
             )
         if char not in element_symbols():
             raise self.fail(f"unknown element symbol '{char}' at position {pos + 1}")
@@ -182,7 +191,7 @@ def parse_formula(formula: str) -> Composition:
         raise InputError(f"a formula must be text, got {type(formula).__name__}")
     if not formula.strip():
         raise InputError("empty formula")
-    if formula.strip().lower() in _MISSING_MARKERS:
+    if formula.strip() in _MISSING_MARKERS:
         raise InputError(f"missing formula ('{formula.strip()}' is a spreadsheet's mark for an empty cell)")
     amounts = _Parser(formula.strip()).parse()
     return normalise(amounts, source=formula)
