@@ -23,6 +23,19 @@ def test_one_file_with_labelled_and_unlabelled_rows(tmp_path):
     assert cantor["label"] == 1 and cantor["source"] == "a.csv:3"
 
 
+def test_near_identical_compositions_are_one_alloy(tmp_path):
+    # the same nominal alloy rounded two ways: a conflict if labels differ, an overlap across files
+    path = write(tmp_path / "a.csv", "formula,label\nAl0.3CoCrFeNi,1\nAl6.98Co23.26Cr23.26Fe23.26Ni23.25,0\n")
+    with pytest.raises(InputError, match="row 3, column 'label': conflicting labels"):
+        load_csv(path=path)
+    labelled = write(tmp_path / "l.csv", "formula,label\nAl0.3CoCrFeNi,1\nFeNi,0\n")
+    test = write(tmp_path / "t.csv", "formula,label\nAl6.98Co23.26Cr23.26Fe23.26Ni23.25,1\n")
+    with pytest.raises(InputError, match="also appears in"):
+        load_csv(labelled=labelled, test=test)
+    distinct = write(tmp_path / "d.csv", "formula,label\nAl0.3CoCrFeNi,1\nAl7.2Co23.2Cr23.2Fe23.2Ni23.2,0\n")
+    assert len(load_csv(path=distinct).alloys) == 2  # 0.2 at.% apart: two alloys
+
+
 def test_renamed_columns_and_utf8_bom(tmp_path):
     path = write(tmp_path / "a.csv", "\ufeffalloy;x,phase_ok\nAlCoCrFeNi,1\n".replace(";x", ""))
     table = load_csv(path=path, formula_col="alloy", label_col="phase_ok")
@@ -60,6 +73,12 @@ def test_phase_target_reads_phase_names(tmp_path):
             "a.csv, row 3, column 'formula': element symbols start with a capital",
         ),
         ('formula,label\nFeNi,1\n"CoNi,0\n', "a.csv, row 3: malformed CSV"),
+        ("formula,label\nAl0,5CoCrFeNi,1\n", "a.csv, row 2: 3 fields but the header has 2 (a decimal comma"),
+        ("formula,formula,label\nFeNi,CoNi,1\n", "a.csv, row 1: column 'formula' appears more than once"),
+        ('formula,label\n"Fe\nNi",1\n', r"a.csv, row 2, column 'formula': unexpected character '\n'"),
+        ('formula,label,note\nFeNi,1,"two\nlines"\nCoNi,x,\n', "a.csv, row 3, column 'label'"),  # sheet rows
+        (b"\xff\xfef\x00o\x00", "a.csv: the file is UTF-16 text"),
+        ("formula,label\nFeNi,yes\n", "got 'yes'"),
         (b"formula,label\nFeNi,1\nCo\xffNi,0\n", "a.csv, row 3: byte 0xff is not UTF-8 text"),
         (b"formula,label\nFeNi,1\x00\n", "a.csv, row 2: NUL byte"),
         (
@@ -82,9 +101,16 @@ def test_bad_files_get_one_line_errors(tmp_path, content, message):
     assert "\n" not in text
 
 
-def test_missing_file():
+def test_missing_file_and_folders(tmp_path):
     with pytest.raises(InputError, match="nope.csv: no such file"):
         load_csv(path="nope.csv")
+    with pytest.raises(InputError, match="is a folder, not a CSV file"):
+        load_csv(path=str(tmp_path))
+
+
+def test_trailing_commas_and_spreadsheet_labels_are_fine(tmp_path):
+    path = write(tmp_path / "a.csv", "formula,label\r\nFeNi,1.00,\r\nCoNi , 0 \r\n")
+    assert load_csv(path=path).alloys["label"].tolist() == [1, 0]
 
 
 def test_explicit_split_files(tmp_path):

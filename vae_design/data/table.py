@@ -16,12 +16,13 @@ part       '' or the split part a user's files assign: 'train', 'val', 'test'
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from vae_design.data.composition import Composition, canonical_formula, family_of
+from vae_design.data.composition import canonical_formula, family_of
 from vae_design.errors import InputError
 
 PHASES = ("BCC", "FCC", "HCP", "multi-phase")
@@ -32,6 +33,50 @@ TARGETS = {
     "phase": PHASES,  # 4-class: 0 BCC, 1 FCC, 2 HCP, 3 multi-phase
 }
 COLUMNS = ("formula", "composition", "family", "n_elements", "label", "phase", "source", "part")
+# Two compositions of one family that differ by at most this mole fraction in every element are the same alloy:
+# sources round the same nominal alloy differently (Al27.27 vs Al27.26 at.%), well inside what a chemical
+# analysis can tell apart, and treating them as two alloys would hide label conflicts and put twins into train
+# and test.
+SAME_ALLOY_TOLERANCE = 1e-3
+
+
+class SameAlloy:
+    """Maps each composition to the first composition seen within ``SAME_ALLOY_TOLERANCE`` in its family."""
+
+    def __init__(self, tolerance: float = SAME_ALLOY_TOLERANCE) -> None:
+        self.tolerance = tolerance
+        self._seen: dict[str, dict] = {}  # canonical formula -> representative row (exact repeats are common)
+        # family -> [element order, representatives' fractions (rows beyond the count are spare), count, rows]
+        self._families: dict[str, list] = {}
+
+    def __call__(self, row: dict) -> dict:
+        """``row`` with formula and composition replaced by its representative's (or itself, if new)."""
+        representative = self._seen.get(row["formula"])
+        if representative is None:
+            representative = self._nearest(row)
+            self._seen[row["formula"]] = representative
+        if representative is row:
+            return row
+        return {**row, "formula": representative["formula"], "composition": representative["composition"]}
+
+    def _nearest(self, row: dict) -> dict:
+        family = self._families.get(row["family"])
+        if family is None:
+            order = tuple(sorted(row["composition"]))
+            family = self._families[row["family"]] = [order, np.empty((8, len(order))), 0, []]
+        order, matrix, count, rows = family
+        vector = np.array([row["composition"][element] for element in order])
+        if count:
+            distance = np.abs(matrix[:count] - vector).max(axis=1)
+            nearest = int(distance.argmin())
+            if distance[nearest] <= self.tolerance:
+                return rows[nearest]
+        if count == len(matrix):  # grow by doubling: appends stay O(1) amortised
+            matrix = family[1] = np.concatenate([matrix, np.empty_like(matrix)])
+        matrix[count] = vector
+        family[2] = count + 1
+        rows.append(row)
+        return row
 
 
 def check_target(target: str) -> tuple[str, ...]:
@@ -71,7 +116,9 @@ class AlloyTable:
         return TARGETS[self.target]
 
 
-def alloy_row(composition: Composition, label: int | None, phase: str | None, source: str, part: str = "") -> dict:
+def alloy_row(
+    composition: Mapping[str, float], label: int | None, phase: str | None, source: str, part: str = ""
+) -> dict:
     """One row of the alloy table for a parsed composition."""
     return {
         "formula": canonical_formula(composition),
@@ -94,10 +141,8 @@ def make_frame(rows: Iterable[dict]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def merge_sources(
-    labelled: Iterable[dict], unlabelled: Iterable[dict], target: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """De-duplicate rows by canonical formula and exclude cross-source label conflicts.
+def merge_sources(labelled: Iterable[dict], unlabelled: Iterable[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """De-duplicate rows by canonical formula (after ``SameAlloy``) and exclude label conflicts.
 
     Labelled rows that agree are merged (their sources joined). Rows whose labels disagree under ``target``
     are excluded from the labelled set, never voted, and returned as conflicts; their composition joins the
@@ -112,11 +157,14 @@ def merge_sources(
         labels = {row["label"] for row in rows}
         sources = "+".join(sorted({row["source"] for row in rows}))
         if len(labels) > 1:
+            reported: dict[str, list[str]] = {}
+            for row in rows:
+                names = reported.setdefault(row["source"], [])
+                name = str(row["phase"] or row["label"])
+                if name not in names:
+                    names.append(name)
             conflicts.append(
-                {
-                    "formula": formula,
-                    "labels": "; ".join(f"{row['source']}: {row['phase'] or row['label']}" for row in rows),
-                }
+                {"formula": formula, "labels": "; ".join(f"{src}: {', '.join(n)}" for src, n in reported.items())}
             )
             pool[formula] = {**rows[0], "label": None, "phase": None, "source": sources}
             continue
