@@ -38,7 +38,14 @@ def test_grouped_split_keeps_families_on_one_side(table):
     families = table.alloys["family"].to_numpy()
     train, val, test = (set(families[p]) for p in (split.train, split.val, split.test))
     assert not train & test and not train & val and not val & test
-    assert not set(families[split.unlabelled]) & test  # pool alloys of test systems stay out
+    assert not set(families[split.unlabelled]) & (test | val)  # pool alloys of evaluation systems stay out
+
+
+def test_label_budget_edge_cases(table):
+    full = make_split(table, seed=0)
+    assert len(make_split(table, seed=0, label_budget=len(full.train) - 1).train) == len(full.train) - 1
+    assert len(make_split(table, seed=0, label_budget=0.999).train) == round(0.999 * len(full.train))
+    assert len(make_split(table, seed=0, label_budget=2).train) == 2
 
 
 def test_label_budget_moves_labels_to_the_pool_without_touching_val_and_test(table):
@@ -64,6 +71,8 @@ def test_label_budget_moves_labels_to_the_pool_without_touching_val_and_test(tab
         ({"label_budget": 10**6}, "asks for 1000000 labelled training alloys"),
         ({"label_budget": 1.5}, r"as a fraction must be in \(0, 1\]"),
         ({"label_budget": "many"}, "must be a count"),
+        ({"seed": -1}, "seed must be a whole number"),
+        ({"seed": "abc"}, "seed must be a whole number"),
     ],
 )
 def test_split_errors(table, options, message):

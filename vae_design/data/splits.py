@@ -6,7 +6,8 @@ Schemes:
   Al0.25CoCrFeNi in training).
 * ``grouped``: family-grouped and stratified (sklearn ``StratifiedGroupKFold``): every stoichiometry of an
   element set lies on one side, so test families are unseen systems. Unlabelled alloys of test families are
-  also kept out of training by default, so nothing about a test system is seen before evaluation.
+  and val families are also kept out of training by default, so nothing about an evaluation system is seen
+  before evaluation.
 * parts given by the user's files (``part`` column of the table) are kept; missing parts are carved with the
   scheme.
 
@@ -107,12 +108,10 @@ def _apply_budget(
         )
     if keep_count == len(train):
         return train, np.array([], dtype=int)
-    kept, withheld = train_test_split(
-        train,
-        train_size=keep_count,
-        random_state=seed,
-        stratify=_stratify(labels) if keep_count >= len(np.unique(labels)) else None,
-    )
+    # Stratify only when both sides can hold every class; otherwise sklearn refuses (e.g. withholding 1 alloy).
+    n_classes = len(np.unique(labels))
+    stratify = _stratify(labels) if min(keep_count, len(train) - keep_count) >= n_classes else None
+    kept, withheld = train_test_split(train, train_size=keep_count, random_state=seed, stratify=stratify)
     return np.sort(kept), np.sort(withheld)
 
 
@@ -123,9 +122,11 @@ def make_split(
     test_fraction: float = 0.1,
     label_budget: int | float | None = None,
     seed: int = 0,
-    pool_excludes_test_families: bool = True,
+    pool_excludes_eval_families: bool = True,
 ) -> Split:
     """Split a table into train / unlabelled / val / test positions (see the module docstring)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+        raise InputError(f"seed must be a whole number between 0 and 2^31 - 1, got {seed!r}")
     if scheme not in SCHEMES:
         raise InputError(f"unknown split scheme '{scheme}'; choose one of {', '.join(SCHEMES)}")
     val_fraction = _check_fraction("val_fraction", val_fraction)
@@ -152,7 +153,8 @@ def make_split(
         )
     train, withheld = _apply_budget(rest, labels[rest], label_budget, seed + 2)
     pool = positions[~labelled]
-    if scheme == "grouped" and pool_excludes_test_families:
-        pool = pool[~np.isin(families[pool], families[test])]
+    if scheme == "grouped" and pool_excludes_eval_families:
+        # Val families too: model selection must also judge systems the model has not seen.
+        pool = pool[~np.isin(families[pool], np.concatenate([families[test], families[val]]))]
     unlabelled = np.sort(np.concatenate([pool, withheld]))
     return Split(train=train, unlabelled=unlabelled, val=np.sort(val), test=np.sort(test), scheme=scheme, seed=seed)
