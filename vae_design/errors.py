@@ -18,15 +18,13 @@ class InputError(ValueError):
         super().__init__(" ".join(str(message).split()))
 
 
+def where(file: str | None = None, row: int | None = None, column: str | None = None) -> str:
+    """``file, row R, column 'C'`` (rows are spreadsheet rows: the header is row 1); parts left out if None."""
+    parts = (file, None if row is None else f"row {row}", None if column is None else f"column '{column}'")
+    return ", ".join(part for part in parts if part)
+
+
 def located(problem: str, file: str | None = None, row: int | None = None, column: str | None = None) -> str:
-    """Prefix ``problem`` with where it happened (rows are spreadsheet rows: the header is row 1)."""
-    where = [
-        part
-        for part in (
-            file,
-            None if row is None else f"row {row}",
-            None if column is None else f"column '{column}'",
-        )
-        if part
-    ]
-    return f"{', '.join(where)}: {problem}" if where else problem
+    """Prefix ``problem`` with where it happened."""
+    place = where(file, row, column)
+    return f"{place}: {problem}" if place else problem

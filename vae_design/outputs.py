@@ -1,28 +1,45 @@
-"""Writing results: every file is written to a temporary name in its folder and renamed into place, so a crash
-never leaves a half-written file behind."""
+"""Writing results so that a failed run leaves nothing half-written.
+
+A run writes into a private staging folder beside its run directory; only when everything succeeded are the files
+moved into place (each move an atomic rename). On any failure the staging folder, and any folder the run created,
+are removed again.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
+from vae_design.errors import InputError
 
-def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` and rename the result to ``path`` (creating its folder)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
+
+@contextlib.contextmanager
+def staged_run_dir(run_dir: str | Path) -> Iterator[Path]:
+    """Yield a staging folder; on success its files move into ``run_dir``, on failure nothing is left behind."""
+    run_dir = Path(run_dir).absolute()
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"hydra.run.dir={run_dir} is a file, not a folder")
+    missing = [folder for folder in (run_dir, *run_dir.parents) if not folder.exists()]
+    existing = run_dir if not missing else missing[-1].parent
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        staging = Path(tempfile.mkdtemp(prefix=".vae-design-staging-", dir=existing))
+    except OSError as error:
+        raise InputError(f"cannot write into {existing}: {error.strerror}") from None
+    try:
+        yield staging
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for file in sorted(p for p in staging.rglob("*") if p.is_file()):
+            target = run_dir / file.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(file, target)
+    except BaseException:
+        for folder in missing:  # deepest first; only folders this run created, and only if empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        shutil.rmtree(staging, ignore_errors=True)

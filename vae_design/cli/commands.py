@@ -2,72 +2,82 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from vae_design.errors import InputError, located
-from vae_design.outputs import write_atomic, write_text_atomic
+from vae_design.errors import InputError, where
+from vae_design.outputs import staged_run_dir
 
 
 def run_dir(cfg: DictConfig) -> Path:
     return Path(str(cfg.hydra.run.dir))
 
 
-def save_config(cfg: DictConfig, overrides: list[str]) -> None:
-    """Hydra's record of a run (.hydra/config.yaml, overrides.yaml), written once the run has succeeded."""
-    folder = run_dir(cfg) / ".hydra"
+def save_config(cfg: DictConfig, overrides: list[str], folder: Path) -> None:
+    """Hydra's record of a run: .hydra/config.yaml and .hydra/overrides.yaml inside ``folder``."""
     plain = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
-    write_text_atomic(folder / "config.yaml", OmegaConf.to_yaml(plain))
-    write_text_atomic(folder / "overrides.yaml", OmegaConf.to_yaml(list(overrides)))
+    (folder / ".hydra").mkdir(parents=True, exist_ok=True)
+    (folder / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(plain), encoding="utf-8")
+    (folder / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(list(overrides)), encoding="utf-8")
 
 
-def data_options(cfg: DictConfig) -> dict:
-    """The data config as keyword arguments of ``load_table`` (lists as lists, nothing Hydra-specific)."""
-    return OmegaConf.to_container(cfg.data, resolve=True)
+def options(cfg: DictConfig, key: str, function: Callable, extra: tuple[str, ...] = ()) -> dict:
+    """``cfg[key]`` as keyword arguments of ``function``; a key it does not take is a one-line error."""
+    values = OmegaConf.to_container(cfg[key], resolve=True)
+    if not isinstance(values, dict):
+        raise InputError(f"{key} must be a group of settings, got {values!r}")
+    known = [*inspect.signature(function).parameters, *extra]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise InputError(f"unknown setting {key}.{unknown[0]} (known: {', '.join(known)})")
+    return values
 
 
-def split_options(cfg: DictConfig) -> dict:
-    return OmegaConf.to_container(cfg.split, resolve=True)
+def load_dataset(cfg: DictConfig):
+    """The alloy table and split a run's ``data`` and ``split`` configs describe (one way, for every command)."""
+    from vae_design.data import load_table, make_split
+    from vae_design.features.coverage import drop_without_descriptors
+
+    data = options(cfg, "data", load_table, extra=("drop_without_descriptors",))
+    drop = data.pop("drop_without_descriptors", True)
+    table = load_table(**data)
+    if drop:
+        table = drop_without_descriptors(table, strict=data.get("source") == "csv")
+    return table, make_split(table, **options(cfg, "split", make_split))
 
 
 def run_data_summary(cfg: DictConfig, overrides: list[str]) -> int:
-    from vae_design.data import load_table, make_split
     from vae_design.data.summary import summarise
 
-    table = load_table(**data_options(cfg))
-    print(summarise(table, make_split(table, **split_options(cfg))))
+    table, split = load_dataset(cfg)
+    print(summarise(table, split))
     return 0
 
 
 def run_featurize(cfg: DictConfig, overrides: list[str]) -> int:
     from rich.progress import Progress
 
-    from vae_design.data.composition import parse_formula
-    from vae_design.data.csv_input import read_table
+    from vae_design.data.csv_input import parse_formula_cell, read_table
     from vae_design.features.featurize import featurize_compositions
 
     path, column = str(cfg.input), str(cfg.formula_col)
     rows = read_table(path, (column,))
-    compositions = []
-    for row, cells in rows:
-        if not cells[column]:
-            raise InputError(located("empty formula", path, row, column))
-        try:
-            compositions.append(parse_formula(cells[column]))
-        except InputError as error:
-            raise InputError(located(str(error), path, row, column)) from None
+    compositions = [parse_formula_cell(cells[column], path, row, column) for row, cells in rows]
     with Progress(transient=True, disable=len(rows) < 200_000) as progress:
         task = progress.add_task("featurizing", total=len(rows))
         table = featurize_compositions(
             compositions,
-            batch_size=int(cfg.batch_size),
-            locate=lambda i: located("", path, rows[i][0], column).rstrip(": "),
+            batch_size=cfg.batch_size,
+            locate=lambda i: where(path, rows[i][0], column),
             progress=lambda done: progress.update(task, completed=done),
         )
     table.insert(0, "formula", [cells[column] for _, cells in rows])
-    out = run_dir(cfg) / "descriptors.csv"
-    write_atomic(out, lambda tmp: table.to_csv(tmp, index=False, float_format="%.10g"))
-    save_config(cfg, overrides)
-    print(f"wrote {len(table)} alloys x {table.shape[1] - 1} descriptors to {out}")
+    out = run_dir(cfg)
+    with staged_run_dir(out) as staging:
+        table.to_csv(staging / "descriptors.csv", index=False, float_format="%.10g")
+        save_config(cfg, overrides, staging)
+    print(f"wrote {len(table)} alloys x {table.shape[1] - 1} descriptors to {out / 'descriptors.csv'}")
     return 0

@@ -87,7 +87,9 @@ def _help(name: str, command: Command) -> str:
     from omegaconf import OmegaConf
 
     cfg = compose(command.config, [])
-    groups = sorted(p.name for p in config_dir().iterdir() if p.is_dir())
+    # Only the groups this command's config draws from (its defaults list), with their options.
+    defaults = OmegaConf.load(config_dir() / f"{command.config}.yaml").get("defaults", [])
+    groups = [next(iter(entry)) for entry in defaults if isinstance(entry, dict) or OmegaConf.is_dict(entry)]
     options = {g: sorted(f.stem for f in (config_dir() / g).glob("*.yaml")) for g in groups}
     shown = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=False)
     lines = [
@@ -97,10 +99,10 @@ def _help(name: str, command: Command) -> str:
         "",
         f"config (configs/{command.config}.yaml; change any key with key=value, e.g. hydra.run.dir=OUT):",
         *("  " + line for line in shown.rstrip().splitlines()),
-        "",
-        "config groups (choose with group=option):",
-        *(f"  {group}: {', '.join(choices)}" for group, choices in options.items() if choices),
     ]
+    if options:
+        lines += ["", "config groups (choose with group=option):"]
+        lines += [f"  {group}: {', '.join(choices)}" for group, choices in options.items()]
     return "\n".join(lines)
 
 
@@ -113,8 +115,17 @@ def _one_line(error: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 2 bad input or usage)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help", "help"):
+    if (
+        not argv
+        or argv[0] in ("-h", "--help", "help")
+        or (argv[0] in {n.split()[0] for n in COMMANDS if " " in n} and argv[1:2] in ([], ["-h"], ["--help"]))
+    ):
         print(_overview())
+        return 0
+    if argv[0] == "--version":
+        from vae_design import __version__
+
+        print(f"vae-design {__version__}")
         return 0
     name = argv[0]
     if name not in COMMANDS and " ".join(argv[:2]) in COMMANDS:
@@ -150,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vae-design {name}: error: {error}", file=sys.stderr)
     except (HydraException, OmegaConfBaseException) as error:
         print(f"vae-design {name}: error: {_one_line(error)}", file=sys.stderr)
+    except OSError as error:  # unreadable input, full disk, read-only output folder
+        place = f" ({error.filename})" if error.filename else ""
+        print(f"vae-design {name}: error: {error.strerror or error}{place}", file=sys.stderr)
     return 2
 
 

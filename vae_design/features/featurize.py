@@ -26,7 +26,7 @@ def featurize_compositions(
     turns the alloy's position into a place for the message (e.g. "alloys.csv, row 7, column 'formula'").
     ``progress(n)`` is called after each batch with the number of alloys done.
     """
-    if batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch_size must be a positive integer, got {batch_size}")
     vocabulary = ElementVocabulary.from_compositions(compositions)
     descriptors = Descriptors(vocabulary.elements).double()

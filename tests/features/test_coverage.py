@@ -1,0 +1,30 @@
+import pytest
+
+from vae_design.data import load_table, make_split
+from vae_design.data.csv_input import load_csv
+from vae_design.errors import InputError
+from vae_design.features.coverage import drop_without_descriptors
+
+
+def test_shipped_alloys_without_element_data_are_dropped_before_splitting():
+    table = load_table()
+    covered = drop_without_descriptors(table)
+    dropped = set(table.alloys["formula"]) - set(covered.alloys["formula"])
+    assert 50 < len(dropped) < 400
+    assert any(
+        "N" in composition for composition in table.alloys.set_index("formula").loc[list(dropped)]["composition"]
+    )
+    assert "dropped because descriptor data are missing" in covered.notes[-1]
+    assert drop_without_descriptors(covered) is covered  # nothing left to drop
+    # splits are drawn on the covered table, so they never shift when descriptors are needed later
+    split = make_split(covered, seed=0)
+    assert set(covered.alloys["formula"].to_numpy()[split.test]).isdisjoint(dropped)
+
+
+def test_a_users_alloy_without_element_data_is_an_error_naming_its_row(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text("formula,label\nCoCrFeNi,1\nFe80N20,0\n")
+    table = load_csv(path=str(path))
+    with pytest.raises(InputError, match=r"mine.csv, row 3: Fe80N20: no bulk modulus for element 'N'"):
+        drop_without_descriptors(table, strict=True)
+    assert len(drop_without_descriptors(table).alloys) == 1
