@@ -35,7 +35,7 @@ SOURCES = ("pei2020", "borg2020", "peivaste", "chizhevskiy2026")
 CITATIONS = {
     "pei2020": "Pei, Yin, Hawk, Alman, Gao, npj Comput. Mater. 6, 50 (2020), doi:10.1038/s41524-020-0308-7",
     "borg2020": "Borg et al., Sci. Data 7, 430 (2020), doi:10.1038/s41597-020-00768-9",
-    "peivaste": "Peivaste et al., Sci. Rep. 13, 22556 (2023), github.com/Iman-Peivaste/ML_HEAs_Phase_Dataset",
+    "peivaste": "Peivaste et al., Sci. Rep. 13, 22556 (2023), doi:10.1038/s41598-023-50044-0",
     "chizhevskiy2026": "Chizhevskiy et al., Sci. Data 13, 612 (2026), doi:10.1038/s41597-026-06930-z",
 }
 

