@@ -8,10 +8,22 @@ instance, so matminer is timed at its best. The uncached rate is measured on a f
 
 Our side: ``Descriptors`` in float64 without autograd on ``--n-ours`` alloys (the first ``--n-matminer`` of
 them are matminer's), in chunks, after a warm-up, best of 3. Before timing, the script asserts agreement
-(rel 1e-6) wherever the definitions coincide, and prints which features it compared.
+(rel 1e-6) wherever the definitions coincide, and prints which features it compared. The only absolute
+tolerance is 1e-12 where one side is exactly 0: for alloys whose radii are all equal (Fe-Co, Zr-Hf) our
+delta is exactly 0 while matminer's may keep ~1e-16 of round-off. The assertions are meant to hold for any
+sizes, seed and --max-elements (checked with seeds 0, 1, 2, 3, 5 and 42, 50 to 2,000 matminer alloys).
+
+Three ratios are printed. Like-for-like is ours vs ``YangSolidSolution`` alone: the same model and data
+tables (mean Tm, ideal entropy, Takeuchi-Inoue pair enthalpies, Miracle radii), although it returns only
+delta and omega of our nine numbers, so this ratio is also the least flattering. Adding ``WenAlloys`` covers
+every feature compared (dS_mix, dH_mix, vec), but Wen also computes features we do not (atomic packing
+efficiency, Miedema phi* mismatches, ...). ``Miedema`` computes a different model (full Miedema enthalpies)
+and takes over 90 % of matminer's time (35-38 of 38-41 s per 1000 alloys in our runs), so the headline
+ratio, which includes it, is the least like-for-like.
 
 The last line is ``alloys_per_s=N ratio_vs_matminer=N``: our rate, and our rate over matminer's rate for
-computing the same alloys with all three featurizers.
+computing the same alloys with all three featurizers (YangSolidSolution + Miedema + WenAlloys), as the issue
+defines it.
 
     python scripts/bench_features.py --n-matminer 2000 --n-ours 1000000
 """
@@ -31,6 +43,7 @@ import numpy as np
 import torch
 from pymatgen.core import Composition, Element
 
+from vae_design.data.composition import atomic_number
 from vae_design.features import DESCRIPTOR_NAMES, Descriptors
 from vae_design.features import elements as element_data
 
@@ -43,7 +56,7 @@ def common_elements() -> list[str]:
     with open(element_data.data_dir() / "Miedema.csv", newline="") as handle:
         miedema = {row["element"] for row in csv.DictReader(handle)}
     cohesive = set(json.loads((element_data.data_dir() / "cohesive_energies.json").read_text()))
-    candidates = [s for s in sorted(miedema & cohesive, key=element_data.atomic_number)]
+    candidates = [s for s in sorted(miedema & cohesive, key=atomic_number)]
     pool = [s for s in candidates if s not in element_data.missing_properties(candidates)]
     while pairs := element_data.missing_pairs(pool):
         pool.remove(Counter(symbol for pair in pairs for symbol in pair).most_common(1)[0][0])
@@ -95,12 +108,17 @@ def run_matminer(compositions, n_uncached: int) -> dict[str, tuple[float, np.nda
     return results
 
 
-def check(label: str, ours: np.ndarray, theirs: np.ndarray, rtol: float = 1e-6) -> None:
-    theirs = theirs.astype(float)
-    error = np.abs(ours - theirs) / np.maximum(np.abs(theirs), 1e-12)
-    worst = float(error.max()) if len(error) else 0.0
+def check(label: str, ours: np.ndarray, theirs: np.ndarray, rtol: float = 1e-6, zero_atol: float = 1e-12) -> None:
+    """Assert |ours - theirs| <= rtol |theirs|, or <= zero_atol where either side is exactly 0."""
+    ours, theirs = ours.astype(float), theirs.astype(float)
+    zero = (ours == 0) | (theirs == 0)
+    difference = np.abs(ours - theirs)
+    worst = float((difference[~zero] / np.abs(theirs[~zero])).max(initial=0.0))
+    worst_zero = float(difference[zero].max(initial=0.0))
     assert worst <= rtol, f"{label}: max relative difference {worst:.2e} > {rtol:.0e}"
-    print(f"  match  {label:58s} n={len(ours):5d}  max rel diff {worst:.1e}")
+    assert worst_zero <= zero_atol, f"{label}: {worst_zero:.2e} where one side is exactly 0, > {zero_atol:.0e}"
+    zeros = f"; {zero.sum()} exact zero(s), max abs diff {worst_zero:.0e}" if zero.any() else ""
+    print(f"  match  {label:58s} n={len(ours):5d}  max rel diff {worst:.1e}{zeros}")
 
 
 def compare(ours: np.ndarray, results, compositions, elements: list[str]) -> None:
@@ -187,8 +205,15 @@ def main() -> None:
     with torch.no_grad():
         ours = module(fractions[: args.n_matminer]).numpy()
     compare(ours, results, compositions, elements)
-    matminer_seconds = sum(seconds for seconds, _, _ in results.values())
-    matminer_rate = args.n_matminer / matminer_seconds
+    seconds_of = {name: seconds for name, (seconds, _, _) in results.items()}
+    matminer_rates = {
+        "YangSolidSolution + Miedema + WenAlloys (the issue's ratio_vs_matminer)": sum(seconds_of.values()),
+        "YangSolidSolution + WenAlloys (every feature compared)": seconds_of["YangSolidSolution"]
+        + seconds_of["WenAlloys"],
+        "YangSolidSolution alone (like-for-like: same model and tables)": seconds_of["YangSolidSolution"],
+    }
+    matminer_rates = {label: args.n_matminer / seconds for label, seconds in matminer_rates.items()}
+    matminer_rate = next(iter(matminer_rates.values()))
     print(f"matminer, all three featurizers: {matminer_rate:,.1f} alloys/s")
 
     seconds = time_ours(module, fractions[: args.n_ours], args.chunk)
@@ -208,6 +233,9 @@ def main() -> None:
             f"ours, Z <= 94 vocabulary ({len(wide.missing_properties)} elements without data, "
             f"{len(wide.missing_pairs)} missing pairs): {args.n_ours / wide_seconds:,.0f} alloys/s"
         )
+    print("ours / matminer on the same alloys:")
+    for label, matminer_label_rate in matminer_rates.items():
+        print(f"  vs {label:68s} {matminer_label_rate:10,.1f} alloys/s  ratio {rate / matminer_label_rate:9,.0f}")
     print(f"alloys_per_s={rate:.0f} ratio_vs_matminer={rate / matminer_rate:.0f}")
 
 

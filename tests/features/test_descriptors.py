@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from pymatgen.core import Composition
+from pymatgen.core import Composition, Element
 
 from vae_design.errors import InputError
 from vae_design.features import DESCRIPTOR_NAMES, DESCRIPTOR_UNITS, Descriptors, element_table
@@ -24,6 +25,25 @@ with warnings.catch_warnings():
 POOL = "Al Co Cr Cu Fe Mn Ni Ti V Zr Nb Mo Hf Ta W Si C B Zn Sn Mg Li Re Ru Pd Pt Y Sc Ga Ge Ag Au Ir Rh Os".split()  # noqa: SIM905
 NAMED_ALLOYS = ("CoCrFeMnNi", "AlCoCrFeNi", "CoCrFeNi", "HfNbTaTiZr", "Al0.5CoCrCuFeNi", "MoNbTaW", "Ti2ZrHf0.5")
 COLUMN = {name: index for index, name in enumerate(DESCRIPTOR_NAMES)}
+# Every element up to Pu with all six table values (74, lanthanides included); some of their pairs lack an
+# enthalpy, and the alloys built from them below avoid those pairs.
+WIDE = [
+    symbol
+    for symbol in (Element.from_Z(z).symbol for z in range(1, 95))
+    if symbol not in element_data.missing_properties([symbol])
+]
+MISSING_PAIRS = {frozenset(pair) for pair in element_data.missing_pairs(WIDE)}
+RADIUS = element_table(WIDE)["radius"].to_dict()
+# Pairs whose Miracle radii are equal (Fe-Co, Zr-Hf, Dy-Er-Tm-Lu, ...) or 1 pm apart, with a pair enthalpy:
+# their true delta is 0 or tiny, where E[r^2] - E[r]^2 cancels catastrophically.
+EQUAL_RADIUS_PAIRS = [
+    (a, b) for a, b in itertools.combinations(WIDE, 2) if RADIUS[a] == RADIUS[b] and {a, b} not in MISSING_PAIRS
+]
+NEAR_RADIUS_PAIRS = [
+    (a, b)
+    for a, b in itertools.combinations(WIDE, 2)
+    if abs(RADIUS[a] - RADIUS[b]) == 1 and {a, b} not in MISSING_PAIRS
+]
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +85,60 @@ def random_alloys(count: int, elements, seed: int, max_elements: int = 6) -> lis
         amounts = rng.uniform(0.05, 1.0, size=len(chosen))
         alloys.append(dict(zip(chosen.tolist(), (amounts / amounts.sum()).tolist(), strict=True)))
     return alloys
+
+
+def has_missing_pair(symbols) -> bool:
+    return any(frozenset(pair) in MISSING_PAIRS for pair in itertools.combinations(symbols, 2))
+
+
+def fractions_from_dicts(alloys, elements) -> torch.Tensor:
+    fractions = torch.zeros(len(alloys), len(elements), dtype=torch.float64)
+    for row, alloy in enumerate(alloys):
+        for element, fraction in alloy.items():
+            fractions[row, elements.index(element)] = fraction
+    return fractions
+
+
+def assert_match_yang(module: Descriptors, yang: YangSolidSolution, alloys) -> np.ndarray:
+    """delta / 100 and omega against YangSolidSolution at rel 1e-6; returns our delta (%).
+
+    The only absolute tolerance, 1e-12, is for exact zeros: where all radii are equal our delta is exactly 0,
+    while matminer's sum of (1 - r_i / rbar)^2 may keep ~1e-16 of round-off from rbar.
+    """
+    out = module(fractions_from_dicts(alloys, list(module.elements))).numpy()
+    expected = np.array([yang.featurize(Composition(alloy)) for alloy in alloys], dtype=float)
+    np.testing.assert_allclose(out[:, COLUMN["omega"]], expected[:, 0], rtol=1e-6, atol=0)
+    ours, theirs = out[:, COLUMN["delta"]] / 100, expected[:, 1]
+    zero = (ours == 0) | (theirs == 0)
+    np.testing.assert_allclose(ours[~zero], theirs[~zero], rtol=1e-6, atol=0)
+    assert np.abs(ours[zero] - theirs[zero]).max(initial=0.0) <= 1e-12
+    return out[:, COLUMN["delta"]]
+
+
+def near_zero_mismatch_alloys(rng: np.random.Generator, count: int) -> list[dict[str, float]]:
+    """Alloys with a tiny or zero true delta: equal-radius binaries, 1 pm binaries, equal pairs plus a trace.
+
+    Fractions go down to 1e-7 (pymatgen's Composition drops amounts below 1e-8).
+    """
+    alloys = []
+    for _ in range(count):
+        kind = rng.integers(3)
+        pairs = NEAR_RADIUS_PAIRS if kind == 1 else EQUAL_RADIUS_PAIRS
+        a, b = (str(symbol) for symbol in pairs[rng.integers(len(pairs))])
+        small = 10 ** rng.uniform(-7, np.log10(0.5))
+        if kind < 2:
+            alloys.append({a: 1 - small, b: small})
+            continue
+        others = [symbol for symbol in WIDE if symbol not in (a, b) and not has_missing_pair((a, b, symbol))]
+        trace = str(others[rng.integers(len(others))])
+        share = rng.uniform(0.05, 0.95)
+        alloys.append({a: share * (1 - small), b: (1 - share) * (1 - small), trace: small})
+    return alloys
+
+
+@pytest.fixture(scope="module")
+def wide() -> Descriptors:
+    return Descriptors(WIDE)
 
 
 def test_names_units_and_shape(descriptors):
@@ -121,16 +195,42 @@ def test_vec_table_is_wen_valence_outside_the_f_block():
     np.testing.assert_array_equal(table["vec"].to_numpy(), miedema.loc[symbols].to_numpy(dtype=float))
 
 
-def test_random_alloys_match_yang_solid_solution(descriptors, yang):
-    alloys = random_alloys(50, POOL, seed=7)
-    fractions = torch.zeros(len(alloys), len(POOL), dtype=torch.float64)
-    for row, alloy in enumerate(alloys):
-        for element, fraction in alloy.items():
-            fractions[row, POOL.index(element)] = fraction
-    out = descriptors(fractions).numpy()
-    expected = np.array([yang.featurize(Composition(alloy)) for alloy in alloys], dtype=float)
-    np.testing.assert_allclose(out[:, COLUMN["omega"]], expected[:, 0], rtol=1e-6)
-    np.testing.assert_allclose(out[:, COLUMN["delta"]] / 100, expected[:, 1], rtol=1e-6)
+@pytest.mark.parametrize("reverse", [False, True], ids=["wide", "wide-reversed"])
+def test_equal_radius_alloys_match_yang_solid_solution(wide, yang, reverse):
+    # Fe and Co share the Miracle radius 125 pm: the one-pass E[r^2] - E[r]^2 gave delta = 2.7e-7 % for
+    # Fe0.34514812Co0.65485188 where matminer gives 0. Which equal pairs it hit depended on the fractions and
+    # on the column order (the summation order), so both orders are run.
+    module = Descriptors(WIDE[::-1]) if reverse else wide
+    assert ("Fe", "Co") in EQUAL_RADIUS_PAIRS and len(EQUAL_RADIUS_PAIRS) >= 20
+    fractions = (0.34514812, 0.5, 0.1234567, 0.7777, 0.9, 0.01, 1e-6)
+    equal = [{a: f, b: 1 - f} for a, b in EQUAL_RADIUS_PAIRS for f in fractions]
+    equal += [{"Dy": 0.1, "Er": 0.2, "Tm": 0.3, "Lu": 0.4}, {"In": 0.3, "Sn": 0.3, "Sb": 0.4}, {"Zr": 1, "Hf": 2}]
+    delta = assert_match_yang(module, yang, equal)
+    assert (delta == 0).all()  # exactly, not merely small
+
+    # Tiny but nonzero mismatches must keep their relative precision, not round to 0 or to noise.
+    tiny = [{"Fe": 0.345, "Co": 0.655 - trace, "Ni": trace} for trace in (1e-7, 1e-6, 1e-4, 1e-2)]
+    tiny += [{a: 1 - f, b: f} for a, b in NEAR_RADIUS_PAIRS for f in (1e-7, 1e-5, 0.5)]
+    delta = assert_match_yang(module, yang, tiny)
+    assert (delta > 0).all()
+
+
+@pytest.mark.parametrize("seed", [7, 8, 9])
+def test_random_alloys_match_yang_solid_solution(wide, yang, seed):
+    rng = np.random.default_rng(seed)
+    alloys = []
+    while len(alloys) < 350:
+        chosen = rng.choice(WIDE, size=rng.integers(2, 8), replace=False).tolist()
+        if not has_missing_pair(chosen):
+            amounts = rng.uniform(0.05, 1.0, size=len(chosen))
+            alloys.append(dict(zip(chosen, (amounts / amounts.sum()).tolist(), strict=True)))
+    alloys += near_zero_mismatch_alloys(rng, 150)
+    assert len(alloys) == 500
+    assert_match_yang(wide, yang, alloys)
+
+
+def test_random_pool_alloys_match_yang_solid_solution(descriptors, yang):
+    assert_match_yang(descriptors, yang, random_alloys(100, POOL, seed=7))
 
 
 def test_pure_elements_give_their_table_values_and_zero_mixing_terms(descriptors):
@@ -143,6 +243,37 @@ def test_pure_elements_give_their_table_values_and_zero_mixing_terms(descriptors
         assert (out[:, COLUMN[name]] == 0).all(), name
     out.sum().backward()
     assert torch.isfinite(fractions.grad).all()
+
+
+def test_zero_mismatch_is_exact_with_finite_gradients_in_both_dtypes():
+    module = Descriptors(["Fe", "Co", "Ni", "Zr", "Hf"])  # Fe, Co 125 pm; Zr, Hf 158 pm
+    rows = [
+        [0.345, 0.655, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 3.0, 7.0],  # amounts, not fractions
+        [0.7, 0.0, 0.0, 0.0, 0.0],  # a pure element given as an amount below 1
+        [0.0, 0.0, 0.0, 0.0, 3.3],
+    ]
+    for dtype in (torch.float64, torch.float32):
+        fractions = torch.tensor(rows, dtype=dtype, requires_grad=True)
+        out = module(fractions)
+        assert (out[:, COLUMN["delta"]] == 0).all(), dtype
+        assert (out[2:, COLUMN["dchi"]] == 0).all(), dtype
+        out.sum().backward()
+        assert torch.isfinite(fractions.grad).all(), dtype
+
+
+def test_gradcheck_through_the_two_pass_rows():
+    # Fe/Co with traces of Ni and Cr: radius variances of 0.003 and 0.013 pm^2, below the two-pass threshold
+    # (1e-6 x 128^2 = 0.016 pm^2); the last row is ordinary. Traces stay far above gradcheck's step of 1e-6.
+    module = Descriptors(["Fe", "Co", "Ni", "Cr"])
+    fractions = torch.tensor(
+        [[0.345, 0.655 - 2e-4, 1e-4, 1e-4], [0.5, 0.5 - 1e-3, 5e-4, 5e-4], [0.3, 0.3, 0.2, 0.2]],
+        dtype=torch.float64,
+        requires_grad=True,
+    )
+    assert torch.autograd.gradcheck(module, (fractions,))
+    equal = torch.tensor([[0.345, 0.655], [0.9, 0.1]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(Descriptors(["Fe", "Co"]), (equal,))  # delta is exactly 0 there
 
 
 def test_gradcheck_on_dense_fractions():
@@ -276,7 +407,7 @@ def test_module_moves_with_to_and_double(descriptors):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_cuda_matches_cpu(descriptors):
-    fractions = fractions_of(NAMED_ALLOYS)
+    fractions = fractions_of([*NAMED_ALLOYS, "Fe0.34514812Co0.65485188", "Ni"])  # last two: recomputed rows
     on_gpu = Descriptors(POOL).to("cuda")
     out = on_gpu(fractions.cuda())
     assert out.device.type == "cuda"

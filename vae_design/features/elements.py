@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 from pymatgen.core.periodic_table import Element
 
+from vae_design.data.composition import atomic_number, element_symbols
 from vae_design.errors import InputError
 
 PROPERTY_COLUMNS = ("k", "vm", "tm", "vec", "radius", "chi")
@@ -91,9 +92,9 @@ def _magpie_values(name: str) -> dict[int, float]:
     """Atomic number -> value of one magpie table; lines that are not numbers are left out (no value)."""
     lines = (data_dir() / "magpie_elementdata" / f"{name}.table").read_text().splitlines()
     values = {}
-    for atomic_number, line in enumerate(lines, start=1):
+    for z, line in enumerate(lines, start=1):
         try:
-            values[atomic_number] = float(line)
+            values[z] = float(line)
         except ValueError:
             continue
     return values
@@ -114,18 +115,17 @@ def _pair_enthalpies() -> dict[tuple[str, str], float]:
     return {tuple(sorted((a, b))): float(value) for a, b, value in table.itertuples(index=False) if np.isfinite(value)}
 
 
-@cache
-def atomic_number(symbol: str) -> int:
+def _checked_atomic_number(symbol: str) -> int:
     """Atomic number of an element symbol; raises :class:`InputError` for anything that is not an element."""
-    if not isinstance(symbol, str) or not Element.is_valid_symbol(symbol):
+    if not isinstance(symbol, str) or symbol not in element_symbols():
         raise InputError(f"unknown element symbol {symbol!r}")
-    return Element(symbol).Z
+    return atomic_number(symbol)
 
 
 def _value(symbol: str, column: str) -> float:
     """One property of one element, NaN when its table has no value."""
     values = _magpie_values(_MAGPIE_FILES[column])
-    value = values.get(atomic_number(symbol), np.nan)
+    value = values.get(_checked_atomic_number(symbol), np.nan)
     if column == "k" and np.isnan(value):
         value = _miedema_bulk_modulus().get(symbol, np.nan)
     if column == "vec" and np.isfinite(value):
@@ -193,7 +193,7 @@ def missing_properties(elements: Iterable[str]) -> dict[str, tuple[str, ...]]:
 @lru_cache(maxsize=64)
 def _pair_matrices(elements: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     for symbol in elements:
-        atomic_number(symbol)
+        _checked_atomic_number(symbol)
     pairs = _pair_enthalpies()
     size = len(elements)
     enthalpy = np.zeros((size, size), dtype=np.float64)
