@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from vae_design.data.table import AlloyTable
 from vae_design.errors import InputError
@@ -65,6 +64,9 @@ def _carve(
     part: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split ``positions`` into (rest, carved) with about ``fraction`` of them carved out."""
+    # sklearn is imported here, not at module level: it costs ~1.4 s and most imports of the package never split.
+    from sklearn.model_selection import StratifiedGroupKFold, train_test_split
+
     if len(positions) < 4:
         raise InputError(
             f"only {len(positions)} labelled alloys left, too few to carve a {part} part; "
@@ -108,6 +110,8 @@ def _apply_budget(
         )
     if keep_count == len(train):
         return train, np.array([], dtype=int)
+    from sklearn.model_selection import train_test_split
+
     # Stratify only when both sides can hold every class; otherwise sklearn refuses (e.g. withholding 1 alloy).
     n_classes = len(np.unique(labels))
     stratify = _stratify(labels) if min(keep_count, len(train) - keep_count) >= n_classes else None
