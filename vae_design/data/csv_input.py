@@ -24,7 +24,7 @@ from vae_design.data.table import (
     label_of_phase,
     make_frame,
 )
-from vae_design.errors import InputError, located
+from vae_design.errors import InputError, located, where
 
 # 0 / 1, also as spreadsheets export them (1.0, 1.00); nothing else, so "yes" or "nan" is an error, not a guess.
 _BINARY = re.compile(r"([01])(?:\.0*)?")
@@ -132,10 +132,6 @@ def parse_label(text: str, target: str, file: str, row: int, column: str) -> tup
     if phase is None:
         raise InputError(located(f"label must be one of {', '.join(PHASES)} or empty, got '{text}'", file, row, column))
     return label_of_phase(phase, target), phase
-
-
-def _where(entry: dict) -> str:
-    return f"{entry['file']}, row {entry['row']}"
 
 
 def read_alloy_csv(
@@ -247,22 +243,22 @@ def load_csv(
         for row in rows:
             if row["part"] in ("val", "test") and row["label"] is None:
                 raise InputError(located(f"a {row['part']} alloy must be labelled", path, row["row"], label_col))
-        return AlloyTable(alloys=make_frame(rows), target=target, name=str(path))
+        return AlloyTable(alloys=make_frame(rows), target=target, name=str(path), from_user_files=True)
     if not labelled:
         raise InputError("data=csv needs data.path=FILE (one file) or data.labelled=FILE (split files)")
-    parts = [("train", labelled, "required"), ("val", val, "required"), ("test", test, "required")]
+    parts = [("", labelled), ("val", val), ("test", test)]  # '' = training, or carved by the split
     by_formula: dict[str, dict] = {}
     same_alloy = SameAlloy()  # shared by all files, so a near-identical alloy in two files is caught as overlap
-    for part, file, labels in parts:
+    for part, file in parts:
         if not file:
             continue
-        part_name = "" if part == "train" else part
-        for row in read_alloy_csv(file, formula_col, label_col, target, labels, part_name, same_alloy=same_alloy):
+        for row in read_alloy_csv(file, formula_col, label_col, target, "required", part, same_alloy=same_alloy):
             other = by_formula.get(row["formula"])
             if other is not None:
                 raise InputError(
-                    f"{_where(row)}: {row['formula']} also appears in {_where(other)}; a "
-                    "composition may be in only one of the labelled, val and test files"
+                    f"{where(row['file'], row['row'])}: {row['formula']} also appears in "
+                    f"{where(other['file'], other['row'])}; a composition may be in only one of the labelled, val and "
+                    "test files"
                 )
             by_formula[row["formula"]] = row
     if unlabelled:
@@ -270,8 +266,8 @@ def load_csv(
             other = by_formula.get(row["formula"])
             if other is not None and other["part"] in ("val", "test"):
                 raise InputError(
-                    f"{_where(row)}: {row['formula']} is a {other['part']} alloy "
-                    f"({_where(other)}); evaluation alloys must not be in the training pool"
+                    f"{where(row['file'], row['row'])}: {row['formula']} is a {other['part']} alloy "
+                    f"({where(other['file'], other['row'])}); evaluation alloys must not be in the training pool"
                 )
             by_formula.setdefault(row["formula"], row)
     name = ", ".join(
@@ -279,4 +275,4 @@ def load_csv(
         for part, file in [("labelled", labelled), ("unlabelled", unlabelled), ("val", val), ("test", test)]
         if file
     )
-    return AlloyTable(alloys=make_frame(by_formula.values()), target=target, name=name)
+    return AlloyTable(alloys=make_frame(by_formula.values()), target=target, name=name, from_user_files=True)

@@ -16,8 +16,8 @@ part       '' or the split part a user's files assign: 'train', 'val', 'test'
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -102,6 +102,8 @@ class AlloyTable:
     name: str
     conflicts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["formula", "labels"]))
     notes: tuple[str, ...] = ()
+    # A user's own files: an alloy that cannot be used is an error naming its row, never silently dropped.
+    from_user_files: bool = False
 
     @property
     def labelled(self) -> pd.DataFrame:
@@ -114,6 +116,22 @@ class AlloyTable:
     @property
     def class_names(self) -> tuple[str, ...]:
         return TARGETS[self.target]
+
+    def drop_alloys(self, positions: Sequence[int], reason: Callable[[int], str], note: str) -> AlloyTable:
+        """The table without the alloys at ``positions`` (row positions), with ``note`` added.
+
+        From a user's files the first such alloy is instead an InputError naming its file and row, with
+        ``reason(position)`` saying why.
+        """
+        if len(positions) == 0:
+            return self
+        if self.from_user_files:
+            first = self.alloys.iloc[positions[0]]
+            place = str(first["source"]).replace(":", ", row ")  # user rows come as "file.csv:row"
+            raise InputError(f"{place}: {first['formula']}: {reason(positions[0])}")
+        keep = np.ones(len(self.alloys), dtype=bool)
+        keep[list(positions)] = False
+        return replace(self, alloys=self.alloys[keep].reset_index(drop=True), notes=(*self.notes, note))
 
 
 def alloy_row(
