@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -22,10 +23,11 @@ class ElementVocabulary:
     elements: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        unknown = [e for e in self.elements if e not in element_symbols()]
+        # The one check of element lists: the descriptor tables and the model rely on it too.
+        unknown = [repr(e) for e in self.elements if e not in element_symbols()]
         if unknown:
             raise InputError(f"element vocabulary has unknown element symbol(s) {', '.join(unknown)}")
-        repeated = sorted({e for e in self.elements if self.elements.count(e) > 1})
+        repeated = sorted({repr(e) for e in self.elements if self.elements.count(e) > 1})
         if repeated:
             raise InputError(f"element vocabulary lists {', '.join(repeated)} more than once")
         if not self.elements:
@@ -58,14 +60,9 @@ class ElementVocabulary:
                 f"({len(self)} elements: {', '.join(self.elements)})"
             ) from None
 
-    @property
+    @cached_property
     def _positions(self) -> dict[str, int]:
-        # Cached on the instance; the dataclass is frozen, so bypass __setattr__ once.
-        cache = self.__dict__.get("_position_cache")
-        if cache is None:
-            cache = {element: j for j, element in enumerate(self.elements)}
-            object.__setattr__(self, "_position_cache", cache)
-        return cache
+        return {element: j for j, element in enumerate(self.elements)}
 
     def outside(self, composition: Mapping[str, float]) -> list[str]:
         """Elements of ``composition`` that the vocabulary lacks."""

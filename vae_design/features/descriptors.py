@@ -36,6 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from vae_design.data.vocabulary import ElementVocabulary
 from vae_design.errors import InputError
 from vae_design.features import elements as element_data
 
@@ -120,9 +121,7 @@ class Descriptors(torch.nn.Module):
 
     def __init__(self, elements: Sequence[str]) -> None:
         super().__init__()
-        self.elements = tuple(str(symbol) for symbol in elements)
-        if not self.elements:
-            raise InputError("the element vocabulary is empty")
+        self.elements = ElementVocabulary(tuple(str(symbol) for symbol in elements)).elements  # checks the list
         table = element_data.element_table(self.elements, allow_missing=True)
         enthalpy, pair_missing = element_data.mixing_enthalpy_matrix(self.elements)
         self.missing_properties = element_data.missing_properties(self.elements)

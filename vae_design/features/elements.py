@@ -52,7 +52,8 @@ import numpy as np
 import pandas as pd
 from pymatgen.core.periodic_table import Element
 
-from vae_design.data.composition import atomic_number, element_symbols
+from vae_design.data.composition import atomic_number
+from vae_design.data.vocabulary import ElementVocabulary
 from vae_design.errors import InputError
 
 PROPERTY_COLUMNS = ("k", "vm", "tm", "vec", "radius", "chi")
@@ -115,17 +116,10 @@ def _pair_enthalpies() -> dict[tuple[str, str], float]:
     return {tuple(sorted((a, b))): float(value) for a, b, value in table.itertuples(index=False) if np.isfinite(value)}
 
 
-def _checked_atomic_number(symbol: str) -> int:
-    """Atomic number of an element symbol; raises :class:`InputError` for anything that is not an element."""
-    if not isinstance(symbol, str) or symbol not in element_symbols():
-        raise InputError(f"unknown element symbol {symbol!r}")
-    return atomic_number(symbol)
-
-
 def _value(symbol: str, column: str) -> float:
     """One property of one element, NaN when its table has no value."""
     values = _magpie_values(_MAGPIE_FILES[column])
-    value = values.get(_checked_atomic_number(symbol), np.nan)
+    value = values.get(atomic_number(symbol), np.nan)
     if column == "k" and np.isnan(value):
         value = _miedema_bulk_modulus().get(symbol, np.nan)
     if column == "vec" and np.isfinite(value):
@@ -135,15 +129,16 @@ def _value(symbol: str, column: str) -> float:
 
 
 def _symbols(elements: Iterable[str]) -> tuple[str, ...]:
-    """Symbols as a hashable tuple; pymatgen ``Element`` objects are accepted (their str is the symbol)."""
-    return tuple(str(symbol) for symbol in elements)
+    """Checked symbols as a hashable tuple (pymatgen ``Element`` objects are accepted: their str is the symbol).
+
+    Unknown, repeated or no symbols are an InputError from :class:`ElementVocabulary`, the one place that
+    checks element lists.
+    """
+    return ElementVocabulary(tuple(str(symbol) for symbol in elements)).elements
 
 
 @lru_cache(maxsize=256)
 def _table(elements: tuple[str, ...]) -> pd.DataFrame:
-    if len(set(elements)) != len(elements):
-        duplicates = sorted({e for e in elements if elements.count(e) > 1})
-        raise InputError(f"element vocabulary lists {', '.join(map(repr, duplicates))} more than once")
     rows = [[_value(symbol, column) for column in PROPERTY_COLUMNS] for symbol in elements]
     return pd.DataFrame(
         np.array(rows, dtype=np.float64).reshape(len(elements), len(PROPERTY_COLUMNS)),
@@ -192,8 +187,6 @@ def missing_properties(elements: Iterable[str]) -> dict[str, tuple[str, ...]]:
 
 @lru_cache(maxsize=64)
 def _pair_matrices(elements: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    for symbol in elements:
-        _checked_atomic_number(symbol)
     pairs = _pair_enthalpies()
     size = len(elements)
     enthalpy = np.zeros((size, size), dtype=np.float64)
