@@ -9,7 +9,6 @@ before the run directory is created: bad input ends with one line on stderr, exi
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,19 +20,7 @@ class Command:
     config: str  # config name under configs/
     summary: str  # one line for the overview
     description: str  # the --help text
-    run: Callable  # run(cfg, overrides) -> exit code
-
-
-def _featurize(cfg, overrides):
-    from vae_design.cli.commands import run_featurize
-
-    return run_featurize(cfg, overrides)
-
-
-def _data_summary(cfg, overrides):
-    from vae_design.cli.commands import run_data_summary
-
-    return run_data_summary(cfg, overrides)
+    run: str  # name of the function in vae_design.cli.commands: run(cfg, overrides) -> exit code
 
 
 COMMANDS: dict[str, Command] = {
@@ -44,7 +31,7 @@ COMMANDS: dict[str, Command] = {
         "omega for each row of input=FILE.csv (column 'formula', renamed with formula_col=...).\n"
         "Writes OUT/descriptors.csv with column 'formula' (as written in the input) plus one column per\n"
         "descriptor.\n\n  example: vae-design featurize input=alloys.csv hydra.run.dir=out",
-        _featurize,
+        "run_featurize",
     ),
     "data summary": Command(
         "train",
@@ -53,9 +40,11 @@ COMMANDS: dict[str, Command] = {
         "and print what is in it, with the split sizes.\n\n"
         "  example: vae-design data summary\n"
         "  example: vae-design data summary data=csv data.path=alloys.csv split=grouped",
-        _data_summary,
+        "run_data_summary",
     ),
 }
+# Words that start two-word commands ("data" of "data summary").
+COMMAND_GROUPS = {name.split()[0] for name in COMMANDS if " " in name}
 
 
 def config_dir() -> Path:
@@ -118,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if (
         not argv
         or argv[0] in ("-h", "--help", "help")
-        or (argv[0] in {n.split()[0] for n in COMMANDS if " " in n} and argv[1:2] in ([], ["-h"], ["--help"]))
+        or (argv[0] in COMMAND_GROUPS and argv[1:2] in ([], ["-h"], ["--help"]))
     ):
         print(_overview())
         return 0
@@ -133,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         known = ", ".join(COMMANDS)
         print(
-            f"vae-design: error: unknown command '{' '.join(argv[:2]) if argv[0] == 'data' else argv[0]}' "
+            f"vae-design: error: unknown command '{' '.join(argv[:2]) if argv[0] in COMMAND_GROUPS else argv[0]}' "
             f"(commands: {known})",
             file=sys.stderr,
         )
@@ -156,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         cfg = compose(command.config, overrides)
-        return command.run(cfg, overrides)
+        # Imported on use, so `--help` and usage errors answer without loading torch and pandas.
+        from vae_design.cli import commands
+
+        return getattr(commands, command.run)(cfg, overrides)
     except InputError as error:
         print(f"vae-design {name}: error: {error}", file=sys.stderr)
     except (HydraException, OmegaConfBaseException) as error:

@@ -98,8 +98,6 @@ def _apply_budget(
     if isinstance(budget, float):
         if not 0 < budget <= 1:
             raise InputError(f"split.label_budget as a fraction must be in (0, 1], got {budget}")
-        if budget == 1:
-            return train, np.array([], dtype=int)
         keep_count = max(2, round(budget * len(train)))
     else:
         keep_count = budget
