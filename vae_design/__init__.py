@@ -6,3 +6,14 @@ try:
     __version__ = version("vae-design")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
+
+__all__ = ["AlloyVAE", "__version__"]
+
+
+def __getattr__(name: str):
+    # Lazy: `import vae_design` (and the CLI's --help) stays fast; torch loads only when the model is used.
+    if name == "AlloyVAE":
+        from vae_design.api import AlloyVAE
+
+        return AlloyVAE
+    raise AttributeError(f"module 'vae_design' has no attribute {name!r}")

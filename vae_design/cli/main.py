@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from vae_design.errors import InputError
+from vae_design.resources import config_dir
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,6 @@ COMMANDS: dict[str, Command] = {
 }
 # Words that start two-word commands ("data" of "data summary").
 COMMAND_GROUPS = {name.split()[0] for name in COMMANDS if " " in name}
-
-
-def config_dir() -> Path:
-    """configs/ inside an installed wheel, else the repository's top-level configs/."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "configs", package.parent / "configs"):
-        if candidate.is_dir():
-            return candidate
-    raise RuntimeError("vae-design cannot find its configs/ folder; reinstall the package")
 
 
 def compose(config: str, overrides: list[str]):

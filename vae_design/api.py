@@ -1,0 +1,260 @@
+"""The user-facing facade: ``AlloyVAE().fit(...)``, ``predict_proba``, ``encode``, ``decode``, ``save``, ``load``.
+
+    >>> from vae_design import AlloyVAE
+    >>> model = AlloyVAE(z_dim=8).fit(["AlCoCrFeNi", ...], [1, ...], unlabelled=["Al0.3CoCrFeNi", ...])
+    >>> model.predict_proba(["CoCrFeMnNi"])[:, 1]          # P(single phase)
+
+Compositions are formulas (``"Al0.5CoCrFeNi"``, ``"(CoCrFeNi)90Al10"``) or element -> amount mappings; they are
+normalised to mole fractions. Labels are integers in the target's class order (single_phase: 0 multi-phase,
+1 single phase).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from vae_design.data.composition import Composition, normalise, parse_formula
+from vae_design.data.table import TARGETS
+from vae_design.data.vocabulary import ElementVocabulary
+from vae_design.errors import InputError
+from vae_design.features.descriptors import DESCRIPTOR_NAMES
+from vae_design.models.bundle import load_bundle, save_bundle
+from vae_design.models.priors import HeadPrior
+from vae_design.models.ssvae import PhaseVAE, VAEConfig
+from vae_design.resources import prior_config
+
+CompositionLike = str | Mapping[str, float]
+
+
+def as_compositions(compositions: Sequence[CompositionLike]) -> list[Composition]:
+    """Formulas or mappings -> normalised compositions; a bad one is a one-line error naming its position."""
+    parsed = []
+    for position, item in enumerate(compositions):
+        try:
+            parsed.append(parse_formula(item) if isinstance(item, str) else normalise(dict(item)))
+        except InputError as error:
+            raise InputError(f"composition {position}: {error}") from None
+    return parsed
+
+
+class AlloyVAE:
+    """Semi-supervised disentangled VAE for alloy phase: fit on labelled + unlabelled compositions, then predict,
+    encode to latents and decode latents into compositions. Architecture arguments are those of :class:`VAEConfig`;
+    ``prior`` is a prior name in ``configs/prior/`` (``literature``, ``flat``, ``wrong_sign``), a mapping in that
+    format, or a :class:`HeadPrior`."""
+
+    def __init__(
+        self,
+        target: str = "single_phase",
+        prior: str | Mapping | HeadPrior = "literature",
+        z_dim: int = 8,
+        hidden: int = 128,
+        decoder: str = "sparse",
+        embedding_hidden: int = 128,
+        dropout: float = 0.1,
+        label_weight: float = 1.0,
+        unlabelled_head_weight: float = 0.0,
+        descriptors: Sequence[str] = DESCRIPTOR_NAMES,
+        training=None,
+    ) -> None:
+        if target not in TARGETS:
+            raise InputError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
+        classes = TARGETS[target]
+        prior_values = prior_config(prior) if isinstance(prior, str) else prior
+        if isinstance(prior_values, HeadPrior):
+            prior_values = prior_values.to_dict()
+        head_prior = HeadPrior.from_dict(dict(prior_values), tuple(descriptors))
+        head_prior.intercept_means(len(classes), classes.index("multi-phase"))  # class-prior length check
+        self.target = target
+        self.architecture = {
+            "classes": tuple(classes),
+            "reference_class": classes.index("multi-phase"),
+            "descriptors": tuple(descriptors),
+            "z_dim": int(z_dim),
+            "hidden": int(hidden),
+            "decoder": decoder,
+            "embedding_hidden": int(embedding_hidden),
+            "dropout": float(dropout),
+            "label_weight": float(label_weight),
+            "unlabelled_head_weight": float(unlabelled_head_weight),
+            "prior": head_prior.to_dict(),
+        }
+        self.training = training
+        self.vae: PhaseVAE | None = None
+        self.vocabulary: ElementVocabulary | None = None
+        self.known_alloys: pd.DataFrame | None = None
+        self.history: dict[str, float] = {}
+
+    # ----------------------------------------------------------------------------------------------- training
+    def fit(
+        self,
+        compositions: Sequence[CompositionLike],
+        labels: Sequence[int],
+        unlabelled: Sequence[CompositionLike] = (),
+        val: tuple[Sequence[CompositionLike], Sequence[int]] | None = None,
+        seed: int = 0,
+        run_dir: str | Path | None = None,
+        resume: bool = False,
+        elements: Sequence[str] | None = None,
+    ) -> AlloyVAE:
+        """Train on labelled (and unlabelled) alloys; early-stop on ``val`` (by default 10 % of the labelled
+        alloys, stratified and seeded). Logs and checkpoints go to ``run_dir`` (a temporary folder if None)."""
+        import tempfile
+
+        from vae_design.training.data import TrainingTensors
+        from vae_design.training.fit import TrainingSettings, train_vae
+
+        train = as_compositions(compositions)
+        labels = np.asarray(labels, dtype=int)
+        if len(train) != len(labels):
+            raise InputError(f"{len(train)} compositions but {len(labels)} labels")
+        n_classes = len(self.architecture["classes"])
+        if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+            raise InputError(f"labels must be integers 0..{n_classes - 1} for target {self.target}")
+        pool = as_compositions(unlabelled)
+        if val is None:
+            train, labels, val_compositions, val_labels = _carve_validation(train, labels, seed)
+        else:
+            val_compositions, val_labels = as_compositions(val[0]), np.asarray(val[1], dtype=int)
+        if len(val_compositions) == 0 or len(train) == 0:
+            raise InputError("training needs at least one labelled alloy for training and one for validation")
+        everything = [*train, *pool, *val_compositions]
+        self.vocabulary = ElementVocabulary.from_config(elements, everything)
+        config = VAEConfig(elements=self.vocabulary.elements, **self.architecture)
+        vae = PhaseVAE(config)
+        tensor = self.vocabulary.to_tensor
+        x_train = tensor(train)
+        # Descriptor scaling from every composition seen in training (labels not needed; val/test excluded).
+        vae.head.scaler.fit(vae.head.descriptors(torch.cat([x_train, tensor(pool)]).double()).float())
+        tensors = TrainingTensors(
+            x_train, torch.as_tensor(labels), tensor(pool), tensor(val_compositions), torch.as_tensor(val_labels)
+        )
+        settings = self.training or TrainingSettings()
+        with tempfile.TemporaryDirectory() as scratch:
+            self.vae, self.history = train_vae(vae, tensors, settings, Path(run_dir or scratch), seed, resume)
+        self.known_alloys = _known_alloys(train, labels, pool, val_compositions, val_labels)
+        return self
+
+    # ------------------------------------------------------------------------------------------------ inference
+    def _x(self, compositions: Sequence[CompositionLike]) -> torch.Tensor:
+        if self.vae is None:
+            raise RuntimeError("the model is not trained: call fit() or AlloyVAE.load() first")
+        parsed = as_compositions(compositions)
+        for position, composition in enumerate(parsed):
+            outside = self.vocabulary.outside(composition)
+            if outside:
+                raise InputError(
+                    f"composition {position}: element {outside[0]} is not in the model's vocabulary "
+                    f"(trained on {len(self.vocabulary)} elements)"
+                )
+        x = self.vocabulary.to_tensor(parsed)
+        bad = self.vae.head.descriptors.unsupported_reasons(x.double())
+        if bad:
+            row, reason = next(iter(bad.items()))
+            raise InputError(f"composition {row}: {reason}")
+        return x
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.architecture["classes"]
+
+    def predict_proba(self, compositions: Sequence[CompositionLike], return_std: bool = False, n_samples: int = 64):
+        """Class probabilities (N, K), averaged over the head's posterior; with ``return_std`` also their standard
+        deviation over that posterior (epistemic uncertainty of the head)."""
+        mean, std = self.vae.class_probabilities(self._x(compositions), n_samples=n_samples)
+        return (mean.numpy(), std.numpy()) if return_std else mean.numpy()
+
+    def encode(self, compositions: Sequence[CompositionLike], y: Sequence[int] | None = None) -> np.ndarray:
+        """Latent nuisance factor z (posterior mean), given y (default: the predicted class)."""
+        x = self._x(compositions)
+        return self.vae.encode(x, None if y is None else torch.as_tensor(np.asarray(y))).numpy()
+
+    def decode(self, z, y) -> list[Composition]:
+        """Compositions decoded from latents z (N, z_dim) with target class y (an int or N ints)."""
+        if self.vae is None:
+            raise RuntimeError("the model is not trained: call fit() or AlloyVAE.load() first")
+        z = torch.as_tensor(np.asarray(z, dtype=np.float32))
+        y = torch.as_tensor(np.broadcast_to(np.asarray(y, dtype=int), (len(z),)).copy())
+        return self.vocabulary.to_compositions(self.vae.decode(z, y))
+
+    def evaluate(self, val=None, test=None, seed: int = 0) -> dict[str, float]:
+        """Flat metrics (``val/*``, ``test/*``, ``recon/*``, ``latent/probe_auc``) on (compositions, labels) pairs."""
+        from vae_design.training.evaluate import evaluate_vae
+
+        def part(pair):
+            if pair is None or len(pair[0]) == 0:
+                return self.vocabulary.to_tensor([]).reshape(0, len(self.vocabulary)), np.zeros(0, dtype=int)
+            return self._x(pair[0]), np.asarray(pair[1], dtype=int)
+
+        return evaluate_vae(self.vae, *part(val), *part(test), seed=seed)
+
+    def head_posterior(self, level: float = 0.9) -> pd.DataFrame:
+        """Per descriptor (and per non-reference class): posterior mean and central ``level`` interval of the head's
+        coefficient beside its expert prior (log-odds per standard deviation of the descriptor)."""
+        from scipy.stats import norm
+
+        loc, scale = (t.numpy() for t in self.vae.coefficient_posterior())
+        head = self.vae.head
+        z = norm.ppf(0.5 + level / 2)
+        others = [c for k, c in enumerate(self.classes) if k != self.architecture["reference_class"]]
+        rows = []
+        for k, cls in enumerate(others):
+            for d, name in enumerate(self.architecture["descriptors"]):
+                rows.append(
+                    {
+                        "class": cls,
+                        "descriptor": name,
+                        "mean": loc[k, d],
+                        "lo": loc[k, d] - z * scale[k, d],
+                        "hi": loc[k, d] + z * scale[k, d],
+                        "prior_mean": float(head.coefficient_mean[k, d]),
+                        "prior_scale": float(head.coefficient_scale[k, d]),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------------------------------------ bundle
+    def save(self, path: str | Path) -> Path:
+        """Write the model bundle (weights, architecture, vocabulary, scalers, known alloys, version) to ``path``."""
+        if self.vae is None:
+            raise RuntimeError("nothing to save: the model is not trained")
+        return save_bundle(Path(path), self.vae, self.target, self.known_alloys, self.history)
+
+    @classmethod
+    def load(cls, path: str | Path) -> AlloyVAE:
+        vae, target, known_alloys, history = load_bundle(Path(path))
+        architecture = {k: v for k, v in vae.config.to_dict().items() if k != "elements"}
+        model = cls.__new__(cls)
+        model.target, model.architecture, model.training = target, architecture, None
+        model.vae, model.vocabulary = vae, ElementVocabulary(vae.config.elements)
+        model.known_alloys, model.history = known_alloys, history
+        return model
+
+
+def _carve_validation(train, labels, seed):
+    from sklearn.model_selection import train_test_split
+
+    counts = np.bincount(labels) if len(labels) else np.array([])
+    stratify = labels if len(counts) > 1 and counts[counts > 0].min() >= 2 else None
+    n_val = max(1, round(0.1 * len(train)))
+    if len(train) < 2:
+        raise InputError("training needs at least two labelled alloys when no validation alloys are given")
+    positions = np.arange(len(train))
+    fit_part, val_part = train_test_split(positions, test_size=n_val, stratify=stratify, random_state=seed)
+    return [train[i] for i in fit_part], labels[fit_part], [train[i] for i in val_part], labels[val_part]
+
+
+def _known_alloys(train, labels, pool, val, val_labels) -> pd.DataFrame:
+    from vae_design.data.composition import canonical_formula
+
+    rows = [(canonical_formula(c), int(y), "train") for c, y in zip(train, labels, strict=True)]
+    rows += [(canonical_formula(c), int(y), "val") for c, y in zip(val, val_labels, strict=True)]
+    rows += [(canonical_formula(c), pd.NA, "unlabelled") for c in pool]
+    frame = pd.DataFrame(rows, columns=["formula", "label", "part"])
+    frame["label"] = frame["label"].astype("Int64")
+    return frame

@@ -1,0 +1,76 @@
+"""The model bundle: one self-describing folder that ``predict``, ``generate`` and ``inspect`` load.
+
+model/
+  weights.pt          state dict of the PhaseVAE (networks, head posterior, descriptor scalers as buffers)
+  model.json          architecture (VAEConfig incl. the expert prior), target, package and library versions,
+                      descriptor scalers by name (also in the weights; here for people and other tools)
+  elements.txt        the element vocabulary, one symbol per line, in column order
+  known_alloys.csv    the alloys the model was trained and validated on (formula, label, part), for novelty
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from vae_design.errors import InputError
+from vae_design.models.ssvae import PhaseVAE, VAEConfig
+
+FORMAT = 1
+
+
+def save_bundle(path: Path, vae: PhaseVAE, target: str, known_alloys: pd.DataFrame, history: dict) -> Path:
+    """Write the bundle into ``path`` (created; existing bundle files are replaced)."""
+    import pyro
+
+    from vae_design import __version__
+
+    path.mkdir(parents=True, exist_ok=True)
+    scaler = vae.head.scaler
+    meta = {
+        "format": FORMAT,
+        "vae_design_version": __version__,
+        "torch_version": torch.__version__,
+        "pyro_version": pyro.__version__,
+        "target": target,
+        "config": vae.config.to_dict(),
+        "descriptor_scalers": {
+            name: {"mean": float(m), "std": float(s)}
+            for name, m, s in zip(scaler.names, scaler.mean.tolist(), scaler.std.tolist(), strict=True)
+        },
+        "history": history,
+    }
+    torch.save(vae.state_dict(), path / "weights.pt")
+    (path / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (path / "elements.txt").write_text("\n".join(vae.config.elements) + "\n", encoding="utf-8")
+    known_alloys.to_csv(path / "known_alloys.csv", index=False)
+    return path
+
+
+def load_bundle(path: Path) -> tuple[PhaseVAE, str, pd.DataFrame, dict]:
+    """(vae, target, known alloys, training history) from a bundle folder; a missing or foreign folder is an
+    InputError naming the file."""
+    meta_path = path / "model.json"
+    if not meta_path.is_file():
+        raise InputError(f"{path}: not a vae-design model bundle (no model.json); pass model=RUN_DIR/model")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{meta_path}: unreadable ({error})") from None
+    if meta.get("format") != FORMAT:
+        raise InputError(f"{meta_path}: bundle format {meta.get('format')!r}, this vae-design reads {FORMAT}")
+    vae = PhaseVAE(VAEConfig.from_dict(meta["config"]))
+    try:
+        state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
+        vae.load_state_dict(state)
+    except (OSError, RuntimeError) as error:
+        raise InputError(f"{path / 'weights.pt'}: cannot load the weights ({str(error).splitlines()[0]})") from None
+    known = (
+        pd.read_csv(path / "known_alloys.csv", dtype={"label": "Int64"})
+        if (path / "known_alloys.csv").is_file()
+        else pd.DataFrame()
+    )
+    return vae.eval(), meta["target"], known, meta.get("history", {})

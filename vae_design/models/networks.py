@@ -1,0 +1,130 @@
+"""Plain torch networks of the VAE: descriptor scaling, the encoder q(z | x, y), the decoders p(x | y, z) and the
+composition-embedding part of the classification head. No Pyro, no config objects: explicit typed arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from vae_design.features.descriptors import DESCRIPTOR_NAMES
+from vae_design.models.distributions import FractionMultinomial, SparseComposition
+
+DECODERS = ("sparse", "multinomial")
+# omega spans 0 to ~1e6 (it divides by |dH_mix|, which can cancel): the network sees log1p(omega), capped so that a
+# cancelling enthalpy cannot dominate a standardised input.
+_OMEGA_CAP = 1e4
+
+
+def mlp(sizes: Sequence[int], dropout: float = 0.0) -> nn.Sequential:
+    """Linear layers with SiLU (and optional dropout) between them; no activation after the last one."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.SiLU())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+def broadcast_cat(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Concatenate on the last dim after broadcasting the leading dims (enumerated y has an extra leading dim)."""
+    shape = torch.broadcast_shapes(*(t.shape[:-1] for t in tensors))
+    return torch.cat([t.expand(*shape, t.shape[-1]) for t in tensors], dim=-1)
+
+
+class DescriptorScaler(nn.Module):
+    """Raw descriptors (units as in ``DESCRIPTOR_NAMES``) -> the head's standardised inputs.
+
+    omega is replaced by log1p(min(omega, 1e4)) before standardising; mean and std are fitted on training alloys
+    and saved with the model (buffers), so predictions on new data use the training scale.
+    """
+
+    def __init__(self, names: Sequence[str], mean: torch.Tensor | None = None, std: torch.Tensor | None = None):
+        super().__init__()
+        unknown = [n for n in names if n not in DESCRIPTOR_NAMES]
+        assert not unknown, f"unknown descriptors {unknown}"
+        self.names = tuple(names)
+        self.register_buffer("columns", torch.tensor([DESCRIPTOR_NAMES.index(n) for n in names]))
+        self.register_buffer("mean", torch.zeros(len(names)) if mean is None else mean.float())
+        self.register_buffer("std", torch.ones(len(names)) if std is None else std.float())
+        self._omega = self.names.index("omega") if "omega" in self.names else None
+
+    def transform(self, raw: torch.Tensor) -> torch.Tensor:
+        """Select the head's descriptors from the (N, 9) raw matrix and log-transform omega (not standardised)."""
+        values = raw[..., self.columns].to(self.mean.dtype)
+        if self._omega is not None:
+            omega = torch.log1p(values[..., self._omega].clamp(0, _OMEGA_CAP))
+            values = torch.cat([values[..., : self._omega], omega[..., None], values[..., self._omega + 1 :]], -1)
+        return values
+
+    def fit(self, raw: torch.Tensor) -> DescriptorScaler:
+        values = self.transform(raw)
+        self.mean.copy_(values.mean(0))
+        self.std.copy_(values.std(0).clamp_min(1e-8))
+        return self
+
+    def forward(self, raw: torch.Tensor) -> torch.Tensor:
+        return (self.transform(raw) - self.mean) / self.std
+
+
+class Encoder(nn.Module):
+    """q(z | x, y): a diagonal Normal from composition, standardised descriptors and the one-hot class."""
+
+    def __init__(self, n_elements: int, n_descriptors: int, n_classes: int, z_dim: int, hidden: int) -> None:
+        super().__init__()
+        self.net = mlp([n_elements + n_descriptors + n_classes, hidden, hidden, 2 * z_dim])
+
+    def forward(self, x: torch.Tensor, features: torch.Tensor, y_onehot: torch.Tensor):
+        loc, raw_scale = self.net(broadcast_cat([x, features, y_onehot])).chunk(2, dim=-1)
+        return loc, nn.functional.softplus(raw_scale) + 1e-4
+
+
+class SparseDecoder(nn.Module):
+    """p(x | y, z) as a :class:`SparseComposition`: element presence logits and Dirichlet log-concentrations."""
+
+    def __init__(self, n_elements: int, n_classes: int, z_dim: int, hidden: int) -> None:
+        super().__init__()
+        self.net = mlp([n_classes + z_dim, hidden, hidden, 2 * n_elements])
+
+    def forward(self, y_onehot: torch.Tensor, z: torch.Tensor) -> SparseComposition:
+        presence_logits, log_concentration = self.net(broadcast_cat([y_onehot, z])).chunk(2, dim=-1)
+        return SparseComposition(presence_logits, log_concentration)
+
+
+class MultinomialDecoder(nn.Module):
+    """p(x | y, z) as the reference's multinomial over elements (100 atoms)."""
+
+    def __init__(self, n_elements: int, n_classes: int, z_dim: int, hidden: int, total_count: float = 100.0) -> None:
+        super().__init__()
+        self.total_count = total_count
+        self.net = mlp([n_classes + z_dim, hidden, hidden, n_elements])
+
+    def forward(self, y_onehot: torch.Tensor, z: torch.Tensor) -> FractionMultinomial:
+        return FractionMultinomial(self.net(broadcast_cat([y_onehot, z])), self.total_count)
+
+
+def make_decoder(kind: str, n_elements: int, n_classes: int, z_dim: int, hidden: int) -> nn.Module:
+    if kind == "sparse":
+        return SparseDecoder(n_elements, n_classes, z_dim, hidden)
+    if kind == "multinomial":
+        return MultinomialDecoder(n_elements, n_classes, z_dim, hidden)
+    raise ValueError(f"decoder must be one of {DECODERS}, got {kind!r}")
+
+
+class CompositionEmbedding(nn.Module):
+    """The head's flexible part: an MLP on (composition, standardised descriptors) adding to each class log-odds.
+
+    Its last layer starts at zero, so an untrained head is exactly the expert-prior linear model.
+    """
+
+    def __init__(self, n_elements: int, n_descriptors: int, n_outputs: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.net = mlp([n_elements + n_descriptors, hidden, hidden, n_outputs], dropout=dropout)
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, x: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([x, features], dim=-1))

@@ -1,0 +1,110 @@
+"""Expert priors on the classification head: one Normal(mean, scale) per descriptor coefficient, plus the class prior.
+
+Coefficients act on *standardised* descriptors (omega is log-transformed first, see
+:class:`vae_design.models.networks.DescriptorScaler`), so a mean of -1 reads "one standard deviation more of this
+descriptor lowers the log-odds of a single phase by about 1"; a scale of 0.5 says how sure the expert is. Priors are
+set in ``configs/prior/*.yaml``; the literature defaults and their citations live in ``configs/prior/literature.yaml``.
+
+For the 4-class target every single-phase class (BCC, FCC, HCP) is scored against the multi-phase class, and each
+of those log-odds gets the same expert prior: "larger delta disfavours a single solid solution" holds for all three.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from vae_design.errors import InputError
+
+
+@dataclass(frozen=True)
+class CoefficientPrior:
+    """Normal prior on one head coefficient, in log-odds per standard deviation of the descriptor."""
+
+    mean: float = 0.0
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.mean) and math.isfinite(self.scale) and self.scale > 0):
+            raise InputError(f"a coefficient prior needs a finite mean and a scale > 0, got {self.mean}, {self.scale}")
+
+
+@dataclass(frozen=True)
+class HeadPrior:
+    """Priors of the head: per-descriptor coefficients, the rest of the descriptors, the class prior.
+
+    ``class_prior`` lists P(class) in label order (for single_phase: [P(multi-phase), P(single phase)]); it sets the
+    mean of the intercepts (log-odds of each class against the reference class), with ``intercept_scale``.
+    """
+
+    coefficients: Mapping[str, CoefficientPrior] = field(default_factory=dict)
+    default: CoefficientPrior = CoefficientPrior(0.0, 1.0)
+    class_prior: Sequence[float] | None = None
+    intercept_scale: float = 1.0
+
+    @classmethod
+    def from_dict(cls, values: Mapping, descriptor_names: Sequence[str]) -> HeadPrior:
+        """Build from a config mapping; unknown descriptors and bad numbers are one-line errors."""
+        known = {"coefficients", "default", "class_prior", "intercept_scale", "citations", "name"}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputError(f"unknown setting prior.{unknown[0]} (known: {', '.join(sorted(known))})")
+        coefficients = {}
+        for name, spec in (values.get("coefficients") or {}).items():
+            if name not in descriptor_names:
+                raise InputError(
+                    f"prior.coefficients.{name}: not a descriptor (choose from {', '.join(descriptor_names)})"
+                )
+            coefficients[name] = _coefficient(spec, f"prior.coefficients.{name}")
+        default = _coefficient(values.get("default") or {}, "prior.default")
+        class_prior = values.get("class_prior")
+        if class_prior is not None:
+            class_prior = tuple(float(p) for p in class_prior)
+            if any(p <= 0 for p in class_prior) or abs(sum(class_prior) - 1) > 1e-6:
+                raise InputError(f"prior.class_prior must be positive and sum to 1, got {list(class_prior)}")
+        intercept_scale = float(values.get("intercept_scale", 1.0))
+        if not intercept_scale > 0:
+            raise InputError(f"prior.intercept_scale must be > 0, got {intercept_scale}")
+        return cls(coefficients, default, class_prior, intercept_scale)
+
+    def to_dict(self) -> dict:
+        return {
+            "coefficients": {k: {"mean": v.mean, "scale": v.scale} for k, v in self.coefficients.items()},
+            "default": {"mean": self.default.mean, "scale": self.default.scale},
+            "class_prior": None if self.class_prior is None else list(self.class_prior),
+            "intercept_scale": self.intercept_scale,
+        }
+
+    def coefficient_tensors(self, descriptor_names: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(means, scales), one entry per descriptor in ``descriptor_names`` order."""
+        specs = [self.coefficients.get(name, self.default) for name in descriptor_names]
+        return torch.tensor([s.mean for s in specs]), torch.tensor([s.scale for s in specs])
+
+    def intercept_means(self, n_classes: int, reference_class: int) -> torch.Tensor:
+        """Log-odds of each non-reference class against the reference class under the class prior."""
+        if self.class_prior is None:
+            return torch.zeros(n_classes - 1)
+        if len(self.class_prior) != n_classes:
+            raise InputError(
+                f"prior.class_prior has {len(self.class_prior)} entries; the target has {n_classes} classes"
+            )
+        p = torch.tensor(self.class_prior, dtype=torch.float64)
+        others = [k for k in range(n_classes) if k != reference_class]
+        return (p[others].log() - p[reference_class].log()).float()
+
+
+def _coefficient(spec, key: str) -> CoefficientPrior:
+    if not isinstance(spec, Mapping):
+        raise InputError(f"{key} must have 'mean' and 'scale', got {spec!r}")
+    extra = sorted(set(spec) - {"mean", "scale", "why"})
+    if extra:
+        raise InputError(f"unknown setting {key}.{extra[0]} (known: mean, scale, why)")
+    try:
+        return CoefficientPrior(float(spec.get("mean", 0.0)), float(spec.get("scale", 1.0)))
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{key}: {error}") from None
+    except InputError as error:
+        raise InputError(f"{key}: {error}") from None

@@ -1,0 +1,33 @@
+"""Every figure of ``metrics.json`` for a trained model, recomputed from the model and held-out alloys only."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from vae_design.models.ssvae import PhaseVAE
+from vae_design.training.metrics import classification_metrics, probe_auc, reconstruction_metrics
+
+
+@torch.no_grad()
+def evaluate_vae(
+    vae: PhaseVAE, x_val: torch.Tensor, y_val: np.ndarray, x_test: torch.Tensor, y_test: np.ndarray, seed: int = 0
+) -> dict[str, float]:
+    """``val/*`` and ``test/*`` classification metrics, ``recon/*`` on test alloys (encoded and decoded with the
+    predicted class, as a user without the label would), and ``latent/probe_auc`` (linear probe from z to the true
+    label over val + test alloys, 5-fold; near 0.5 means z carries no label information)."""
+    metrics: dict[str, float] = {}
+    for prefix, x, y in (("val", x_val, y_val), ("test", x_test, y_test)):
+        if len(x):
+            probabilities, _ = vae.class_probabilities(x)
+            metrics.update(classification_metrics(y, probabilities.numpy(), prefix))
+    held_out = x_test if len(x_test) else x_val
+    if len(held_out):
+        predicted = vae.class_probabilities(held_out)[0].argmax(-1)
+        z = vae.encode(held_out, predicted)
+        metrics.update(reconstruction_metrics(held_out.numpy(), vae.decode(z, predicted).numpy()))
+    x_all = torch.cat([x_val, x_test])
+    y_all = np.concatenate([np.asarray(y_val, dtype=int), np.asarray(y_test, dtype=int)])
+    if len(x_all):
+        metrics["latent/probe_auc"] = probe_auc(vae.encode(x_all).numpy(), y_all, seed=seed)
+    return metrics

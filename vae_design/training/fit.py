@@ -1,0 +1,137 @@
+"""Fit a :class:`PhaseVAE` with Lightning: early stopping and checkpointing on validation data only, CSV and
+TensorBoard logs, a rich progress bar, seeded and deterministic on CPU, resumable from the last checkpoint."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from vae_design.models.ssvae import PhaseVAE
+from vae_design.training.data import AlloyDataModule, TrainingTensors
+from vae_design.training.module import TrainingPlan
+
+MONITORS = {"val/log_loss": "min", "val/auc": "max", "val/accuracy": "max"}
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How to train (the ``trainer`` and ``optim`` config groups); units: epochs, alloys per batch."""
+
+    max_epochs: int = 80
+    batch_size: int = 512
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    patience: int = 15  # epochs without improvement of ``monitor`` before stopping
+    monitor: str = "val/log_loss"
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    strategy: str = "auto"
+    precision: str = "32-true"
+    gradient_clip_val: float = 5.0
+    deterministic: bool = True
+    progress_bar: bool = True
+    loggers: tuple[str, ...] = ("csv", "tensorboard")
+
+    def __post_init__(self) -> None:
+        if self.monitor not in MONITORS:
+            raise ValueError(f"monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
+
+
+def _loggers(settings: TrainingSettings, run_dir: Path) -> list:
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    made = []
+    for name in settings.loggers:
+        if name == "csv":
+            made.append(CSVLogger(run_dir, name="logs", version=""))
+        elif name == "tensorboard":
+            made.append(TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False))
+        else:
+            raise ValueError(f"unknown logger {name!r} (choose csv, tensorboard)")
+    return made
+
+
+def train_vae(
+    vae: PhaseVAE,
+    tensors: TrainingTensors,
+    settings: TrainingSettings,
+    run_dir: Path,
+    seed: int = 0,
+    resume: bool = False,
+) -> tuple[PhaseVAE, dict[str, float]]:
+    """Train in place, then load the best-on-validation weights; returns the model and ``train/*`` figures.
+
+    ``resume=True`` continues from ``run_dir/checkpoints/last.ckpt`` when it exists.
+    """
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
+
+    # "GPU available: False" and product tips are noise in a CLI run; warnings and errors still show.
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    L.seed_everything(seed, workers=True, verbose=False)
+    run_dir = Path(run_dir)
+    checkpoint_dir = run_dir / "checkpoints"
+    mode = MONITORS[settings.monitor]
+    checkpoint = ModelCheckpoint(
+        dirpath=checkpoint_dir, filename="best", monitor=settings.monitor, mode=mode, save_last=True
+    )
+    callbacks = [checkpoint, EarlyStopping(monitor=settings.monitor, mode=mode, patience=settings.patience)]
+    if settings.progress_bar:
+        callbacks.append(RichProgressBar(leave=False))
+    plan = TrainingPlan(
+        vae,
+        n_labelled=len(tensors.x_train),
+        n_unlabelled=len(tensors.x_unlabelled),
+        learning_rate=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+    )
+    trainer = L.Trainer(
+        max_epochs=settings.max_epochs,
+        accelerator=settings.accelerator,
+        devices=settings.devices,
+        strategy=settings.strategy,
+        precision=settings.precision,
+        gradient_clip_val=settings.gradient_clip_val,
+        deterministic=settings.deterministic,
+        callbacks=callbacks,
+        logger=_loggers(settings, run_dir),
+        enable_progress_bar=settings.progress_bar,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=5,
+        default_root_dir=run_dir,
+    )
+    last = checkpoint_dir / "last.ckpt"
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        # Single-process loaders are deliberate (parallelism off by default; the data are in memory).
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        trainer.fit(
+            plan,
+            datamodule=AlloyDataModule(tensors, settings.batch_size, seed),
+            ckpt_path=str(last) if resume and last.exists() else None,
+        )
+    seconds = time.perf_counter() - started
+    best = checkpoint.best_model_path or str(last)
+    state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+    plan.load_state_dict(state)
+    vae = plan.vae.cpu().eval()
+    return vae, {
+        "train/seconds": seconds,
+        "train/epochs": float(trainer.current_epoch),
+        "train/best_epoch": _best_epoch(best),
+    }
+
+
+def _best_epoch(path: str) -> float:
+    try:
+        return float(torch.load(path, map_location="cpu", weights_only=False)["epoch"])
+    except (OSError, KeyError):
+        return float("nan")
