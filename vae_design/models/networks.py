@@ -122,9 +122,10 @@ class CompositionEmbedding(nn.Module):
 
     def __init__(self, n_elements: int, n_descriptors: int, n_outputs: int, hidden: int, dropout: float) -> None:
         super().__init__()
+        self.sees_composition = n_elements > 0
         self.net = mlp([n_elements + n_descriptors, hidden, hidden, n_outputs], dropout=dropout)
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
     def forward(self, x: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([x, features], dim=-1))
+        return self.net(torch.cat([x, features], dim=-1) if self.sees_composition else features)

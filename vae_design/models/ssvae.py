@@ -55,6 +55,7 @@ class VAEConfig:
     hidden: int = 128
     decoder: str = "sparse"
     embedding_hidden: int = 128  # 0: the head is the expert-prior linear model alone
+    embedding_sees_composition: bool = True  # False: h sees descriptors only, like the reference's classifier
     dropout: float = 0.1
     label_weight: float = 1.0
     # How much the unlabelled alloys' reconstruction may move the head (0: only labels do, 1: plain M2). Values are
@@ -94,7 +95,11 @@ class PhaseHead(nn.Module):
         self.register_buffer("intercept_scale", torch.full((n_out,), prior.intercept_scale))
         self.embedding = (
             CompositionEmbedding(
-                len(config.elements), len(config.descriptors), n_out, config.embedding_hidden, config.dropout
+                len(config.elements) if config.embedding_sees_composition else 0,
+                len(config.descriptors),
+                n_out,
+                config.embedding_hidden,
+                config.dropout,
             )
             if config.embedding_hidden > 0
             else None
