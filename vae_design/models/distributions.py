@@ -1,7 +1,7 @@
 """Likelihoods of a composition (a vector of mole fractions over the element vocabulary) given decoder outputs.
 
 * :class:`SparseComposition` (default decoder): which elements are present (independent Bernoullis) and, given the
-  present set, their fractions (a Dirichlet over the present elements only). Absent elements have exactly zero
+  present set, their fractions (a multinomial over the present elements only). Absent elements have exactly zero
   fraction, so decoded alloys have realistic element sets instead of a smear over every element.
 * :class:`FractionMultinomial` (the reference, Zeng, Khan & Post 2025): a multinomial over elements with
   ``total_count`` atoms (100: at.%), evaluated on fractional counts; its decoded mean is dense.
@@ -15,34 +15,45 @@ import torch
 from pyro.distributions import TorchDistribution
 from torch.distributions import constraints
 
-# Dirichlet concentrations are exp(raw) clamped here: below 1e-3 lgamma's gradient explodes, above 1e4 the
-# density is a spike no real alloy list rounds to.
-_MIN_CONCENTRATION, _MAX_CONCENTRATION = 1e-3, 1e4
 # Fractions at or below this are "absent" (the data are normalised mole fractions with at most 1e-6 noise).
 PRESENCE_THRESHOLD = 1e-6
 
 
 class SparseComposition(TorchDistribution):
-    """p(x) = prod_e Bernoulli(present_e | sigmoid(presence_logits_e)) * Dirichlet(x_present | alpha_present).
+    """p(x) = prod_e Bernoulli(present_e | sigmoid(presence_logits_e)) * Multinomial_T(x | softmax over present e).
 
-    A single-element alloy has fraction 1 with certainty, so its Dirichlet term is 0.
+    Presence: which elements the alloy contains. Fractions: given the present set, a multinomial over
+    ``total_count`` atoms (100: at.%) with probabilities ``softmax(fraction_logits)`` restricted to the present
+    elements, evaluated on fractional counts as the reference does. A Dirichlet was tried first: its density
+    spikes on exact equiatomic alloys, its lgamma gradients drowned the presence term and the latent collapsed
+    (KL < 2 nats, 10 % of element sets recovered); this bounded term does not.
     """
 
-    arg_constraints = {"presence_logits": constraints.real, "log_concentration": constraints.real}
+    arg_constraints = {"presence_logits": constraints.real, "fraction_logits": constraints.real}
     support = constraints.simplex
 
-    def __init__(self, presence_logits: torch.Tensor, log_concentration: torch.Tensor, validate_args=None) -> None:
-        self.presence_logits, self.log_concentration = torch.broadcast_tensors(presence_logits, log_concentration)
+    def __init__(
+        self,
+        presence_logits: torch.Tensor,
+        fraction_logits: torch.Tensor,
+        total_count: float = 100.0,
+        validate_args=None,
+    ) -> None:
+        self.presence_logits, self.fraction_logits = torch.broadcast_tensors(presence_logits, fraction_logits)
+        self.total_count = float(total_count)
         shape = self.presence_logits.shape
         super().__init__(shape[:-1], shape[-1:], validate_args=False)
 
     def expand(self, batch_shape, _instance=None):
         shape = torch.Size(batch_shape) + self.event_shape
-        return SparseComposition(self.presence_logits.expand(shape), self.log_concentration.expand(shape))
+        return SparseComposition(
+            self.presence_logits.expand(shape), self.fraction_logits.expand(shape), self.total_count
+        )
 
-    @property
-    def concentration(self) -> torch.Tensor:
-        return self.log_concentration.exp().clamp(_MIN_CONCENTRATION, _MAX_CONCENTRATION)
+    def _fractions_given(self, present: torch.Tensor) -> torch.Tensor:
+        """log of softmax(fraction_logits) over the ``present`` elements (-inf elsewhere)."""
+        masked = self.fraction_logits.masked_fill(~present, float("-inf"))
+        return masked.log_softmax(-1)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         present = value > PRESENCE_THRESHOLD
@@ -51,25 +62,18 @@ class SparseComposition(TorchDistribution):
             present.to(self.presence_logits.dtype).expand_as(self.presence_logits),
             reduction="none",
         ).sum(-1)
-        alpha = self.concentration
-        zero = torch.zeros((), dtype=alpha.dtype)
-        present = present.expand_as(alpha)
-        alpha_present = torch.where(present, alpha, zero)
-        log_value = torch.where(present, value.clamp_min(PRESENCE_THRESHOLD).log().expand_as(alpha), zero)
-        dirichlet = (
-            torch.lgamma(alpha_present.sum(-1))
-            - torch.where(present, torch.lgamma(alpha), zero).sum(-1)
-            + ((alpha_present - 1) * log_value).sum(-1)
-        )
-        return presence + torch.where(present.sum(-1) > 1, dirichlet, zero)
+        present = present.expand_as(self.fraction_logits)
+        log_fractions = self._fractions_given(present)
+        zero = torch.zeros((), dtype=log_fractions.dtype)
+        fractions = torch.where(present, value.expand_as(log_fractions) * log_fractions, zero).sum(-1)
+        return presence + self.total_count * fractions
 
     def decode(self) -> torch.Tensor:
-        """The most probable element set (at least one element) with the Dirichlet mean fractions on it."""
+        """The most probable element set (at least one element) with the multinomial's fractions on it."""
         present = self.presence_logits > 0
         top = torch.nn.functional.one_hot(self.presence_logits.argmax(-1), self.presence_logits.shape[-1]).bool()
         present = present | (top & ~present.any(-1, keepdim=True))
-        weights = torch.where(present, self.concentration, torch.zeros((), dtype=self.concentration.dtype))
-        return weights / weights.sum(-1, keepdim=True)
+        return self._fractions_given(present).exp()
 
     @property
     def mean(self) -> torch.Tensor:

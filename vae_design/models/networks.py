@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from vae_design.features.descriptors import DESCRIPTOR_NAMES
-from vae_design.models.distributions import FractionMultinomial, SparseComposition
+from vae_design.models.distributions import PRESENCE_THRESHOLD, FractionMultinomial, SparseComposition
 
 DECODERS = ("sparse", "multinomial")
 # omega spans 0 to ~1e6 (it divides by |dH_mix|, which can cancel): the network sees log1p(omega), capped so that a
@@ -71,27 +71,32 @@ class DescriptorScaler(nn.Module):
 
 
 class Encoder(nn.Module):
-    """q(z | x, y): a diagonal Normal from composition, standardised descriptors and the one-hot class."""
+    """q(z | x, y): a diagonal Normal from composition, element presence, standardised descriptors and the class.
+
+    Presence indicators are given explicitly: the element set is what the decoder most needs from z, and a
+    0/1 input makes it linearly available (doubled the element sets recovered after 20 epochs in a test).
+    """
 
     def __init__(self, n_elements: int, n_descriptors: int, n_classes: int, z_dim: int, hidden: int) -> None:
         super().__init__()
-        self.net = mlp([n_elements + n_descriptors + n_classes, hidden, hidden, 2 * z_dim])
+        self.net = mlp([2 * n_elements + n_descriptors + n_classes, hidden, hidden, 2 * z_dim])
 
     def forward(self, x: torch.Tensor, features: torch.Tensor, y_onehot: torch.Tensor):
-        loc, raw_scale = self.net(broadcast_cat([x, features, y_onehot])).chunk(2, dim=-1)
+        present = (x > PRESENCE_THRESHOLD).to(x.dtype)
+        loc, raw_scale = self.net(broadcast_cat([x, present, features, y_onehot])).chunk(2, dim=-1)
         return loc, nn.functional.softplus(raw_scale) + 1e-4
 
 
 class SparseDecoder(nn.Module):
-    """p(x | y, z) as a :class:`SparseComposition`: element presence logits and Dirichlet log-concentrations."""
+    """p(x | y, z) as a :class:`SparseComposition`: element presence logits and fraction logits."""
 
     def __init__(self, n_elements: int, n_classes: int, z_dim: int, hidden: int) -> None:
         super().__init__()
         self.net = mlp([n_classes + z_dim, hidden, hidden, 2 * n_elements])
 
     def forward(self, y_onehot: torch.Tensor, z: torch.Tensor) -> SparseComposition:
-        presence_logits, log_concentration = self.net(broadcast_cat([y_onehot, z])).chunk(2, dim=-1)
-        return SparseComposition(presence_logits, log_concentration)
+        presence_logits, fraction_logits = self.net(broadcast_cat([y_onehot, z])).chunk(2, dim=-1)
+        return SparseComposition(presence_logits, fraction_logits)
 
 
 class MultinomialDecoder(nn.Module):
