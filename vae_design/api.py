@@ -130,6 +130,9 @@ class AlloyVAE:
         everything = [*train, *pool, *val_compositions]
         self.vocabulary = ElementVocabulary.from_config(elements, everything)
         config = VAEConfig(elements=self.vocabulary.elements, **self.architecture)
+        import pyro
+
+        pyro.set_rng_seed(seed)  # network initialisation is part of the seeded run
         vae = PhaseVAE(config)
         tensor = self.vocabulary.to_tensor
         x_train = tensor(train)

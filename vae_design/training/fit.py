@@ -113,6 +113,8 @@ def train_vae(
         # Single-process loaders are deliberate (parallelism off by default; the data are in memory).
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        # Labelled-only data leave nothing to enumerate; TraceEnum_ELBO is still the right (exact) objective.
+        warnings.filterwarnings("ignore", message="TraceEnum_ELBO found no sample sites configured for enumeration")
         trainer.fit(
             plan,
             datamodule=AlloyDataModule(tensors, settings.batch_size, seed),

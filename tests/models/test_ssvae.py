@@ -1,0 +1,134 @@
+"""The Pyro model: likelihoods, exact enumeration of y, the expert prior, the gradient gate, the bundle."""
+
+from __future__ import annotations
+
+import pyro
+import pytest
+import torch
+from pyro import poutine
+
+from vae_design.errors import InputError
+from vae_design.models.distributions import FractionMultinomial, SparseComposition
+from vae_design.models.priors import HeadPrior
+from vae_design.models.ssvae import PhaseVAE, VAEConfig, elbo_module
+
+ELEMENTS = ("Al", "Co", "Cr", "Fe", "Ni", "Ti", "Mo")
+
+
+def _fractions(n: int, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, len(ELEMENTS), generator=generator) * (torch.rand(n, len(ELEMENTS), generator=generator) > 0.4)
+    x[:, 1] += 0.05  # every alloy has Co, so no row is empty
+    return x / x.sum(1, keepdim=True)
+
+
+def _vae(**overrides) -> PhaseVAE:
+    config = VAEConfig(elements=ELEMENTS, z_dim=2, hidden=16, embedding_hidden=8, **overrides)
+    vae = PhaseVAE(config)
+    x = _fractions(64)
+    vae.head.scaler.fit(vae.head.descriptors(x.double()).float())
+    return vae
+
+
+def test_sparse_composition_decodes_exact_zeros_and_scores_the_element_set():
+    presence = torch.tensor([[4.0, 4.0, -4.0, -4.0]])
+    dist = SparseComposition(presence, torch.zeros(1, 4))
+    decoded = dist.decode()
+    assert torch.equal(decoded, torch.tensor([[0.5, 0.5, 0.0, 0.0]]))
+    right_set = dist.log_prob(torch.tensor([[0.5, 0.5, 0.0, 0.0]]))
+    wrong_set = dist.log_prob(torch.tensor([[0.5, 0.0, 0.5, 0.0]]))
+    assert right_set > wrong_set + 7.9  # two confident presence mistakes cost 2 x 4 nats
+    # enumeration broadcasting: a leading class dim of 2 over 3 alloys
+    broadcast = SparseComposition(torch.zeros(2, 1, 4), torch.zeros(3, 4))
+    assert broadcast.log_prob(torch.full((3, 4), 0.25)).shape == (2, 3)
+
+
+def test_reference_decoder_is_dense():
+    decoded = FractionMultinomial(torch.tensor([[3.0, 3.0, -3.0, -3.0]])).decode()
+    assert (decoded > 0).all() and torch.allclose(decoded.sum(-1), torch.tensor([1.0]))
+
+
+def test_unlabelled_class_is_enumerated_not_sampled():
+    vae = _vae()
+    x = _fractions(5)
+    enumerated = poutine.enum(vae.guide, first_available_dim=-2)
+    trace = poutine.trace(enumerated).get_trace(None, None, x, 0, 5)
+    y = trace.nodes["y_unlabelled"]["value"]
+    assert trace.nodes["y_unlabelled"]["infer"]["enumerate"] == "parallel"
+    assert y.reshape(-1).tolist() == [0, 1]  # every class, once, in an enumeration dim
+
+
+def test_loss_is_exact_in_y_given_z_noise():
+    """Same z noise, different Pyro/global RNG state for y: with y summed out the loss cannot change."""
+    vae = _vae(kl_weight=1.0)
+    elbo = elbo_module(vae)
+    x = _fractions(8)
+    losses = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        losses.append(elbo(None, None, x, 0, 8).item())
+    assert losses[0] == losses[1]
+
+
+def test_unlabelled_head_weight_zero_stops_the_decoder_moving_the_head():
+    vae = _vae(unlabelled_head_weight=0.0)
+    elbo = elbo_module(vae)
+    elbo(None, None, _fractions(16), 0, 16).backward()
+    grad = vae.head.embedding.net[0].weight.grad
+    assert grad is None or float(grad.abs().sum()) == 0.0
+    vae_m2 = _vae(unlabelled_head_weight=1.0)
+    elbo_m2 = elbo_module(vae_m2)
+    torch.nn.init.normal_(vae_m2.head.embedding.net[-1].weight)  # a non-trivial head, so it has a gradient
+    elbo_m2(None, None, _fractions(16), 0, 16).backward()
+    assert float(vae_m2.head.embedding.net[0].weight.grad.abs().sum()) > 0
+
+
+def test_head_starts_at_the_expert_prior_and_reports_it():
+    vae = _vae(prior={"coefficients": {"delta": {"mean": -1.0, "scale": 0.5}}, "class_prior": [0.6, 0.4]})
+    loc, _ = vae.coefficient_posterior()
+    delta = vae.config.descriptors.index("delta")
+    assert loc[0, delta] == pytest.approx(-1.0)
+    assert vae.head.coefficient_scale[0, delta] == pytest.approx(0.5)
+    intercept, _ = vae.intercept_posterior()
+    assert intercept[0] == pytest.approx(torch.log(torch.tensor(0.4 / 0.6)).item(), abs=1e-6)
+
+
+def test_four_class_target_puts_multi_phase_at_zero_logit():
+    vae = _vae(classes=("BCC", "FCC", "HCP", "multi-phase"), reference_class=3)
+    x = _fractions(4)
+    logits = vae.head.logits(
+        x, vae.head.features(x), *[t[0] for t in (vae.coefficient_posterior(),)], vae.intercept_posterior()[0]
+    )
+    assert logits.shape == (4, 4) and torch.all(logits[:, 3] == 0)
+    elbo = elbo_module(vae)
+    assert torch.isfinite(elbo(x, torch.tensor([0, 1, 2, 3]), _fractions(6, 1), 4, 6))
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"coefficients": {"dleta": {"mean": 1}}}, "not a descriptor"),
+        ({"coefficients": {"delta": {"mean": 1, "scale": 0}}}, "scale > 0"),
+        ({"class_prior": [0.5, 0.6]}, "sum to 1"),
+        ({"colour": 1}, "unknown setting prior.colour"),
+    ],
+)
+def test_bad_priors_are_one_line_errors(values, message):
+    with pytest.raises(InputError, match=message):
+        HeadPrior.from_dict(values, ("delta", "omega"))
+
+
+def test_class_prior_must_match_the_target():
+    prior = HeadPrior.from_dict({"class_prior": [0.55, 0.45]}, ("delta",))
+    with pytest.raises(InputError, match="4 classes"):
+        prior.intercept_means(4, 3)
+
+
+def test_state_dict_round_trip_reproduces_probabilities():
+    pyro.set_rng_seed(0)
+    vae = _vae()
+    torch.nn.init.normal_(vae.head.embedding.net[-1].weight)
+    copy = PhaseVAE(vae.config)
+    copy.load_state_dict(vae.state_dict())
+    x = _fractions(10, 2)
+    assert torch.equal(vae.eval().class_probabilities(x)[0], copy.eval().class_probabilities(x)[0])

@@ -1,0 +1,95 @@
+"""Training for real on small synthetic data: the head learns, priors act, runs are deterministic, bundles load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vae_design.api import AlloyVAE
+from vae_design.errors import InputError
+from vae_design.training.fit import TrainingSettings
+from vae_design.training.metrics import classification_metrics, expected_calibration_error, reconstruction_metrics
+
+FAST = TrainingSettings(max_epochs=6, batch_size=64, learning_rate=1e-2, patience=50, progress_bar=False, loggers=())
+
+
+def _alloys(n: int, seed: int):
+    """Random Co-Cr-Fe-Ni based alloys; single phase when Al + Ti (the large-mismatch elements) stay below 10 at.%."""
+    rng = np.random.default_rng(seed)
+    compositions, labels = [], []
+    for _ in range(n):
+        base = rng.uniform(0.5, 1.5, size=4)
+        al, ti = rng.uniform(0, 0.4, size=2) * (rng.random(2) < 0.7)
+        amounts = dict(zip(("Co", "Cr", "Fe", "Ni"), base, strict=True)) | {"Al": al, "Ti": ti}
+        total = sum(amounts.values())
+        compositions.append({k: v / total for k, v in amounts.items() if v > 0})
+        labels.append(int((al + ti) / total < 0.10))
+    return compositions, np.array(labels)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    train, y = _alloys(160, 0)
+    pool, _ = _alloys(200, 1)
+    val, y_val = _alloys(60, 2)
+    model = AlloyVAE(z_dim=2, hidden=32, embedding_hidden=16, training=FAST)
+    model.fit(train, y, unlabelled=pool, val=(val, y_val), seed=0)
+    return model
+
+
+def test_the_head_learns_a_planted_rule(trained):
+    test, y_test = _alloys(200, 3)
+    auc = classification_metrics(y_test, trained.predict_proba(test), "test")["test/auc"]
+    assert auc > 0.85
+    delta = trained.head_posterior().set_index("descriptor").loc["delta"]
+    assert delta["mean"] < 0 and delta["lo"] < delta["mean"] < delta["hi"]
+
+
+def test_metrics_have_every_key_and_finite_values(trained):
+    test, y_test = _alloys(50, 4)
+    metrics = trained.evaluate(val=_alloys(40, 5), test=(test, y_test))
+    for part in ("val", "test"):
+        for name in ("accuracy", "auc", "balanced_accuracy", "f1", "log_loss", "ece"):
+            assert np.isfinite(metrics[f"{part}/{name}"])
+    for key in ("recon/element_set_exact", "recon/mae_present", "recon/mae_all", "latent/probe_auc"):
+        assert np.isfinite(metrics[key])
+
+
+def test_same_seed_same_model():
+    train, y = _alloys(60, 0)
+    settings = TrainingSettings(max_epochs=2, batch_size=32, patience=50, progress_bar=False, loggers=())
+    runs = [
+        AlloyVAE(z_dim=2, hidden=16, embedding_hidden=8, training=settings).fit(train, y, seed=7).predict_proba(train)
+        for _ in range(2)
+    ]
+    assert np.array_equal(runs[0], runs[1])
+
+
+def test_bundle_round_trip(trained, tmp_path):
+    trained.save(tmp_path / "model")
+    loaded = AlloyVAE.load(tmp_path / "model")
+    test, _ = _alloys(20, 6)
+    assert np.array_equal(trained.predict_proba(test), loaded.predict_proba(test))
+    assert (tmp_path / "model" / "elements.txt").read_text().split() == list(trained.vocabulary.elements)
+    z = loaded.encode(test[:3])
+    decoded = loaded.decode(z, 1)
+    assert all(abs(sum(c.values()) - 1) < 1e-6 for c in decoded)
+
+
+def test_predicting_an_element_outside_the_vocabulary_is_an_input_error(trained):
+    with pytest.raises(InputError, match="W is not in the model's vocabulary"):
+        trained.predict_proba(["CoCrFeNiW"])
+
+
+def test_loading_a_folder_that_is_not_a_bundle(tmp_path):
+    with pytest.raises(InputError, match="not a vae-design model bundle"):
+        AlloyVAE.load(tmp_path)
+
+
+def test_metric_definitions():
+    assert expected_calibration_error(np.array([1, 0]), np.array([[0.1, 0.9], [0.9, 0.1]])) == pytest.approx(0.1)
+    truth = np.array([[0.5, 0.5, 0.0]])
+    scores = reconstruction_metrics(truth, np.array([[0.45, 0.55, 0.001]]))
+    assert scores["recon/element_set_exact"] == 1.0  # 0.1 at.% counts as absent
+    assert scores["recon/mae_present"] == pytest.approx(5.0)
+    assert scores["recon/mae_all"] == pytest.approx(10 / 3)
