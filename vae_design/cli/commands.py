@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import json
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from vae_design.errors import InputError, where
+from vae_design.errors import InputError, located, where
 from vae_design.outputs import staged_run_dir
 
 
@@ -80,4 +86,248 @@ def run_featurize(cfg: DictConfig, overrides: list[str]) -> int:
         table.to_csv(staging / "descriptors.csv", index=False, float_format="%.10g")
         save_config(cfg, overrides, staging)
     print(f"wrote {len(table)} alloys x {table.shape[1] - 1} descriptors to {out / 'descriptors.csv'}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------------ train
+# What a trained run's folder holds besides the training's own checkpoints/, logs/ and tensorboard/.
+METRICS_FILE = "metrics.json"
+BUNDLE_DIR = "model"
+
+
+def _checked(group: str, values: dict, function: Callable) -> dict:
+    """``values`` after a type check against ``function``'s defaults: an int setting given 'abc' is a one-line
+    error here, not a traceback from deep inside torch or Lightning."""
+    defaults = {name: p.default for name, p in inspect.signature(function).parameters.items()}
+    for key, value in values.items():
+        default = defaults.get(key)
+        expected = (bool,) if isinstance(default, bool) else (int,) if isinstance(default, int) else None
+        expected = (int, float) if isinstance(default, float) else expected
+        expected = (str,) if isinstance(default, str) else expected
+        if expected and (not isinstance(value, expected) or (bool not in expected and isinstance(value, bool))):
+            kind = {bool: "true or false", int: "a whole number", str: "a word"}.get(expected[0], "a number")
+            raise InputError(f"{group}.{key} must be {kind}, got {value!r}")
+    return values
+
+
+def training_settings(cfg: DictConfig):
+    """The ``trainer`` and ``logger`` groups as :class:`TrainingSettings`."""
+    from vae_design.training.fit import TrainingSettings
+
+    trainer = _checked("trainer", options(cfg, "trainer", TrainingSettings), TrainingSettings)
+    if "loggers" in trainer:
+        raise InputError("choose training logs with logger=default|csv|none (or logger.loggers=[csv]), not trainer")
+    loggers = options(cfg, "logger", lambda loggers: None).get("loggers", [])
+    if not isinstance(loggers, list) or not set(loggers) <= {"csv", "tensorboard"}:
+        raise InputError(f"logger.loggers must be a list of csv, tensorboard; got {loggers!r}")
+    for key in ("max_epochs", "batch_size"):
+        if key in trainer and trainer[key] < 1:
+            raise InputError(f"trainer.{key} must be at least 1, got {trainer[key]}")
+    try:
+        return TrainingSettings(**trainer, loggers=tuple(loggers))
+    except ValueError as error:
+        raise InputError(f"trainer: {error}") from None
+
+
+def build_model(cfg: DictConfig):
+    """An untrained :class:`AlloyVAE` from the ``model``, ``prior``, ``trainer`` and ``logger`` groups (every
+    setting checked here, before a run folder exists)."""
+    from vae_design.api import AlloyVAE
+
+    architecture = _checked("model", options(cfg, "model", AlloyVAE), AlloyVAE)
+    taken = sorted({"target", "prior", "training"} & set(architecture))
+    if taken:
+        raise InputError(f"model.{taken[0]} is not a model setting here (target: data.target; prior: prior=...)")
+    for key, low in (("z_dim", 1), ("hidden", 1), ("embedding_hidden", 0)):
+        if key in architecture and architecture[key] < low:
+            raise InputError(f"model.{key} must be at least {low}, got {architecture[key]}")
+    if not 0 <= architecture.get("dropout", 0) < 1:
+        raise InputError(f"model.dropout must be in [0, 1), got {architecture['dropout']}")
+    if architecture.get("decoder", "sparse") not in ("sparse", "multinomial"):
+        raise InputError(f"model.decoder must be sparse or multinomial, got {architecture['decoder']!r}")
+    prior = OmegaConf.to_container(cfg.prior, resolve=True)
+    return AlloyVAE(target=str(cfg.data.target), prior=prior, **architecture, training=training_settings(cfg))
+
+
+def _is_rank_zero() -> bool:
+    # Under DDP (trainer=ddp, or srun on a cluster) every process runs this command; Lightning marks the others
+    # with these variables (the same ones it reads itself), and only rank 0 writes the run's files.
+    for key in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
+        if key in os.environ:
+            return int(os.environ[key]) == 0
+    return True
+
+
+@contextlib.contextmanager
+def _trainer_errors():
+    """Lightning's answer to an impossible trainer setting (trainer=gpu without a GPU) as a one-line error."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        yield
+    except MisconfigurationException as error:
+        raise InputError(f"trainer: {error}") from None
+
+
+def _part(table, positions) -> tuple[list, np.ndarray]:
+    rows = table.alloys.iloc[positions]
+    return list(rows["composition"]), rows["label"].to_numpy(dtype=float, na_value=-1).astype(int)
+
+
+def write_metrics(metrics: dict[str, float], path: Path) -> None:
+    """Flat ``{"test/auc": 0.93, ...}`` JSON, keys sorted; a figure that cannot be computed (AUC of a one-class
+    test set) is null rather than NaN, which is not JSON."""
+    finite = {key: (float(v) if np.isfinite(v) else None) for key, v in sorted(metrics.items())}
+    path.write_text(json.dumps(finite, indent=2) + "\n", encoding="utf-8")
+
+
+def run_train(cfg: DictConfig, overrides: list[str]) -> int:
+    from vae_design.data import ElementVocabulary
+    from vae_design.plots import save_run_plots
+
+    if not isinstance(cfg.resume, bool):
+        raise InputError(f"resume must be true or false, got {cfg.resume!r}")
+    table, split = load_dataset(cfg)
+    model = build_model(cfg)
+    out = run_dir(cfg).absolute()
+    checkpoints = out / "checkpoints"
+    if not cfg.resume and checkpoints.is_dir() and any(checkpoints.iterdir()):
+        raise InputError(
+            f"{out} already holds a training run (checkpoints/); resume=true continues it, "
+            "or choose another hydra.run.dir"
+        )
+    train, unlabelled, val, test = (_part(table, getattr(split, p)) for p in ("train", "unlabelled", "val", "test"))
+    # The vocabulary of the whole table, so every test alloy can be encoded; element columns carry no labels.
+    elements = cfg.data.elements or ElementVocabulary.from_compositions(table.alloys["composition"]).elements
+    fit = {"unlabelled": unlabelled[0], "val": val, "seed": cfg.seed, "run_dir": out, "resume": cfg.resume}
+    if not _is_rank_zero():
+        with _trainer_errors():
+            model.fit(*train, elements=elements, **fit)
+        return 0
+    if cfg.resume and not (checkpoints / "last.ckpt").is_file():
+        print(f"no checkpoint in {checkpoints}: training from the start")
+    # Checkpoints and training logs go straight into the run folder, so an interrupted run keeps them for
+    # resume=true; metrics, model and plots are staged and appear only when everything succeeded.
+    with staged_run_dir(out) as staging, _trainer_errors():
+        model.fit(*train, elements=elements, **fit)
+        metrics = model.evaluate(val=val, test=test, seed=cfg.seed)
+        metrics.update(model.history)
+        metrics.update({f"n/{part}": float(n) for part, n in split.sizes().items()})
+        write_metrics(metrics, staging / METRICS_FILE)
+        model.save(staging / BUNDLE_DIR)
+        save_config(cfg, overrides, staging)
+        shutil.copyfile(staging / ".hydra" / "config.yaml", staging / BUNDLE_DIR / "config.yaml")
+        labelled = (train[0] + val[0] + test[0], np.concatenate([train[1], val[1], test[1]]))
+        plots = save_run_plots(model, staging, test, labelled)
+    print(_train_summary(metrics, out, plots))
+    return 0
+
+
+def _train_summary(metrics: dict[str, float], out: Path, plots: list[str]) -> str:
+    def figure(key: str) -> str:
+        value = metrics.get(key, float("nan"))
+        return f"{value:.3f}" if np.isfinite(value) else "n/a"
+
+    lines = [
+        f"trained on {metrics['n/train']:.0f} labelled + {metrics['n/unlabelled']:.0f} unlabelled alloys in "
+        f"{metrics['train/seconds']:.1f} s ({metrics.get('train/epochs', 0):.0f} epochs, best "
+        f"{metrics.get('train/best_epoch', float('nan')):.0f})"
+    ]
+    for part in ("val", "test"):
+        if f"{part}/accuracy" in metrics:
+            lines.append(
+                f"{part:<4} (n={metrics[f'n/{part}']:.0f}): accuracy {figure(f'{part}/accuracy')}  "
+                f"AUC {figure(f'{part}/auc')}  balanced accuracy {figure(f'{part}/balanced_accuracy')}  "
+                f"log-loss {figure(f'{part}/log_loss')}"
+            )
+    if "recon/element_set_exact" in metrics:
+        lines.append(
+            f"reconstruction: exact element set {figure('recon/element_set_exact')}, "
+            f"MAE {figure('recon/mae_present')} at.% on present elements"
+        )
+    lines.append(f"wrote {out}: {METRICS_FILE}, {BUNDLE_DIR}/, {', '.join(plots)}, checkpoints/")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------- predict
+def load_model(cfg: DictConfig):
+    """The model bundle named by ``model=``; a missing or foreign folder is a one-line error."""
+    from vae_design.api import AlloyVAE
+
+    if cfg.model is None or not str(cfg.model).strip():
+        raise InputError("model=PATH is required: the model/ folder of a training run (RUN_DIR/model)")
+    path = Path(str(cfg.model))
+    if not path.is_dir():
+        raise InputError(f"model={path}: no such folder (pass the model/ folder of a training run)")
+    return AlloyVAE.load(path)
+
+
+def _locate_unusable(model, compositions: list, path: str, rows: list[int], column: str) -> None:
+    """The first row the model cannot predict (an element outside its vocabulary, or without descriptor data)
+    as an error naming file, row and column."""
+    import torch
+
+    from vae_design.features.descriptors import Descriptors
+
+    for row, composition in zip(rows, compositions, strict=True):
+        outside = model.vocabulary.outside(composition)
+        if outside:
+            raise InputError(
+                located(
+                    f"element {outside[0]} is not in the model's vocabulary ({len(model.vocabulary)} elements)",
+                    path,
+                    row,
+                    column,
+                )
+            )
+    fractions = model.vocabulary.to_tensor(compositions, dtype=torch.float64)
+    reasons = Descriptors(model.vocabulary.elements).unsupported_reasons(fractions)
+    if reasons:
+        first = min(reasons)
+        raise InputError(located(reasons[first], path, rows[first], column))
+
+
+def predictions(model, compositions: list) -> pd.DataFrame:
+    """``probability`` = P(single phase) and ``uncertainty`` = its standard deviation over the head's posterior;
+    for a multi-class target also ``probability_<class>`` per class."""
+    mean, std = model.predict_proba(compositions, return_std=True)
+    # P(single phase) = 1 - P(multi-phase) exactly, so its posterior spread is that of P(multi-phase).
+    multi = model.classes.index("multi-phase")
+    table = pd.DataFrame({"probability": 1 - mean[:, multi], "uncertainty": std[:, multi]})
+    if len(model.classes) > 2:
+        for k, name in enumerate(model.classes):
+            table[f"probability_{name}"] = mean[:, k]
+    return table
+
+
+def run_predict(cfg: DictConfig, overrides: list[str]) -> int:
+    from vae_design.data.composition import parse_formula
+    from vae_design.data.csv_input import parse_formula_cell, read_table
+
+    has_input, has_formula = cfg.input is not None, cfg.formula is not None
+    if has_input == has_formula:
+        raise InputError("give either input=FILE.csv or formula=FORMULA (exactly one)")
+    model = load_model(cfg)
+    if has_formula:
+        text = str(cfg.formula)
+        try:
+            composition = parse_formula(text)
+        except InputError as error:
+            raise InputError(f"formula={text}: {error}") from None
+        _locate_unusable(model, [composition], f"formula={text}", [None], None)
+        row = predictions(model, [composition]).iloc[0]
+        others = "".join(f", P({c}) {row[f'probability_{c}']:.3f}" for c in model.classes if len(model.classes) > 2)
+        print(f"{text}: P(single phase) {row['probability']:.3f} +- {row['uncertainty']:.3f}{others}")
+        return 0
+    path, column = str(cfg.input), str(cfg.formula_col)
+    rows = read_table(path, (column,))
+    compositions = [parse_formula_cell(cells[column], path, row, column) for row, cells in rows]
+    _locate_unusable(model, compositions, path, [row for row, _ in rows], column)
+    table = predictions(model, compositions)
+    table.insert(0, "formula", [cells[column] for _, cells in rows])
+    out = run_dir(cfg)
+    with staged_run_dir(out) as staging:
+        table.to_csv(staging / "predictions.csv", index=False, float_format="%.6g")
+        save_config(cfg, overrides, staging)
+    print(f"wrote predictions for {len(table)} alloys to {out / 'predictions.csv'}")
     return 0

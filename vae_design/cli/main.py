@@ -24,6 +24,32 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
+    "train": Command(
+        "train",
+        "train the semi-supervised VAE; write metrics, the model bundle and plots",
+        "Train on the labelled + unlabelled alloys of data= (the embedded default, or data=csv with your files),\n"
+        "early-stopping on the validation part, then evaluate on the test part. Writes into OUT:\n"
+        "  metrics.json      flat figures: test/auc, test/accuracy, val/*, recon/*, latent/probe_auc, train/seconds\n"
+        "  model/            the bundle predict, generate and inspect load (model=OUT/model)\n"
+        "  roc.png, latent.png, reconstruction.png\n"
+        "  checkpoints/, logs/, tensorboard/   (resume=true continues an interrupted run in the same OUT)\n\n"
+        "  example: vae-design train hydra.run.dir=runs/default\n"
+        "  example: vae-design train experiment=reference trainer.max_epochs=40 hydra.run.dir=runs/reference\n"
+        "  example: vae-design train data=csv data.labelled=A.csv data.unlabelled=B.csv trainer=gpu",
+        "run_train",
+    ),
+    "predict": Command(
+        "predict",
+        "P(single phase) and its uncertainty for alloys in a CSV file, or one formula",
+        "Load a trained model (model=RUN_DIR/model) and predict for each row of input=FILE.csv (column 'formula',\n"
+        "renamed with formula_col=...). Writes OUT/predictions.csv: formula (as written), probability\n"
+        "(P(single phase)), uncertainty (its standard deviation over the head's posterior), and for\n"
+        "data.target=phase models one probability_<class> column per class. formula=... instead of input\n"
+        "prints one line and writes nothing.\n\n"
+        "  example: vae-design predict model=runs/default/model input=alloys.csv hydra.run.dir=out\n"
+        "  example: vae-design predict model=runs/default/model formula=AlCoCrFeNi",
+        "run_predict",
+    ),
     "featurize": Command(
         "featurize",
         "physics descriptors of every alloy in a CSV file",
@@ -51,9 +77,21 @@ def compose(config: str, overrides: list[str]):
     """The composed config (with its ``hydra`` node, so ``hydra.run.dir`` is available)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
 
+    # A plain key named like a config group (predict's model=PATH beside the model/ group of train) would be read
+    # by Hydra as a group choice; such overrides are set on the composed config instead.
+    own_keys = OmegaConf.load(config_dir() / f"{config}.yaml").keys()
+    shadowing = {str(key) for key in own_keys if key != "defaults" and (config_dir() / str(key)).is_dir()}
+    parser = OverridesParser.create()
+    later = [parser.parse_override(text) for text in overrides if text.split("=", 1)[0] in shadowing]
+    overrides = [text for text in overrides if text.split("=", 1)[0] not in shadowing]
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        return hydra_compose(config_name=config, overrides=overrides, return_hydra_config=True)
+        cfg = hydra_compose(config_name=config, overrides=overrides, return_hydra_config=True)
+    for override in later:
+        cfg[override.key_or_group] = override.value()
+    return cfg
 
 
 def _overview() -> str:

@@ -24,8 +24,8 @@ class TrainingSettings:
     """How to train (the ``trainer`` and ``optim`` config groups); units: epochs, alloys per batch."""
 
     max_epochs: int = 80
-    batch_size: int = 512
-    learning_rate: float = 3e-3
+    batch_size: int = 256
+    learning_rate: float = 6e-3
     weight_decay: float = 1e-4
     patience: int = 15  # epochs without improvement of ``monitor`` before stopping
     monitor: str = "val/log_loss"
