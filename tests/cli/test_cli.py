@@ -21,12 +21,13 @@ def run(args, capsys):
 
 def test_overview_and_help_for_every_command(capsys):
     code, out, _ = run(["--help"], capsys)
-    assert code == 0 and "featurize" in out and "data summary" in out
+    assert code == 0 and all(name in out for name in ("train", "predict", "featurize", "data summary"))
     for name in COMMANDS:
         code, out, _ = run([*name.split(), "--help"], capsys)
         assert code == 0
         assert f"usage: vae-design {name}" in out and "config (configs/" in out
     assert "data: csv, default" in run(["data", "summary", "--help"], capsys)[1]
+    assert "experiment: reference" in run(["train", "--help"], capsys)[1]
     assert "config groups" not in run(["featurize", "--help"], capsys)[1]  # featurize uses no group
     assert "data summary" in run(["data", "--help"], capsys)[1]
     assert run(["--version"], capsys)[1].startswith("vae-design ")
@@ -34,12 +35,13 @@ def test_overview_and_help_for_every_command(capsys):
 
 def test_every_config_group_option_composes():
     groups = [p for p in config_dir().iterdir() if p.is_dir()]
-    assert {g.name for g in groups} >= {"data", "split"}
+    assert {g.name for g in groups} >= {"data", "split", "model", "prior", "trainer", "logger", "experiment"}
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         for group in groups:
             for option in group.glob("*.yaml"):
                 cfg = compose("train", overrides=[f"{group.name}={option.stem}"])
-                assert cfg[group.name] is not None
+                # experiments are override sets at the top level (# @package _global_), not a node of their own
+                assert group.name == "experiment" or cfg[group.name] is not None
         for name in {command.config for command in COMMANDS.values()}:
             compose(name, overrides=["+input=x.csv"] if name == "featurize" else [])
 
