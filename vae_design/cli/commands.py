@@ -7,6 +7,9 @@ import inspect
 import json
 import os
 import shutil
+import traceback
+import types
+import typing
 from collections.abc import Callable
 from pathlib import Path
 
@@ -96,17 +99,22 @@ BUNDLE_DIR = "model"
 
 
 def _checked(group: str, values: dict, function: Callable) -> dict:
-    """``values`` after a type check against ``function``'s defaults: an int setting given 'abc' is a one-line
-    error here, not a traceback from deep inside torch or Lightning."""
-    defaults = {name: p.default for name, p in inspect.signature(function).parameters.items()}
+    """``values`` after a check against ``function``'s type hints: an int setting given 'abc' is a one-line error
+    here, not a traceback from deep inside torch or Lightning. A number for a text setting becomes text (Hydra
+    reads trainer.precision=32 as a number)."""
+    hints = typing.get_type_hints(function.__init__ if inspect.isclass(function) else function)
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
     for key, value in values.items():
-        default = defaults.get(key)
-        expected = (bool,) if isinstance(default, bool) else (int,) if isinstance(default, int) else None
-        expected = (int, float) if isinstance(default, float) else expected
-        expected = (str,) if isinstance(default, str) else expected
-        if expected and (not isinstance(value, expected) or (bool not in expected and isinstance(value, bool))):
-            kind = {bool: "true or false", int: "a whole number", str: "a word"}.get(expected[0], "a number")
-            raise InputError(f"{group}.{key} must be {kind}, got {value!r}")
+        hint = hints.get(key)
+        allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        if not set(allowed) <= set(names):
+            continue  # lists, mappings and objects are checked where they are used
+        if allowed == (str,) and isinstance(value, int | float) and not isinstance(value, bool):
+            values[key] = value = str(value)
+        accepted = (*allowed, int) if float in allowed else allowed
+        if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in allowed):
+            kinds = " or ".join(names[kind] for kind in allowed)
+            raise InputError(f"{group}.{key} must be {kinds}, got {value!r}")
     return values
 
 
@@ -160,12 +168,20 @@ def _is_rank_zero() -> bool:
 
 @contextlib.contextmanager
 def _trainer_errors():
-    """Lightning's answer to an impossible trainer setting (trainer=gpu without a GPU) as a one-line error."""
+    """Lightning's answer to an impossible trainer setting (trainer=gpu without a GPU, trainer.precision=17,
+    trainer.devices=abc) as a one-line error: a MisconfigurationException, or any error raised while the Trainer
+    is being built from the settings."""
     from lightning.fabric.utilities.exceptions import MisconfigurationException
 
     try:
         yield
-    except MisconfigurationException as error:
+    except (MisconfigurationException, ValueError, TypeError) as error:
+        building = any(
+            frame.name == "__init__" and Path(frame.filename).match("lightning/pytorch/trainer/trainer.py")
+            for frame in traceback.extract_tb(error.__traceback__)
+        )
+        if isinstance(error, InputError) or not (building or isinstance(error, MisconfigurationException)):
+            raise
         raise InputError(f"trainer: {error}") from None
 
 

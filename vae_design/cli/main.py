@@ -107,7 +107,11 @@ def _help(name: str, command: Command) -> str:
     cfg = compose(command.config, [])
     # Only the groups this command's config draws from (its defaults list), with their options.
     defaults = OmegaConf.load(config_dir() / f"{command.config}.yaml").get("defaults", [])
-    groups = [next(iter(entry)) for entry in defaults if isinstance(entry, dict) or OmegaConf.is_dict(entry)]
+    groups = [
+        str(next(iter(entry))).removeprefix("optional ")
+        for entry in defaults
+        if isinstance(entry, dict) or OmegaConf.is_dict(entry)
+    ]
     options = {g: sorted(f.stem for f in (config_dir() / g).glob("*.yaml")) for g in groups}
     shown = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=False)
     lines = [

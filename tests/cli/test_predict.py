@@ -1,0 +1,75 @@
+"""`vae-design predict`: predictions.csv from a CSV file, one line for formula=, and bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vae_design import AlloyVAE
+from vae_design.cli.main import main
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_predict_writes_probability_and_uncertainty(trained_run, tmp_path, capsys):
+    source = tmp_path / "alloys.csv"
+    source.write_text("name,formula\ncantor,CoCrFeMnNi\nal,AlCoCrFeNi\n,(CoCrFeNi)90Al10\n")
+    out = tmp_path / "out"
+    code, stdout, err = run(
+        ["predict", f"model={trained_run / 'model'}", f"input={source}", f"hydra.run.dir={out}"], capsys
+    )
+    assert code == 0, err
+    table = pd.read_csv(out / "predictions.csv")
+    assert list(table.columns) == ["formula", "probability", "uncertainty"]
+    assert list(table["formula"]) == ["CoCrFeMnNi", "AlCoCrFeNi", "(CoCrFeNi)90Al10"]
+    expected, spread = AlloyVAE.load(trained_run / "model").predict_proba(list(table["formula"]), return_std=True)
+    assert np.allclose(table["probability"], expected[:, 1], atol=1e-5)
+    assert np.allclose(table["uncertainty"], spread[:, 1], atol=1e-5)
+    assert (table["uncertainty"] > 0).all()
+    assert (out / ".hydra" / "config.yaml").is_file() and "wrote predictions for 3 alloys" in stdout
+
+
+def test_predict_one_formula_prints_one_line_and_writes_nothing(trained_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["predict", f"model={trained_run / 'model'}", "formula=CoCrFeMnNi", f"hydra.run.dir={out}"]
+    code, stdout, err = run(args, capsys)
+    assert code == 0, err
+    assert stdout.count("\n") == 1 and stdout.startswith("CoCrFeMnNi: P(single phase) 0.")
+    assert " +- " in stdout
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["model=MISSING", "input=IN"], "model=MISSING: no such folder"),
+        (["model=TMP", "input=IN"], "not a vae-design model bundle"),
+        (["input=IN"], "model=PATH is required"),
+        (["model=MODEL"], "give either input=FILE.csv or formula=FORMULA"),
+        (["model=MODEL", "input=BAD"], "bad.csv, row 3, column 'formula': unknown element symbol 'Xx'"),
+        (["model=MODEL", "input=OUTSIDE"], "outside.csv, row 2, column 'formula': element W is not in the model"),
+        (["model=MODEL", "input=IN", "formula_col=name"], "alloys.csv, row 1: missing column 'name'"),
+        (["model=MODEL", "formula=FeNI"], "formula=FeNI: 'NI' at position 3 is ambiguous"),
+    ],
+)
+def test_bad_predict_input_is_one_line_exit_2_nothing_written(trained_run, tmp_path, capsys, args, message):
+    files = {
+        "IN": ("alloys.csv", "formula\nCoCrFeNi\n"),
+        "BAD": ("bad.csv", "formula\nCoCrFeNi\nXxFe\n"),
+        "OUTSIDE": ("outside.csv", "formula\nCoCrFeW\n"),
+    }
+    for placeholder, (name, content) in files.items():
+        (tmp_path / name).write_text(content)
+        args = [a.replace(f"={placeholder}", f"={tmp_path / name}") for a in args]
+    args = [
+        a.replace("=MODEL", f"={trained_run / 'model'}").replace("=TMP", f"={tmp_path}").replace("MISSING", "nowhere")
+        for a in args
+    ]
+    message = message.replace("MISSING", "nowhere")
+    out = tmp_path / "out"
+    code, _, err = run(["predict", *args, f"hydra.run.dir={out}"], capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert not out.exists()

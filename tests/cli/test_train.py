@@ -1,0 +1,174 @@
+"""`vae-design train`: the run folder contract (metrics.json, model bundle, plots), resume, every config group
+option, the reference experiment, and bad settings (one line, exit 2, nothing written)."""
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from tests.cli.conftest import tiny_overrides, write_alloy_files
+from vae_design import AlloyVAE
+from vae_design.cli.commands import build_model
+from vae_design.cli.main import config_dir, main
+
+METRIC_KEYS = [
+    f"{part}/{name}"
+    for part in ("val", "test")
+    for name in ("accuracy", "auc", "balanced_accuracy", "f1", "log_loss", "ece")
+] + [
+    "recon/element_set_exact",
+    "recon/mae_present",
+    "recon/mae_all",
+    "latent/probe_auc",
+    "train/seconds",
+    "n/train",
+    "n/unlabelled",
+    "n/val",
+    "n/test",
+]
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_writes_metrics_model_and_plots(trained_run):
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    missing = [key for key in METRIC_KEYS if key not in metrics]
+    assert not missing
+    assert all(math.isfinite(metrics[key]) for key in METRIC_KEYS)
+    assert metrics["n/train"] == 80 and metrics["n/unlabelled"] == 120 and metrics["n/test"] == 24
+    assert metrics["test/auc"] > 0.8  # the rule behind the labels is easy: two epochs learn it
+    for name in ("roc.png", "latent.png", "reconstruction.png", "checkpoints/last.ckpt", ".hydra/config.yaml"):
+        assert (trained_run / name).is_file(), name
+    bundle = trained_run / "model"
+    assert {"model.json", "weights.pt", "elements.txt", "config.yaml"} <= {p.name for p in bundle.iterdir()}
+    assert "hidden: 16" in (bundle / "config.yaml").read_text()
+    assert not list(trained_run.parent.glob(".vae-design-staging-*"))
+
+
+def test_bundle_reloads_and_reproduces_the_run(trained_run, alloy_files):
+    model = AlloyVAE.load(trained_run / "model")
+    test = pd.read_csv(alloy_files["test"])
+    val = pd.read_csv(alloy_files["val"])
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    again = model.evaluate(val=(list(val.formula), val.label), test=(list(test.formula), test.label))
+    for key in ("test/auc", "test/log_loss", "val/accuracy", "recon/mae_all"):
+        assert again[key] == pytest.approx(metrics[key], rel=1e-5), key
+    assert model.architecture["z_dim"] == 8 and model.architecture["hidden"] == 16
+
+
+def test_resume_continues_an_interrupted_run(trained_run, alloy_files, tmp_path, capsys):
+    out = tmp_path / "resumed"
+    shutil.copytree(trained_run, out)
+    for name in ("metrics.json", "model"):  # an interrupted run has only its checkpoints and logs
+        shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink()
+    overrides = [*tiny_overrides(alloy_files), f"hydra.run.dir={out}"]
+    code, _, err = run(["train", *overrides], capsys)  # a fresh run would mix two runs' checkpoints
+    assert code == 2 and "resume=true" in err and err.count("\n") == 1
+    code, stdout, err = run(["train", *overrides, "resume=true", "trainer.max_epochs=4"], capsys)
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["train/epochs"] == 4  # two more epochs on top of the two it had
+    assert (out / "model" / "model.json").is_file() and "test (n=24)" in stdout
+
+
+def test_a_failure_after_training_keeps_checkpoints_but_writes_no_results(alloy_files, tmp_path, capsys, monkeypatch):
+    def disk_full(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(AlloyVAE, "save", disk_full)
+    out = tmp_path / "run"
+    code, _, err = run(["train", *tiny_overrides(alloy_files), f"hydra.run.dir={out}"], capsys)
+    assert code == 2 and err == "vae-design train: error: No space left on device\n"
+    assert (out / "checkpoints" / "last.ckpt").is_file()  # what resume=true needs
+    assert not (out / "metrics.json").exists() and not (out / "model").exists()
+    assert not list(tmp_path.glob(".vae-design-staging-*"))
+
+
+def test_every_config_group_option_builds_a_model():
+    options = {group.name: sorted(p.stem for p in group.glob("*.yaml")) for group in config_dir().iterdir()}
+    assert set(options) >= {"data", "split", "model", "prior", "trainer", "logger", "experiment"}
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        for group in ("model", "prior", "trainer", "logger", "experiment"):
+            for option in options[group]:
+                model = build_model(compose("train", overrides=[f"{group}={option}"]))
+                assert model.training is not None, f"{group}={option}"
+        gpu = build_model(compose("train", overrides=["trainer=gpu"])).training
+        assert gpu.accelerator == "gpu" and gpu.devices == 1
+        assert build_model(compose("train", overrides=["trainer=ddp"])).training.strategy == "ddp"
+        assert build_model(compose("train", overrides=["logger=none"])).training.loggers == ()
+        reference = build_model(compose("train", overrides=["experiment=reference"]))
+    assert reference.architecture["decoder"] == "multinomial" and reference.architecture["z_dim"] == 2
+    assert "omega" not in reference.architecture["descriptors"]
+    assert not reference.architecture["embedding_sees_composition"]
+    assert reference.architecture["unlabelled_head_weight"] == 1.0
+    assert reference.architecture["prior"]["class_prior"] is None  # flat: r = 0.5
+
+
+def test_reference_experiment_trains(alloy_files, tmp_path, capsys):
+    out = tmp_path / "reference"
+    args = ["train", *tiny_overrides(alloy_files), "experiment=reference", "trainer.max_epochs=1"]
+    code, stdout, err = run([*args, "logger=none", f"hydra.run.dir={out}"], capsys)
+    assert code == 0, err
+    assert "trained on 80 labelled + 120 unlabelled alloys" in stdout and f"wrote {out}" in stdout
+    meta = json.loads((out / "model" / "model.json").read_text())
+    assert meta["config"]["decoder"] == "multinomial" and len(meta["config"]["descriptors"]) == 8
+    assert not (out / "logs").exists() and not (out / "tensorboard").exists()
+
+
+def test_phase_target_trains_and_predicts_four_classes(tmp_path, capsys):
+    files = write_alloy_files(tmp_path, target="phase")
+    out = tmp_path / "phase"
+    # The literature class prior is for the two-class target: four classes need four values, or none.
+    args = ["train", *tiny_overrides(files), "data.target=phase", "prior.class_prior=null", "trainer.max_epochs=1"]
+    code, _, err = run([*args, f"hydra.run.dir={out}"], capsys)
+    assert code == 0, err
+    assert np.isfinite(json.loads((out / "metrics.json").read_text())["test/accuracy"])
+    code, _, err = run(["predict", f"model={out}/model", f"input={files['test']}", f"hydra.run.dir={out}/p"], capsys)
+    assert code == 0, err
+    table = pd.read_csv(out / "p" / "predictions.csv")
+    classes = ["BCC", "FCC", "HCP", "multi-phase"]
+    assert list(table.columns) == ["formula", "probability", "uncertainty", *(f"probability_{c}" for c in classes)]
+    assert np.allclose(table["probability"], 1 - table["probability_multi-phase"], atol=1e-5)
+    assert np.allclose(table[[f"probability_{c}" for c in classes]].sum(1), 1, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["model.foo=1"], "Could not override 'model.foo'"),
+        (["+model.foo=1"], "unknown setting model.foo"),
+        (["+trainer.foo=1"], "unknown setting trainer.foo"),
+        (["model.z_dim=abc"], "model.z_dim must be a whole number, got 'abc'"),
+        (["model.decoder=dense"], "model.decoder must be sparse or multinomial"),
+        (["trainer.monitor=val/loss"], "monitor must be one of"),
+        (["trainer.precision=17"], "trainer: Precision '17' is invalid"),
+        (["trainer.max_epochs=0"], "trainer.max_epochs must be at least 1"),
+        (["logger.loggers=[wandb]"], "logger.loggers must be a list of csv, tensorboard"),
+        (["prior.coefficients.omega.scale=-1"], "scale > 0"),
+        (["resume=maybe"], "resume must be true or false"),
+        (["trainer=tpu"], "tpu"),
+    ],
+)
+def test_bad_train_settings_are_one_line_errors_and_write_nothing(alloy_files, tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    code, stdout, err = run(["train", *tiny_overrides(alloy_files), *args, f"hydra.run.dir={out}"], capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert err.startswith("vae-design train: error: ")
+    assert not out.exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_gpu_trainer_without_a_gpu_is_a_one_line_error(alloy_files, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, _, err = run(["train", *tiny_overrides(alloy_files), "trainer=gpu", f"hydra.run.dir={out}"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "trainer:" in err
+    assert not out.exists()

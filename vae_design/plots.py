@@ -1,0 +1,137 @@
+"""Figures of a trained model: ROC curve, latent map, reconstructed compositions (matplotlib, no display needed).
+
+Each ``plot_*`` function takes plain arrays and returns a matplotlib Figure; :func:`save_run_plots` computes the
+arrays from a trained :class:`~vae_design.api.AlloyVAE` through its public methods and writes the PNG files of a
+training run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+# Fractions below this (0.5 at.%) are not drawn: the same threshold as "element present" in the metrics.
+_PRESENT_AT = 0.005
+
+
+def _pyplot():
+    # Agg draws into files without a display (servers, CI); set before pyplot is first imported.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_roc(labels: np.ndarray, probabilities: np.ndarray, classes: Sequence[str], title: str = "test set"):
+    """ROC curve(s): for two classes the curve of the second (single phase); for more, one curve per class
+    against the rest. ``labels`` (N,) integer classes, ``probabilities`` (N, K)."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    plt = _pyplot()
+    labels = np.asarray(labels, dtype=int)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    shown = [1] if len(classes) == 2 else range(len(classes))
+    for k in shown:
+        positive = labels == k
+        if positive.all() or not positive.any():  # a curve needs both outcomes
+            continue
+        fpr, tpr, _ = roc_curve(positive, probabilities[:, k])
+        ax.plot(fpr, tpr, label=f"{classes[k]} (AUC {roc_auc_score(positive, probabilities[:, k]):.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC, {title} (n={len(labels)})")
+    ax.set_aspect("equal")
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def latent_coordinates(z: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
+    """Two plotting coordinates of latents z (N, D): z itself when D <= 2, else its first two principal
+    components (the axes then carry the share of variance they explain)."""
+    z = np.asarray(z, dtype=float)
+    if z.shape[1] == 1:
+        return np.column_stack([z[:, 0], np.zeros(len(z))]), ("z1", "")
+    if z.shape[1] == 2:
+        return z, ("z1", "z2")
+    centred = z - z.mean(0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    share = singular**2 / max(float((singular**2).sum()), 1e-12)
+    return centred @ vt[:2].T, (f"PC1 of z ({share[0]:.0%})", f"PC2 of z ({share[1]:.0%})")
+
+
+def plot_latent_map(z: np.ndarray, labels: np.ndarray, classes: Sequence[str]):
+    """Latents z (N, D) coloured by class: in a disentangled model the classes overlap here, because the target
+    lives in y, not in z."""
+    plt = _pyplot()
+    coordinates, (x_label, y_label) = latent_coordinates(z)
+    labels = np.asarray(labels, dtype=int)
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    for k, name in enumerate(classes):
+        members = labels == k
+        if members.any():
+            ax.scatter(*coordinates[members].T, s=8, alpha=0.6, label=f"{name} ({int(members.sum())})")
+    ax.set(xlabel=x_label, ylabel=y_label, title=f"latent z of {len(labels)} labelled alloys")
+    ax.legend(fontsize="small", markerscale=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_reconstructions(true: np.ndarray, decoded: np.ndarray, elements: Sequence[str], names: Sequence[str]):
+    """True vs decoded composition of a few alloys as bar charts in at.%; ``true`` and ``decoded`` are mole
+    fractions (N, E) over ``elements``; elements below 0.5 at.% in both are left out."""
+    plt = _pyplot()
+    n = len(true)
+    columns = min(n, 3)
+    rows = int(np.ceil(n / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 2.8 * rows), squeeze=False)
+    for ax, t, d, name in zip(axes.flat, true, decoded, names, strict=False):
+        shown = np.flatnonzero((t >= _PRESENT_AT) | (d >= _PRESENT_AT))
+        positions = np.arange(len(shown))
+        ax.bar(positions - 0.2, 100 * t[shown], width=0.4, label="true")
+        ax.bar(positions + 0.2, 100 * d[shown], width=0.4, label="decoded")
+        ax.set_xticks(positions, [elements[j] for j in shown], fontsize="small")
+        ax.set_title(name, fontsize="small")
+        ax.set_ylabel("at.%")
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize="small")
+    fig.suptitle("test alloys encoded and decoded (with the predicted class)", fontsize="medium")
+    fig.tight_layout()
+    return fig
+
+
+def save_run_plots(model, folder: Path, test: tuple[list, np.ndarray], labelled: tuple[list, np.ndarray]) -> list[str]:
+    """Write ``roc.png`` (test set), ``latent.png`` (``labelled`` alloys) and ``reconstruction.png`` (six test
+    alloys) into ``folder``; ``test`` and ``labelled`` are (compositions, integer labels). Returns the file names."""
+    from vae_design.data.composition import canonical_formula
+
+    plt = _pyplot()
+    written = []
+    compositions, labels = test
+    if len(compositions):
+        probabilities = model.predict_proba(compositions)
+        figures = {"roc.png": plot_roc(labels, probabilities, model.classes)}
+        # Evenly spaced through the test set: a deterministic, varied handful.
+        shown = [compositions[i] for i in np.linspace(0, len(compositions) - 1, min(6, len(compositions)), dtype=int)]
+        predicted = model.predict_proba(shown).argmax(1)
+        decoded = model.decode(model.encode(shown, predicted), predicted)
+        elements = model.vocabulary.elements
+        figures["reconstruction.png"] = plot_reconstructions(
+            model.vocabulary.to_array(shown),
+            model.vocabulary.to_array(decoded),
+            elements,
+            [canonical_formula(c) for c in shown],
+        )
+    else:
+        figures = {}
+    if len(labelled[0]):
+        figures["latent.png"] = plot_latent_map(model.encode(labelled[0]), labelled[1], model.classes)
+    for name, figure in figures.items():
+        figure.savefig(folder / name, dpi=120)
+        plt.close(figure)
+        written.append(name)
+    return sorted(written)
