@@ -1,0 +1,29 @@
+"""The CLI's YAML defaults and the Python API's defaults are one set of numbers: a change to one must reach both."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import yaml
+
+from vae_design.api import AlloyVAE
+from vae_design.resources import config_dir
+from vae_design.training.fit import TrainingSettings
+
+
+def _yaml(group: str) -> dict:
+    return yaml.safe_load((config_dir() / group / "default.yaml").read_text(encoding="utf-8"))
+
+
+def test_model_yaml_matches_alloyvae_defaults():
+    defaults = {k: p.default for k, p in inspect.signature(AlloyVAE).parameters.items()}
+    for key, value in _yaml("model").items():
+        expected = list(defaults[key]) if isinstance(value, list) else defaults[key]
+        assert value == expected, f"configs/model/default.yaml {key}={value!r}, AlloyVAE default {defaults[key]!r}"
+
+
+def test_trainer_yaml_matches_training_settings():
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainingSettings)}
+    for key, value in _yaml("trainer").items():
+        assert value == defaults[key] or float(value) == defaults[key], f"trainer.{key}: {value!r} vs {defaults[key]!r}"
