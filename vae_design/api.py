@@ -24,6 +24,7 @@ from vae_design.data.vocabulary import ElementVocabulary
 from vae_design.errors import InputError
 from vae_design.features.descriptors import DESCRIPTOR_NAMES
 from vae_design.models.bundle import load_bundle, save_bundle
+from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.priors import HeadPrior
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 from vae_design.resources import prior_config
@@ -92,6 +93,7 @@ class AlloyVAE:
         self.vae: PhaseVAE | None = None
         self.vocabulary: ElementVocabulary | None = None
         self.known_alloys: pd.DataFrame | None = None
+        self.neighbours: NeighbourEvidence | None = None
         self.history: dict[str, float] = {}
 
     # ----------------------------------------------------------------------------------------------- training
@@ -144,6 +146,9 @@ class AlloyVAE:
         settings = self.training or TrainingSettings()
         with tempfile.TemporaryDirectory() as scratch:
             self.vae, self.history = train_vae(vae, tensors, settings, Path(run_dir or scratch), seed, resume)
+        self.neighbours = NeighbourEvidence(x_train, torch.as_tensor(labels), n_classes)
+        val_probabilities, _ = self.vae.class_probabilities(tensors.x_val)
+        self.neighbours.select(tensors.x_val, val_labels, val_probabilities)
         self.known_alloys = _known_alloys(train, labels, pool, val_compositions, val_labels)
         return self
 
@@ -171,9 +176,12 @@ class AlloyVAE:
         return self.architecture["classes"]
 
     def predict_proba(self, compositions: Sequence[CompositionLike], return_std: bool = False, n_samples: int = 64):
-        """Class probabilities (N, K), averaged over the head's posterior; with ``return_std`` also their standard
-        deviation over that posterior (epistemic uncertainty of the head)."""
-        mean, std = self.vae.class_probabilities(self._x(compositions), n_samples=n_samples)
+        """Class probabilities (N, K): the head's, averaged over its posterior, updated with measured training alloys
+        within a few at.% (:mod:`vae_design.models.neighbours`); with ``return_std`` also the standard deviation over
+        the head's posterior (its epistemic uncertainty)."""
+        x = self._x(compositions)
+        mean, std = self.vae.class_probabilities(x, n_samples=n_samples)
+        mean = self.neighbours.update(x, mean)
         return (mean.numpy(), std.numpy()) if return_std else mean.numpy()
 
     def encode(self, compositions: Sequence[CompositionLike], y: Sequence[int] | None = None) -> np.ndarray:
@@ -198,7 +206,7 @@ class AlloyVAE:
                 return self.vocabulary.to_tensor([]).reshape(0, len(self.vocabulary)), np.zeros(0, dtype=int)
             return self._x(pair[0]), np.asarray(pair[1], dtype=int)
 
-        return evaluate_vae(self.vae, *part(val), *part(test), seed=seed)
+        return evaluate_vae(self.vae, *part(val), *part(test), seed=seed, neighbours=self.neighbours)
 
     def head_posterior(self, level: float = 0.9) -> pd.DataFrame:
         """Per descriptor (and per non-reference class): posterior mean and central ``level`` interval of the head's
@@ -230,16 +238,16 @@ class AlloyVAE:
         """Write the model bundle (weights, architecture, vocabulary, scalers, known alloys, version) to ``path``."""
         if self.vae is None:
             raise RuntimeError("nothing to save: the model is not trained")
-        return save_bundle(Path(path), self.vae, self.target, self.known_alloys, self.history)
+        return save_bundle(Path(path), self.vae, self.target, self.known_alloys, self.history, self.neighbours)
 
     @classmethod
     def load(cls, path: str | Path) -> AlloyVAE:
-        vae, target, known_alloys, history = load_bundle(Path(path))
+        vae, target, known_alloys, history, neighbours = load_bundle(Path(path))
         architecture = {k: v for k, v in vae.config.to_dict().items() if k != "elements"}
         model = cls.__new__(cls)
         model.target, model.architecture, model.training = target, architecture, None
         model.vae, model.vocabulary = vae, ElementVocabulary(vae.config.elements)
-        model.known_alloys, model.history = known_alloys, history
+        model.known_alloys, model.history, model.neighbours = known_alloys, history, neighbours
         return model
 
 

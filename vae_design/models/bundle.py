@@ -11,18 +11,22 @@ model/
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
 import torch
 
 from vae_design.errors import InputError
+from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 
 FORMAT = 1
 
 
-def save_bundle(path: Path, vae: PhaseVAE, target: str, known_alloys: pd.DataFrame, history: dict) -> Path:
+def save_bundle(
+    path: Path, vae: PhaseVAE, target: str, known_alloys: pd.DataFrame, history: dict, neighbours: NeighbourEvidence
+) -> Path:
     """Write the bundle into ``path`` (created; existing bundle files are replaced)."""
     import pyro
 
@@ -42,17 +46,24 @@ def save_bundle(path: Path, vae: PhaseVAE, target: str, known_alloys: pd.DataFra
             for name, m, s in zip(scaler.names, scaler.mean.tolist(), scaler.std.tolist(), strict=True)
         },
         "history": history,
+        # strength null: the measured-neighbour update is off (JSON has no infinity)
+        "neighbours": {
+            "scale": neighbours.scale,
+            "strength": neighbours.strength if math.isfinite(neighbours.strength) else None,
+            "k": neighbours.k,
+        },
     }
     torch.save(vae.state_dict(), path / "weights.pt")
+    torch.save({"fractions": neighbours.fractions, "labels": neighbours.labels}, path / "neighbours.pt")
     (path / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     (path / "elements.txt").write_text("\n".join(vae.config.elements) + "\n", encoding="utf-8")
     known_alloys.to_csv(path / "known_alloys.csv", index=False)
     return path
 
 
-def load_bundle(path: Path) -> tuple[PhaseVAE, str, pd.DataFrame, dict]:
-    """(vae, target, known alloys, training history) from a bundle folder; a missing or foreign folder is an
-    InputError naming the file."""
+def load_bundle(path: Path) -> tuple[PhaseVAE, str, pd.DataFrame, dict, NeighbourEvidence]:
+    """(vae, target, known alloys, training history, neighbour evidence) from a bundle folder; a missing or foreign
+    folder is an InputError naming the file."""
     meta_path = path / "model.json"
     if not meta_path.is_file():
         raise InputError(f"{path}: not a vae-design model bundle (no model.json); pass model=RUN_DIR/model")
@@ -73,4 +84,13 @@ def load_bundle(path: Path) -> tuple[PhaseVAE, str, pd.DataFrame, dict]:
         if (path / "known_alloys.csv").is_file()
         else pd.DataFrame()
     )
-    return vae.eval(), meta["target"], known, meta.get("history", {})
+    settings = meta["neighbours"]
+    strength = math.inf if settings["strength"] is None else float(settings["strength"])
+    try:
+        measured = torch.load(path / "neighbours.pt", map_location="cpu", weights_only=True)
+    except OSError as error:
+        raise InputError(f"{path / 'neighbours.pt'}: cannot load ({error})") from None
+    neighbours = NeighbourEvidence(
+        measured["fractions"], measured["labels"], vae.config.n_classes, settings["scale"], strength, settings["k"]
+    )
+    return vae.eval(), meta["target"], known, meta.get("history", {}), neighbours
