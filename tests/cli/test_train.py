@@ -62,7 +62,7 @@ def test_bundle_reloads_and_reproduces_the_run(trained_run, alloy_files):
     again = model.evaluate(val=(list(val.formula), val.label), test=(list(test.formula), test.label))
     for key in ("test/auc", "test/log_loss", "val/accuracy", "recon/mae_all"):
         assert again[key] == pytest.approx(metrics[key], rel=1e-5), key
-    assert model.architecture["z_dim"] == 8 and model.architecture["hidden"] == 16
+    assert model.architecture["z_dim"] == 16 and model.architecture["hidden"] == 16
 
 
 def test_resume_continues_an_interrupted_run(trained_run, alloy_files, tmp_path, capsys):

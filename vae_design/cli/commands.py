@@ -213,8 +213,13 @@ def run_train(cfg: DictConfig, overrides: list[str]) -> int:
             "or choose another hydra.run.dir"
         )
     train, unlabelled, val, test = (_part(table, getattr(split, p)) for p in ("train", "unlabelled", "val", "test"))
-    # The vocabulary of the whole table, so every test alloy can be encoded; element columns carry no labels.
-    elements = cfg.data.elements or ElementVocabulary.from_compositions(table.alloys["composition"]).elements
+    # The configured vocabulary, else every element of the table, so that each test alloy can be encoded (which
+    # elements occur somewhere carries no label information).
+    configured = cfg.data.get("elements")
+    if configured is None:
+        elements = ElementVocabulary.from_compositions(table.alloys["composition"]).elements
+    else:  # data.elements=Fe is a one-item list, as load_table reads it
+        elements = [str(configured)] if isinstance(configured, str) else list(configured)
     fit = {"unlabelled": unlabelled[0], "val": val, "seed": cfg.seed, "run_dir": out, "resume": cfg.resume}
     if not _is_rank_zero():
         with _trainer_errors():
