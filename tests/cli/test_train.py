@@ -172,3 +172,19 @@ def test_gpu_trainer_without_a_gpu_is_a_one_line_error(alloy_files, tmp_path, ca
     code, _, err = run(["train", *tiny_overrides(alloy_files), "trainer=gpu", f"hydra.run.dir={out}"], capsys)
     assert code == 2 and err.count("\n") == 1 and "trainer:" in err
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_ddp_on_cpu_trains_with_two_processes_and_rank_zero_writes(alloy_files, tmp_path):
+    # DDP re-runs the command line in a second process, so this goes through the console script (about 20 s).
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "ddp"
+    script = Path(sys.executable).parent / "vae-design"
+    args = [str(script), "train", *tiny_overrides(alloy_files), "trainer=ddp", "trainer.accelerator=cpu"]
+    result = subprocess.run([*args, f"hydra.run.dir={out}"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert math.isfinite(json.loads((out / "metrics.json").read_text())["test/auc"])
+    assert not list(tmp_path.glob(".vae-design-staging-*")) and not list(out.glob(".vae-design-staging-*"))
