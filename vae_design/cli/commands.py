@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
 import os
 import shutil
-import traceback
 import types
 import typing
 from collections.abc import Callable
@@ -126,11 +124,8 @@ def training_settings(cfg: DictConfig):
     if "loggers" in trainer:
         raise InputError("choose training logs with logger=default|csv|none (or logger.loggers=[csv]), not trainer")
     loggers = options(cfg, "logger", lambda loggers: None).get("loggers", [])
-    if not isinstance(loggers, list) or not set(loggers) <= {"csv", "tensorboard"}:
-        raise InputError(f"logger.loggers must be a list of csv, tensorboard; got {loggers!r}")
-    for key in ("max_epochs", "batch_size"):
-        if key in trainer and trainer[key] < 1:
-            raise InputError(f"trainer.{key} must be at least 1, got {trainer[key]}")
+    if not isinstance(loggers, list):
+        raise InputError(f"logger.loggers must be a list (of csv, tensorboard), got {loggers!r}")
     try:
         return TrainingSettings(**trainer, loggers=tuple(loggers))
     except ValueError as error:
@@ -164,25 +159,6 @@ def _is_rank_zero() -> bool:
         if key in os.environ:
             return int(os.environ[key]) == 0
     return True
-
-
-@contextlib.contextmanager
-def _trainer_errors():
-    """Lightning's answer to an impossible trainer setting (trainer=gpu without a GPU, trainer.precision=17,
-    trainer.devices=abc) as a one-line error: a MisconfigurationException, or any error raised while the Trainer
-    is being built from the settings."""
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
-
-    try:
-        yield
-    except (MisconfigurationException, ValueError, TypeError) as error:
-        building = any(
-            frame.name == "__init__" and Path(frame.filename).match("lightning/pytorch/trainer/trainer.py")
-            for frame in traceback.extract_tb(error.__traceback__)
-        )
-        if isinstance(error, InputError) or not (building or isinstance(error, MisconfigurationException)):
-            raise
-        raise InputError(f"trainer: {error}") from None
 
 
 def _part(table, positions) -> tuple[list, np.ndarray]:
@@ -222,14 +198,13 @@ def run_train(cfg: DictConfig, overrides: list[str]) -> int:
         elements = [str(configured)] if isinstance(configured, str) else list(configured)
     fit = {"unlabelled": unlabelled[0], "val": val, "seed": cfg.seed, "run_dir": out, "resume": cfg.resume}
     if not _is_rank_zero():
-        with _trainer_errors():
-            model.fit(*train, elements=elements, **fit)
+        model.fit(*train, elements=elements, **fit)
         return 0
     if cfg.resume and not (checkpoints / "last.ckpt").is_file():
         print(f"no checkpoint in {checkpoints}: training from the start")
     # Checkpoints and training logs go straight into the run folder, so an interrupted run keeps them for
     # resume=true; metrics, model and plots are staged and appear only when everything succeeded.
-    with staged_run_dir(out) as staging, _trainer_errors():
+    with staged_run_dir(out) as staging:
         model.fit(*train, elements=elements, **fit)
         metrics = model.evaluate(val=val, test=test, seed=cfg.seed)
         metrics.update(model.history)

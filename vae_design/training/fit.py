@@ -12,11 +12,13 @@ from pathlib import Path
 import lightning as L
 import torch
 
+from vae_design.errors import InputError
 from vae_design.models.ssvae import PhaseVAE
 from vae_design.training.data import AlloyDataModule, TrainingTensors
 from vae_design.training.module import TrainingPlan
 
 MONITORS = {"val/log_loss": "min", "val/auc": "max", "val/accuracy": "max"}
+LOGGERS = ("csv", "tensorboard")
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,13 @@ class TrainingSettings:
 
     def __post_init__(self) -> None:
         if self.monitor not in MONITORS:
-            raise ValueError(f"monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
+            raise InputError(f"trainer.monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
+        unknown = [name for name in self.loggers if name not in LOGGERS]
+        if unknown:
+            raise InputError(f"unknown logger {unknown[0]!r} (choose from {', '.join(LOGGERS)})")
+        for key in ("max_epochs", "batch_size", "patience"):
+            if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
+                raise InputError(f"trainer.{key} must be a whole number >= 1, got {getattr(self, key)!r}")
 
 
 def _loggers(settings: TrainingSettings, run_dir: Path) -> list:
@@ -50,11 +58,20 @@ def _loggers(settings: TrainingSettings, run_dir: Path) -> list:
     for name in settings.loggers:
         if name == "csv":
             made.append(CSVLogger(run_dir, name="logs", version=""))
-        elif name == "tensorboard":
-            made.append(TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False))
         else:
-            raise ValueError(f"unknown logger {name!r} (choose csv, tensorboard)")
+            made.append(TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False))
     return made
+
+
+def _trainer(**settings) -> L.Trainer:
+    """A Lightning Trainer; an impossible setting (a GPU that is not there, precision=17, devices=abc) is a
+    one-line InputError instead of Lightning's traceback."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        return L.Trainer(**settings)
+    except (MisconfigurationException, ValueError, TypeError, RuntimeError) as error:
+        raise InputError(f"trainer: {str(error).splitlines()[0]}") from None
 
 
 def train_vae(
@@ -91,7 +108,7 @@ def train_vae(
         learning_rate=settings.learning_rate,
         weight_decay=settings.weight_decay,
     )
-    trainer = L.Trainer(
+    trainer = _trainer(
         max_epochs=settings.max_epochs,
         accelerator=settings.accelerator,
         devices=settings.devices,
