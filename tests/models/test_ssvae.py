@@ -132,3 +132,34 @@ def test_state_dict_round_trip_reproduces_probabilities():
     copy.load_state_dict(vae.state_dict())
     x = _fractions(10, 2)
     assert torch.equal(vae.eval().class_probabilities(x)[0], copy.eval().class_probabilities(x)[0])
+
+
+def test_composition_network_cannot_carry_a_linear_descriptor_effect():
+    """h is residualised on [1, f]: a net that tries to output -3 * f_0 contributes nothing linear in training,
+    and at evaluation its running projection removes the same fit, so w alone holds linear descriptor effects."""
+    from vae_design.models.networks import CompositionEmbedding
+
+    torch.manual_seed(0)
+    embedding = CompositionEmbedding(0, 3, 1, hidden=8, dropout=0.0, momentum=1.0)
+    features = torch.randn(200, 3)
+    embedding.net = torch.nn.Linear(3, 1)  # a perfectly linear h: all of it must be projected away
+    with torch.no_grad():
+        embedding.net.weight.copy_(torch.tensor([[-3.0, 0.0, 0.0]]))
+        embedding.net.bias.fill_(0.5)
+    h = embedding(torch.empty(200, 0), features)
+    assert h.abs().max() < 0.05  # only the ridge's shrinkage remains
+    design = torch.cat([torch.ones(200, 1), features], dim=1)
+    assert torch.allclose(embedding.projection[:, 0], torch.tensor([0.5, -3.0, 0.0, 0.0]), atol=0.02)
+    embedding.eval()
+    assert embedding(torch.empty(5, 0), features[:5]).abs().max() < 0.05
+    # a nonlinear part survives, uncorrelated with the descriptor: h is not simply zeroed
+    square = CompositionEmbedding(0, 1, 1, hidden=8, dropout=0.0, momentum=1.0)
+    square.net = _Square()
+    nonlinear = square(torch.empty(200, 0), features[:, :1])
+    assert nonlinear.std() > 0.5
+    assert abs(float(torch.corrcoef(torch.stack([nonlinear[:, 0], design[:, 1]]))[0, 1])) < 0.05
+
+
+class _Square(torch.nn.Module):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs**2

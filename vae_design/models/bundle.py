@@ -21,7 +21,7 @@ from vae_design.errors import InputError
 from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 
-FORMAT = 2  # 2: neighbours.pt and the "neighbours" settings
+FORMAT = 3  # 2: neighbours.pt and the "neighbours" settings; 3: h residualised on the descriptors
 
 
 def save_bundle(

@@ -9,11 +9,12 @@ Generative story (``Model``), for alloys n with composition x_n (mole fractions 
     x_n | y_n, z_n ~ SparseComposition(decoder(y_n, z_n))   (or the reference's multinomial)
 
 f(x) are the standardised physics descriptors (differentiable, computed from x), h a small composition network
-(its last layer starts at zero: an untrained head *is* the expert-prior logistic model). The head is a Bayesian
-observation model p(y | f(x), w) whose prior on w is the expert's; for unlabelled alloys it is the informed label
-prior. y_n is observed for labelled alloys (its log-likelihood weighted by ``label_weight``) and summed out exactly
-for unlabelled ones. The model is conditional on x in the label prior (x appears on both sides), as in Kingma's M2
-with a discriminative prior; the objective is still an ELBO of p(y, x | x-features).
+(its last layer starts at zero: an untrained head *is* the expert-prior logistic model) whose linear fit on the
+descriptors is removed, so the descriptors' linear effects live in w alone and w's posterior is identified.
+The head is a Bayesian observation model p(y | f(x), w) whose prior on w is the expert's; for unlabelled alloys it
+is the informed label prior. y_n is observed for labelled alloys (its log-likelihood weighted by ``label_weight``)
+and summed out exactly for unlabelled ones. The model is conditional on x in the label prior (x appears on both
+sides), as in Kingma's M2 with a discriminative prior; the objective is still an ELBO of p(y, x | x-features).
 
 Variational family (``Guide``):
 
