@@ -4,12 +4,14 @@ Low labels: ``make_split(..., label_budget=50)`` on the default data (50 labelle
 training alloys join the unlabelled pool without their labels; val and test are the same as at full labels), and
 AlloyVAE with ``prior=literature`` / ``flat`` / ``wrong_sign`` (configs/prior/*.yaml), five seeds; a random forest
 on the same 50 alloys for scale. Full labels: ``literature`` vs ``wrong_sign``, and the head posterior of
-delta / omega / dH_mix under ``wrong_sign`` beside its prior (has the data flipped the sign back?).
+delta / omega / dH_mix under ``wrong_sign`` beside its prior (has the data flipped the sign back?). With
+``--linear-head`` the full-label fits are repeated with ``embedding_hidden=0`` (the expert-prior linear model
+alone), which shows whether the composition network h, rather than the coefficients, absorbed the evidence.
 
 Every fit early-stops on the split's validation part (the full ~160 labelled val alloys, also at budget 50, so
 model selection here is better informed than a 50-label user's would be). Test alloys are scored once.
 
-    python scripts/bench_priors.py                     # 5 seeds, random split; add --schemes random grouped
+    python scripts/bench_priors.py --linear-head       # 5 seeds, random split; add --schemes random grouped
 
 The last line is ``key=value`` pairs: test AUC means per prior at the budget and at full labels, and the
 wrong-sign posterior means at full labels.
@@ -29,7 +31,10 @@ from vae_design.benchmarks import benchmark_settings
 from vae_design.benchmarks.evaluation import fit_peer, fit_vae, mean_sd, probability_metrics, split_parts
 
 PRIORS = ("literature", "flat", "wrong_sign")
+FULL = ("literature", "wrong_sign")
+LINEAR = ("literature/linear", "wrong_sign/linear")
 WATCHED = ("delta", "omega", "dH_mix")  # the descriptors the literature prior has an opinion on
+SHORT = {"literature": "lit", "flat": "flat", "wrong_sign": "wrong", "random-forest": "rf"}
 
 
 def main() -> None:
@@ -40,6 +45,11 @@ def main() -> None:
     parser.add_argument("--schemes", nargs="+", default=["random"], choices=["random", "grouped"])
     parser.add_argument("--max-epochs", type=int, default=30, help="see HeaBenchClassifier: under a minute a fit")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest on a shared 2-core CPU)")
+    parser.add_argument(
+        "--linear-head",
+        action="store_true",
+        help="at full labels also fit a linear head (embedding_hidden=0): does the data then flip a wrong prior?",
+    )
     parser.add_argument("--quick", action="store_true", help="1 seed each, 2 epochs: a smoke test of the script")
     parser.add_argument("--out", type=Path, default=Path("outputs/bench_priors"))
     args = parser.parse_args()
@@ -52,14 +62,18 @@ def main() -> None:
     rows, posteriors = [], []
     runs = [(scheme, args.budget, seed, PRIORS) for scheme in args.schemes for seed in range(args.seeds)]
     runs += [
-        (scheme, None, seed, ("literature", "wrong_sign")) for scheme in args.schemes for seed in range(args.full_seeds)
+        (scheme, None, seed, FULL + (LINEAR if args.linear_head else ()))
+        for scheme in args.schemes
+        for seed in range(args.full_seeds)
     ]
     for scheme, budget, seed, priors in runs:
         parts = split_parts(scheme, seed, label_budget=budget)
         labels = "full" if budget is None else str(budget)
         for prior in priors:
             started = time.perf_counter()
-            model, p_single = fit_vae(parts, seed, training, prior=prior)
+            # "name/linear": the head without its composition network h, only the expert-prior linear model
+            linear = {"embedding_hidden": 0} if prior.endswith("/linear") else {}
+            model, p_single = fit_vae(parts, seed, training, prior=prior.split("/")[0], **linear)
             row = {"scheme": scheme, "labels": labels, "n_train": len(parts.train), "seed": seed, "model": prior}
             history = {"epochs": model.history["train/epochs"], "best_epoch": model.history["train/best_epoch"]}
             row |= probability_metrics(parts.y_test, p_single) | history
@@ -109,14 +123,15 @@ def report(results: pd.DataFrame, posterior: pd.DataFrame) -> dict[str, float]:
             mean, sd = mean_sd(group[metric])
             cells.append(f"{mean:7.3f} +- {sd:5.3f}")
         print(f"{scheme:8s} {labels:6s} {model:14s} {len(group):2d} " + " ".join(cells))
-        short = {"literature": "lit", "flat": "flat", "wrong_sign": "wrong", "random-forest": "rf"}[model]
+        short = SHORT[model.split("/")[0]] + ("_linear" if model.endswith("/linear") else "")
         summary[f"{short}_auc_{'b' + labels if labels != 'full' else 'full'}_{scheme}"] = mean_sd(group["auc"])[0]
     print("\nhead posterior at full labels (log-odds per s.d. of the descriptor; 90 % interval), mean over seeds")
     table = posterior.groupby(["scheme", "prior", "descriptor"], sort=False)[["prior_mean", "mean", "lo", "hi"]].mean()
     print(table.round(3).to_string())
     for (scheme, prior, descriptor), values in table.iterrows():
-        if prior == "wrong_sign":
-            summary[f"wrong_full_{descriptor}_mean_{scheme}"] = float(values["mean"])
+        if prior.startswith("wrong_sign"):
+            linear = "_linear" if prior.endswith("/linear") else ""
+            summary[f"wrong{linear}_full_{descriptor}_mean_{scheme}"] = float(values["mean"])
     return summary
 
 
