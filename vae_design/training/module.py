@@ -48,15 +48,20 @@ class TrainingPlan(L.LightningModule):
     def validation_step(self, batch, batch_idx: int) -> None:
         x, y = batch
         probabilities, _ = self.vae.class_probabilities(x, n_samples=32)
-        self._val_outputs.append((y.cpu(), probabilities.cpu()))
+        self._val_outputs.append((y, probabilities))
 
     def on_validation_epoch_end(self) -> None:
         if not self._val_outputs:
             return
-        y = torch.cat([y for y, _ in self._val_outputs]).numpy()
-        probabilities = torch.cat([p for _, p in self._val_outputs]).numpy()
+        y = torch.cat([y for y, _ in self._val_outputs])
+        probabilities = torch.cat([p for _, p in self._val_outputs])
         self._val_outputs.clear()
-        scores = classification_metrics(y, probabilities, "val")
+        if self.trainer.world_size > 1:
+            # Under DDP each process validates a shard; AUC is not an average of shard AUCs, so gather every
+            # prediction and let each process compute the same figures (early stopping then agrees everywhere).
+            y = self.all_gather(y).reshape(-1)
+            probabilities = self.all_gather(probabilities).reshape(-1, probabilities.shape[-1])
+        scores = classification_metrics(y.cpu().numpy(), probabilities.cpu().numpy(), "val")
         scores = {k: (v if np.isfinite(v) else 0.0) for k, v in scores.items()}
         self.log_dict({k: scores[k] for k in ("val/auc", "val/log_loss", "val/accuracy")}, prog_bar=True)
 
