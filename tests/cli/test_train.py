@@ -78,6 +78,10 @@ def test_resume_continues_an_interrupted_run(trained_run, alloy_files, tmp_path,
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["train/epochs"] == 4  # two more epochs on top of the two it had
     assert (out / "model" / "model.json").is_file() and "test (n=24)" in stdout
+    # the interrupted run's log survives beside the resumed one (Lightning's CSV logger would delete it)
+    before = pd.read_csv(out / "logs" / "metrics-part1.csv")
+    after = pd.read_csv(out / "logs" / "metrics.csv")
+    assert before["epoch"].max() == 1 and after["epoch"].min() == 2
 
 
 def test_a_failure_after_training_keeps_checkpoints_but_writes_no_results(alloy_files, tmp_path, capsys, monkeypatch):

@@ -51,12 +51,18 @@ class TrainingSettings:
                 raise InputError(f"trainer.{key} must be a whole number >= 1, got {getattr(self, key)!r}")
 
 
-def _loggers(settings: TrainingSettings, run_dir: Path) -> list:
+def _loggers(settings: TrainingSettings, run_dir: Path, resume: bool) -> list:
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+    from lightning.pytorch.utilities import rank_zero_only
 
     made = []
     for name in settings.loggers:
         if name == "csv":
+            metrics = run_dir / "logs" / "metrics.csv"
+            if resume and metrics.exists() and rank_zero_only.rank == 0:
+                # Lightning's CSV logger deletes an existing metrics.csv; keep the interrupted part beside it.
+                parts = len(list(metrics.parent.glob("metrics-part*.csv")))
+                metrics.rename(metrics.with_name(f"metrics-part{parts + 1}.csv"))
             made.append(CSVLogger(run_dir, name="logs", version=""))
         else:
             made.append(TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False))
@@ -117,7 +123,7 @@ def train_vae(
         gradient_clip_val=settings.gradient_clip_val,
         deterministic=settings.deterministic,
         callbacks=callbacks,
-        logger=_loggers(settings, run_dir),
+        logger=_loggers(settings, run_dir, resume),
         enable_progress_bar=settings.progress_bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,
