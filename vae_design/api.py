@@ -67,6 +67,18 @@ class AlloyVAE:
     ) -> None:
         if target not in TARGETS:
             raise InputError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
+        for key, value, low in (("z_dim", z_dim, 1), ("hidden", hidden, 1), ("embedding_hidden", embedding_hidden, 0)):
+            if value < low:
+                raise InputError(f"model.{key} must be at least {low}, got {value}")
+        if not 0 <= dropout < 1:
+            raise InputError(f"model.dropout must be in [0, 1), got {dropout}")
+        if decoder not in ("sparse", "multinomial"):
+            raise InputError(f"model.decoder must be sparse or multinomial, got {decoder!r}")
+        for key, value in (("label_weight", label_weight), ("kl_weight", kl_weight)):
+            if not value > 0:
+                raise InputError(f"model.{key} must be positive, got {value}")
+        if not 0 <= unlabelled_head_weight <= 1:
+            raise InputError(f"model.unlabelled_head_weight must be in [0, 1], got {unlabelled_head_weight}")
         classes = TARGETS[target]
         prior_values = prior_config(prior) if isinstance(prior, str) else prior
         if isinstance(prior_values, HeadPrior):

@@ -141,13 +141,6 @@ def build_model(cfg: DictConfig):
     taken = sorted({"target", "prior", "training"} & set(architecture))
     if taken:
         raise InputError(f"model.{taken[0]} is not a model setting here (target: data.target; prior: prior=...)")
-    for key, low in (("z_dim", 1), ("hidden", 1), ("embedding_hidden", 0)):
-        if key in architecture and architecture[key] < low:
-            raise InputError(f"model.{key} must be at least {low}, got {architecture[key]}")
-    if not 0 <= architecture.get("dropout", 0) < 1:
-        raise InputError(f"model.dropout must be in [0, 1), got {architecture['dropout']}")
-    if architecture.get("decoder", "sparse") not in ("sparse", "multinomial"):
-        raise InputError(f"model.decoder must be sparse or multinomial, got {architecture['decoder']!r}")
     prior = OmegaConf.to_container(cfg.prior, resolve=True)
     return AlloyVAE(target=str(cfg.data.target), prior=prior, **architecture, training=training_settings(cfg))
 

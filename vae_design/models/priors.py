@@ -89,7 +89,8 @@ class HeadPrior:
             return torch.zeros(n_classes - 1)
         if len(self.class_prior) != n_classes:
             raise InputError(
-                f"prior.class_prior has {len(self.class_prior)} entries; the target has {n_classes} classes"
+                f"prior.class_prior has {len(self.class_prior)} entries; the target has {n_classes} classes "
+                "(give one per class, or prior.class_prior=null)"
             )
         p = torch.tensor(self.class_prior, dtype=torch.float64)
         others = [k for k in range(n_classes) if k != reference_class]
