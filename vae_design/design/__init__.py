@@ -1,0 +1,23 @@
+"""Inverse design from a trained model bundle: constraints, latent sources, the three workflows, scoring.
+
+No Lightning here: everything works from a loaded :class:`~vae_design.api.AlloyVAE`.
+"""
+
+from vae_design.design.constraints import AlloyConstraints
+from vae_design.design.scoring import KnownAlloys, ScoringSettings, batch_figures, score
+from vae_design.design.screen import plan_screen, run_screen
+from vae_design.design.workflows import Designs, invert_path, latent_designs, latents
+
+__all__ = [
+    "AlloyConstraints",
+    "Designs",
+    "KnownAlloys",
+    "ScoringSettings",
+    "batch_figures",
+    "invert_path",
+    "latent_designs",
+    "latents",
+    "plan_screen",
+    "run_screen",
+    "score",
+]

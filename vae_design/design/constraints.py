@@ -1,0 +1,215 @@
+"""What counts as a practical alloy, and how decoded fractions become one (vectorised over a batch, torch).
+
+A decoded composition is a vector of mole fractions over the model's element vocabulary. :class:`AlloyConstraints`
+turns it into an alloy a metallurgist can weigh out: only allowed elements, between ``min_elements`` and
+``max_elements`` of them, each between ``min_fraction`` and ``max_fraction``, in whole steps of ``grid`` at.% that
+sum to exactly 100. Everything is checked once up front (:meth:`AlloyConstraints.check`), so impossible settings
+are a one-line :class:`InputError` rather than an empty or endless search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from vae_design.data.vocabulary import ElementVocabulary
+from vae_design.errors import InputError
+
+# Bisection steps for the box-constrained projection onto the simplex: the threshold is bracketed in [-1, 1], so 50
+# halvings leave it within 1e-15, far below one grid step.
+_BISECTION_STEPS = 50
+
+
+@dataclass(frozen=True)
+class AlloyConstraints:
+    """Fractions in at.% (``min_fraction=5`` means 5 at.%); ``grid`` is the composition step in at.%.
+
+    ``allowed`` empty means every element of the model's vocabulary; ``forbidden`` removes elements from it."""
+
+    allowed: tuple[str, ...] = ()
+    forbidden: tuple[str, ...] = ()
+    min_elements: int = 4
+    max_elements: int = 6
+    min_fraction: float = 5.0
+    max_fraction: float = 35.0
+    grid: float = 1.0
+    elements: tuple[str, ...] = field(default=(), repr=False)  # the vocabulary, set by ``for_vocabulary``
+
+    @classmethod
+    def from_settings(
+        cls,
+        vocabulary: ElementVocabulary,
+        allowed: Sequence[str] | str | None = (),
+        forbidden: Sequence[str] | str | None = (),
+        min_elements: int = 4,
+        max_elements: int = 6,
+        min_fraction: float = 5.0,
+        max_fraction: float = 35.0,
+        grid: float = 1.0,
+    ) -> AlloyConstraints:
+        """Constraints for a model's vocabulary, checked (one-line InputError for impossible settings)."""
+
+        def as_tuple(value) -> tuple[str, ...]:
+            if value is None:
+                return ()
+            return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
+
+        constraints = cls(
+            as_tuple(allowed),
+            as_tuple(forbidden),
+            int(min_elements),
+            int(max_elements),
+            float(min_fraction),
+            float(max_fraction),
+            float(grid),
+            vocabulary.elements,
+        )
+        constraints.check()
+        return constraints
+
+    # ------------------------------------------------------------------------------------------------- checks
+    @property
+    def steps(self) -> int:
+        """Grid steps in 100 at.% (100 for a 1 at.% grid)."""
+        return round(100.0 / self.grid)
+
+    @property
+    def step_bounds(self) -> tuple[int, int]:
+        """Smallest and largest number of grid steps one element may take."""
+        low = int(-(-round(self.min_fraction / self.grid * 1e9) // 10**9))  # ceil without float noise
+        high = int(round(self.max_fraction / self.grid * 1e9) // 10**9)
+        return max(low, 1), min(high, self.steps)
+
+    @property
+    def usable(self) -> tuple[str, ...]:
+        """Vocabulary elements a candidate may contain."""
+        chosen = set(self.allowed) if self.allowed else set(self.elements)
+        return tuple(e for e in self.elements if e in chosen and e not in set(self.forbidden))
+
+    def feasible_sizes(self) -> list[int]:
+        """Numbers of elements for which some on-grid composition meets every bound."""
+        low, high = self.step_bounds
+        top = min(self.max_elements, len(self.usable))
+        return [k for k in range(max(self.min_elements, 1), top + 1) if k * low <= self.steps <= k * high]
+
+    def check(self) -> None:
+        if not self.grid > 0 or self.grid > 100:
+            raise InputError(f"constraints.grid must be a step in (0, 100] at.%, got {self.grid:g}")
+        if abs(self.steps * self.grid - 100.0) > 1e-9:
+            raise InputError(
+                f"constraints.grid={self.grid:g} at.% cannot reach exactly 100 at.% (100 / grid is not whole)"
+            )
+        vocabulary = ElementVocabulary(self.elements)
+        for key in ("allowed", "forbidden"):
+            outside = [e for e in getattr(self, key) if e not in vocabulary.elements]
+            if outside:
+                ElementVocabulary(tuple(outside))  # a misspelt symbol gets the vocabulary's own message
+                raise InputError(
+                    f"constraints.{key}: element {outside[0]} is not in the model's vocabulary "
+                    f"({len(vocabulary)} elements)"
+                )
+        if not self.usable:
+            raise InputError("constraints allow no element (allowed minus forbidden is empty)")
+        if self.min_elements < 1:
+            raise InputError(f"constraints.min_elements must be at least 1, got {self.min_elements}")
+        if self.min_elements > self.max_elements:
+            raise InputError(
+                f"constraints.min_elements={self.min_elements} is more than max_elements={self.max_elements}"
+            )
+        if self.min_elements > len(self.usable):
+            raise InputError(
+                f"constraints.min_elements={self.min_elements} but only {len(self.usable)} element(s) are allowed"
+            )
+        if not 0 <= self.min_fraction <= self.max_fraction <= 100:
+            raise InputError(
+                f"constraints need 0 <= min_fraction <= max_fraction <= 100 at.%, got {self.min_fraction:g} and "
+                f"{self.max_fraction:g}"
+            )
+        if not self.feasible_sizes():
+            low, high = self.step_bounds
+            raise InputError(
+                f"no alloy of {self.min_elements}-{min(self.max_elements, len(self.usable))} elements with "
+                f"{low * self.grid:g}-{high * self.grid:g} at.% each on a {self.grid:g} at.% grid sums to 100 at.%"
+            )
+
+    # ------------------------------------------------------------------------------------------------- apply
+    def mask(self) -> torch.Tensor:
+        """Bool (E,): vocabulary columns a candidate may use."""
+        usable = set(self.usable)
+        return torch.tensor([e in usable for e in self.elements])
+
+    def choose_elements(self, scores: torch.Tensor) -> torch.Tensor:
+        """Element sets (N, E) bool from per-element scores (N, E), e.g. presence logits: the usable elements with a
+        positive score, topped up or cut to a feasible size by score."""
+        usable = self.mask().to(scores.device)
+        scores = scores.masked_fill(~usable, float("-inf"))
+        sizes = torch.tensor(self.feasible_sizes(), device=scores.device)
+        wanted = (scores > 0).sum(-1)
+        # The nearest feasible size to the decoder's own count (ties to the smaller set).
+        nearest = (wanted[:, None] - sizes[None, :]).abs().argmin(-1)
+        size = sizes[nearest]
+        order = scores.argsort(-1, descending=True).argsort(-1)  # rank of each element, 0 = best
+        return (order < size[:, None]) & usable
+
+    def project(self, fractions: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        """Fractions (N, E) on the ``present`` sets moved to the nearest point (Euclidean) with every present element
+        within [min_fraction, max_fraction] and sum 1; absent elements exactly 0."""
+        fractions = fractions.double().masked_fill(~present, 0.0)
+        low, high = (b * self.grid / 100.0 for b in self.step_bounds)
+        # x_i = clip(f_i - tau, low, high) with tau chosen so that the present x sum to 1 (monotone in tau).
+        lo_tau = torch.full(fractions.shape[:1], -1.0, dtype=fractions.dtype, device=fractions.device)
+        hi_tau = torch.full_like(lo_tau, 1.0)
+        for _ in range(_BISECTION_STEPS):
+            tau = (lo_tau + hi_tau) / 2
+            total = torch.where(present, (fractions - tau[:, None]).clamp(low, high), 0.0).sum(-1)
+            too_much = total > 1
+            lo_tau = torch.where(too_much, tau, lo_tau)
+            hi_tau = torch.where(too_much, hi_tau, tau)
+        tau = (lo_tau + hi_tau) / 2
+        return torch.where(present, (fractions - tau[:, None]).clamp(low, high), 0.0)
+
+    def round_to_grid(self, fractions: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        """Integer grid steps (N, E) summing to ``steps`` per row, each present element within the step bounds:
+        floor, then the missing steps to the largest remainders (the largest-remainder method)."""
+        low, high = self.step_bounds
+        exact = fractions.double() * self.steps
+        counts = torch.where(present, exact.floor().clamp(low, high), 0.0)
+        remainder = torch.where(present, exact - counts, float("-inf"))
+        for _ in range(int(present.sum(-1).max().item()) if len(present) else 0):
+            missing = self.steps - counts.sum(-1)
+            if not (missing != 0).any():
+                break
+            up = torch.where(present & (counts < high), remainder, float("-inf")).argmax(-1)
+            down = torch.where(present & (counts > low), -remainder, float("-inf")).argmax(-1)
+            rows = torch.arange(len(counts), device=counts.device)
+            counts[rows, up] += (missing > 0).double()
+            counts[rows, down] -= (missing < 0).double()
+            remainder[rows, up] -= (missing > 0).double()
+            remainder[rows, down] += (missing < 0).double()
+        return counts.round().long()
+
+    def valid(self, counts: torch.Tensor) -> torch.Tensor:
+        """Bool (N,): integer grid steps (N, E) that meet every constraint."""
+        low, high = self.step_bounds
+        present = counts > 0
+        n = present.sum(-1)
+        usable = self.mask().to(counts.device)
+        return (
+            (counts.sum(-1) == self.steps)
+            & (n >= self.min_elements)
+            & (n <= self.max_elements)
+            & ~(present & ~usable).any(-1)
+            & ~(present & ((counts < low) | (counts > high))).any(-1)
+        )
+
+    def apply(self, scores: torch.Tensor, fractions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Element scores and fractions (N, E) -> (integer grid steps (N, E), valid (N,))."""
+        present = self.choose_elements(scores)
+        counts = self.round_to_grid(self.project(fractions, present), present)
+        return counts, self.valid(counts)
+
+    def to_fractions(self, counts: torch.Tensor) -> torch.Tensor:
+        """Grid steps -> mole fractions (float64)."""
+        return counts.double() / self.steps

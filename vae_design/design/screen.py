@@ -1,0 +1,180 @@
+"""The screen workflow: enumerate on-grid alloys of a palette of elements, score them all with the head, rank.
+
+Candidates are every alloy of ``size`` elements of the palette (each size the constraints allow) whose fractions lie
+on the grid, within the per-element bounds and within ``spread`` at.% of equiatomic (spread 0: equiatomic, or the
+nearest on-grid points when 100 / size is not whole). They are generated in chunks (one fixed table of fraction
+patterns per size, scattered onto the columns of each element subset), scored in chunks (descriptors and the head,
+float32, no autograd), and only the best ``keep`` stay in memory; with a Parquet path every scored chunk is also
+streamed to disk. Memory is bounded by the chunk size and ``keep``, not by the number of candidates.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vae_design.design.constraints import AlloyConstraints
+from vae_design.errors import InputError
+from vae_design.features.descriptors import DESCRIPTOR_NAMES
+
+
+@dataclass(frozen=True)
+class ScreenPlan:
+    """What a screen enumerates: palette columns, per-size fraction patterns (grid steps) and the total count."""
+
+    columns: tuple[int, ...]  # vocabulary columns of the palette
+    patterns: dict[int, np.ndarray]  # size k -> (P_k, k) grid steps, each row summing to constraints.steps
+    total: int
+
+
+def _patterns(k: int, steps: int, low: int, high: int) -> np.ndarray:
+    """All (P, k) integer vectors within [low, high] summing to ``steps`` (nondecreasing enumeration, vectorised)."""
+    if k * low > steps or k * high < steps:
+        return np.zeros((0, k), dtype=np.int64)
+    values = np.arange(low, high + 1)
+    if k == 1:
+        return values[values == steps][:, None]
+    grids = np.stack(np.meshgrid(*([values] * (k - 1)), indexing="ij"), -1).reshape(-1, k - 1)
+    last = steps - grids.sum(1)
+    keep = (last >= low) & (last <= high)
+    return np.column_stack([grids[keep], last[keep]]).astype(np.int64)
+
+
+def plan_screen(constraints: AlloyConstraints, palette: tuple[str, ...], spread: float, limit: int) -> ScreenPlan:
+    """The enumeration a screen would run; an empty or over-``limit`` one is a one-line error (never a hang)."""
+    usable = set(constraints.usable)
+    missing = [e for e in palette if e not in constraints.elements]
+    if missing:
+        raise InputError(f"screen.palette: element {missing[0]} is not in the model's vocabulary")
+    columns = tuple(constraints.elements.index(e) for e in dict.fromkeys(palette) if e in usable)
+    if not columns:
+        raise InputError("screen.palette has no element the constraints allow")
+    if spread < 0:
+        raise InputError(f"screen.spread must be at least 0 at.%, got {spread:g}")
+    low, high = constraints.step_bounds
+    patterns, total = {}, 0
+    for k in constraints.feasible_sizes():
+        if k > len(columns):
+            continue
+        equal = constraints.steps / k
+        width = spread / constraints.grid
+        k_low = max(low, math.floor(equal - width + 1e-9))
+        k_high = min(high, math.ceil(equal + width - 1e-9))
+        if (k_high - k_low + 1) ** (k - 1) > 5 * limit:
+            raise InputError(
+                f"screen of {k}-element alloys with spread {spread:g} at.% would enumerate more than screen.limit="
+                f"{limit} candidates; lower screen.spread or constraints.max_elements"
+            )
+        table = _patterns(k, constraints.steps, k_low, k_high)
+        if len(table):
+            patterns[k] = table
+            total += len(table) * math.comb(len(columns), k)
+    if total == 0:
+        raise InputError("the screen enumerates no candidate: the palette, spread and constraints leave nothing")
+    if total > limit:
+        raise InputError(f"the screen would enumerate {total:,} candidates, more than screen.limit={limit:,}")
+    return ScreenPlan(columns, patterns, total)
+
+
+def enumerate_chunks(plan: ScreenPlan, n_elements: int, chunk: int = 65536) -> Iterator[torch.Tensor]:
+    """Grid steps (rows, E) int16, about ``chunk`` rows at a time, in a fixed order."""
+    columns = np.asarray(plan.columns)
+    for k, table in plan.patterns.items():
+        per_subset = len(table)
+        subsets_per_chunk = max(1, chunk // per_subset)
+        combos = itertools.combinations(range(len(columns)), k)
+        while True:
+            block = np.asarray(list(itertools.islice(combos, subsets_per_chunk)), dtype=np.int64).reshape(-1, k)
+            if len(block) == 0:
+                break
+            out = np.zeros((len(block) * per_subset, n_elements), dtype=np.int16)
+            rows = np.arange(len(out))[:, None]
+            targets = np.repeat(columns[block], per_subset, axis=0)  # (rows, k)
+            out[rows, targets] = np.tile(table, (len(block), 1))
+            yield torch.from_numpy(out)
+
+
+@torch.no_grad()
+def head_scores(model, counts: torch.Tensor, steps: int, samples: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class probabilities (N, K) from the head's posterior (no neighbour update) and the raw descriptors."""
+    x = counts.float() / steps
+    head = model.vae.head
+    raw = head.descriptors(x)
+    features = head.scaler(raw)
+    w_loc, w_scale = model.vae.coefficient_posterior()
+    b_loc, b_scale = model.vae.intercept_posterior()
+    generator = torch.Generator().manual_seed(0)
+    w = w_loc + w_scale * torch.randn((samples, *w_loc.shape), generator=generator)
+    b = b_loc + b_scale * torch.randn((samples, *b_loc.shape), generator=generator)
+    probabilities = head.logits(x, features, w, b).softmax(-1)
+    return probabilities.mean(0), probabilities.std(0), raw
+
+
+def run_screen(
+    model,
+    plan: ScreenPlan,
+    target: int,
+    keep: int,
+    constraints: AlloyConstraints,
+    parquet: Path | None = None,
+    chunk: int = 65536,
+    samples: int = 16,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[torch.Tensor, int]:
+    """Score every planned candidate; return the grid steps of the ``keep`` with the highest P(target) (best first)
+    and the number scored. With ``parquet``, every candidate is written there (at.% per palette element,
+    probability = P(single phase), uncertainty, target_probability, descriptors)."""
+    elements = constraints.elements
+    multi = model.classes.index("multi-phase")
+    writer = None
+    best_counts = torch.zeros((0, len(elements)), dtype=torch.int16)
+    best_scores = torch.zeros(0)
+    done = 0
+    try:
+        for counts in enumerate_chunks(plan, len(elements), chunk):
+            mean, std, raw = head_scores(model, counts, constraints.steps, samples)
+            target_probability = mean[:, target]
+            if parquet is not None:
+                writer = _write_chunk(
+                    writer, parquet, counts, mean[:, multi], std[:, multi], target_probability, raw, plan, constraints
+                )
+            pool_scores = torch.cat([best_scores, target_probability])
+            top = pool_scores.topk(min(keep, len(pool_scores))).indices
+            best_counts = torch.cat([best_counts, counts])[top]
+            best_scores = pool_scores[top]
+            done += len(counts)
+            if progress:
+                progress(done, plan.total)
+    finally:
+        if writer is not None:
+            writer.close()
+    return best_counts.long(), done
+
+
+def _write_chunk(writer, path, counts, multi, spread, target_probability, raw, plan, constraints):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from vae_design.design.scoring import formulas
+
+    elements = constraints.elements
+    palette = sorted(plan.columns, key=lambda j: elements[j])
+    columns = {"formula": pa.array(formulas(counts.numpy(), elements, constraints.grid))}
+    columns["probability"] = pa.array((1 - multi).numpy())
+    columns["uncertainty"] = pa.array(spread.numpy())
+    columns["target_probability"] = pa.array(target_probability.numpy())
+    for j in palette:
+        columns[elements[j]] = pa.array((counts[:, j].float() * constraints.grid).numpy())
+    for d, name in enumerate(DESCRIPTOR_NAMES):
+        columns[name] = pa.array(raw[:, d].numpy())
+    table = pa.table(columns)
+    if writer is None:
+        writer = pq.ParquetWriter(str(path), table.schema)
+    writer.write_table(table)
+    return writer

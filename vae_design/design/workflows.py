@@ -1,0 +1,221 @@
+"""The latent and invert workflows (the screen workflow is in :mod:`vae_design.design.screen`).
+
+* :func:`latent_designs`: z from the prior, a grid, around a seed alloy or given; y fixed to the target class;
+  decode under the constraints, re-score each decoded alloy with the head, keep the valid ones.
+* :func:`invert_path`: from a seed alloy, flip y to the target class, then follow the gradient of the head's
+  log-probability of the target class through the differentiable descriptors of the (relaxed) decoded composition,
+  with a pull back to the seed's latent, until a decoded alloy is predicted in the target class; every distinct
+  alloy met on the way is a row of the path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from vae_design.design.constraints import AlloyConstraints
+from vae_design.design.sampler import (
+    around_latents,
+    decode_constrained,
+    grid_latents,
+    prior_latents,
+    soft_composition,
+)
+from vae_design.design.scoring import KnownAlloys, ScoringSettings, batch_figures, score
+from vae_design.errors import InputError
+
+LATENT_SOURCES = ("prior", "grid", "seed", "given")
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Designs:
+    """A workflow's result: one row per candidate (``table``), batch figures, and the latents behind the rows."""
+
+    table: pd.DataFrame
+    figures: dict[str, float] = field(default_factory=dict)
+    latents: np.ndarray | None = None
+
+
+def target_index(model, target: int) -> int:
+    if not 0 <= int(target) < len(model.classes):
+        classes = ", ".join(f"{k} ({c})" for k, c in enumerate(model.classes))
+        raise InputError(f"target must be a class index of this model: {classes}; got {target}")
+    return int(target)
+
+
+def seed_latent(model, formula: str, y: int | None = None) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(fractions (E,), z (z_dim,), class used) of a seed alloy; y defaults to its predicted class."""
+    try:
+        x = model._x([formula])
+    except InputError as error:
+        raise InputError(f"seed alloy {formula}: {error}") from None
+    if y is None:
+        y = int(model.predict_proba([formula]).argmax(1)[0])
+    z = model.vae.encode(x, torch.tensor([y]))[0]
+    return x[0], z, y
+
+
+def latents(
+    model,
+    n: int,
+    source: str = "prior",
+    seed: int = 0,
+    grid_dims: int = 2,
+    span: float = 2.5,
+    seed_alloy: str | None = None,
+    radius: float = 0.5,
+    given: np.ndarray | None = None,
+) -> torch.Tensor:
+    """The (n, z_dim) latents a ``latent.source`` names (``given`` latents are used as they are)."""
+    z_dim = model.vae.config.z_dim
+    if source == "prior":
+        return prior_latents(n, z_dim, seed)
+    if source == "grid":
+        return grid_latents(n, z_dim, grid_dims, span)
+    if source == "seed":
+        if not seed_alloy:
+            raise InputError("latent.source=seed needs seed_alloy=FORMULA")
+        return around_latents(seed_latent(model, str(seed_alloy))[1], n, radius, seed)
+    if source == "given":
+        if given is None:
+            raise InputError("latent.source=given needs latent.file=Z.csv (one column per latent dimension)")
+        given = np.asarray(given, dtype=np.float32)
+        if given.ndim != 2 or given.shape[1] != z_dim:
+            raise InputError(f"given latents must have {z_dim} columns (the model's z_dim), got shape {given.shape}")
+        return torch.as_tensor(given)
+    raise InputError(f"unknown latent.source '{source}'; choose one of {', '.join(LATENT_SOURCES)}")
+
+
+def latent_designs(
+    model,
+    z: torch.Tensor,
+    target: int,
+    constraints: AlloyConstraints,
+    known: KnownAlloys,
+    settings: ScoringSettings | None = None,
+    progress: Progress | None = None,
+    batch: int = 4096,
+) -> Designs:
+    """Decode every z with y = ``target`` under ``constraints``; score the valid ones (rows in z order, with
+    ``target_probability`` and the latent ``z1..zD``)."""
+    target = target_index(model, target)
+    settings = settings or ScoringSettings()
+    parts = []
+    for start in range(0, len(z), batch):
+        part = z[start : start + batch]
+        counts, valid = decode_constrained(model.vae, part, target, constraints)
+        if valid.any():
+            table = score(model, counts[valid], constraints.grid, known, settings)
+            table.insert(0, "latent_index", np.flatnonzero(valid.numpy()) + start)
+            parts.append(table)
+        if progress:
+            progress(min(start + batch, len(z)), len(z))
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["latent_index", "formula"])
+    table = _with_target_probability(model, table, target)
+    chosen = z[torch.as_tensor(table["latent_index"].to_numpy(dtype=np.int64))].numpy()
+    for d in range(chosen.shape[1]):
+        table[f"z{d + 1}"] = chosen[:, d]
+    figures = batch_figures(table, len(z), constraints.elements) if len(table) else {"validity": 0.0}
+    return Designs(table, figures, z.numpy())
+
+
+def _with_target_probability(model, table: pd.DataFrame, target: int) -> pd.DataFrame:
+    """P(target class): the single-phase probability itself, or its complement for the multi-phase class."""
+    if len(table) == 0:
+        table["target_probability"] = []
+        return table
+    if len(model.classes) == 2:
+        single = model.classes.index("single phase")
+        value = table["probability"] if target == single else 1 - table["probability"]
+    else:
+        value = model.predict_proba(list(table["formula"]))[:, target]
+    position = list(table.columns).index("uncertainty") + 1
+    table.insert(position, "target_probability", np.asarray(value, dtype=float))
+    return table
+
+
+def invert_path(
+    model,
+    seed_alloy: str,
+    target: int,
+    constraints: AlloyConstraints,
+    known: KnownAlloys,
+    settings: ScoringSettings | None = None,
+    steps: int = 200,
+    step_size: float = 0.05,
+    pull: float = 0.05,
+    threshold: float = 0.5,
+    progress: Progress | None = None,
+) -> Designs:
+    """Rows: the seed (on the grid, unconstrained), its decoding with y flipped to ``target``, then every new
+    decoded alloy along the gradient path; ``reached`` marks the first alloy with P(target) >= ``threshold``."""
+    target = target_index(model, target)
+    settings = settings or ScoringSettings()
+    vae = model.vae
+    x_seed, z_seed, y_seed = seed_latent(model, seed_alloy)
+    usable = constraints.mask()
+    loose = AlloyConstraints(
+        min_elements=1,
+        max_elements=len(constraints.elements),
+        min_fraction=0.0,
+        max_fraction=100.0,
+        grid=constraints.grid,
+        elements=constraints.elements,
+    )
+    seed_counts = loose.round_to_grid(x_seed[None].double(), x_seed[None] > 0)
+    rows = [(seed_counts[0], z_seed.clone(), "seed", 0)]
+    seen = set()
+    w, b = vae.coefficient_posterior()[0], vae.intercept_posterior()[0]
+    z = z_seed.clone()[None].requires_grad_(True)
+    optimiser = torch.optim.Adam([z], lr=step_size)
+    y = torch.tensor([target])
+    reached = False
+    for step in range(steps + 1):
+        with torch.no_grad():
+            counts, valid = decode_constrained(vae, z.detach(), target, constraints)
+        key = tuple(counts[0].tolist())
+        if valid[0] and key not in seen:
+            seen.add(key)
+            rows.append((counts[0], z.detach()[0].clone(), "flip y" if step == 0 else "gradient", step))
+            x = constraints.to_fractions(counts).float()
+            probability = model.neighbours.update(x, vae.class_probabilities(x)[0])[0, target]
+            if probability >= threshold:
+                reached = True
+                break
+        if progress:
+            progress(step + 1, steps + 1)
+        if step == steps:
+            break
+        optimiser.zero_grad()
+        distribution = vae.decoded(z, y)
+        soft = soft_composition(distribution, usable)
+        log_p = vae.head.logits(soft, vae.head.features(soft), w, b).log_softmax(-1)[0, target]
+        loss = -log_p + pull * ((z - z_seed) ** 2).sum()
+        loss.backward()
+        optimiser.step()
+    counts = torch.stack([r[0] for r in rows])
+    table = score(model, counts, constraints.grid, known, settings)
+    table = _with_target_probability(model, table, target)
+    table.insert(0, "step", [r[3] for r in rows])
+    table.insert(1, "stage", [r[2] for r in rows])
+    seed_fractions = counts[0].double() / constraints.steps
+    table["from_seed"] = ((counts.double() / constraints.steps - seed_fractions).abs().sum(1) * 50).numpy()
+    table["reached"] = False
+    if reached:
+        table.loc[len(table) - 1, "reached"] = True
+    z_path = torch.stack([r[1] for r in rows]).numpy()
+    for d in range(z_path.shape[1]):
+        table[f"z{d + 1}"] = z_path[:, d]
+    figures = {
+        "reached": float(reached),
+        "seed_class": float(y_seed),
+        "path_length": float(len(table) - 1),
+        "final_distance": float(table["from_seed"].iloc[-1]),
+        "final_probability": float(table["target_probability"].iloc[-1]),
+    }
+    return Designs(table, figures, z_path)
