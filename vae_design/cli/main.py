@@ -20,7 +20,7 @@ class Command:
     config: str  # config name under configs/
     summary: str  # one line for the overview
     description: str  # the --help text
-    run: str  # name of the function in vae_design.cli.commands: run(cfg, overrides) -> exit code
+    run: str  # "function" in vae_design.cli.commands, or "module:function" under vae_design.cli
 
 
 COMMANDS: dict[str, Command] = {
@@ -49,6 +49,48 @@ COMMANDS: dict[str, Command] = {
         "  example: vae-design predict model=runs/default/model input=alloys.csv hydra.run.dir=out\n"
         "  example: vae-design predict model=runs/default/model formula=AlCoCrFeNi",
         "run_predict",
+    ),
+    "generate": Command(
+        "generate",
+        "candidate alloys from a trained model: latent decoding, screening, or inversion of a seed alloy",
+        "Load a trained model (model=RUN_DIR/model) and design alloys of class target= (1 single phase,\n"
+        "0 multi-phase).\n"
+        "  workflow=latent  decode n latents (latent.source=prior|grid|seed|given) with y = target, apply the\n"
+        "                   constraints, re-score each alloy with the head, keep the valid (and distinct) ones\n"
+        "  workflow=screen  enumerate every on-grid alloy of screen.palette within screen.spread at.% of equiatomic,\n"
+        "                   score all with the head in batches, keep the n best (screen.parquet: all of them)\n"
+        "  workflow=invert  from seed_alloy, flip y to target and follow the head's gradient through the latent\n"
+        "                   space to the first decoded alloy with P(target) >= invert.threshold; writes the path\n"
+        "constraints.*: allowed/forbidden elements, min/max number of elements, min/max at.% per element, grid step.\n"
+        "Writes into OUT:\n"
+        "  candidates.csv   formula, probability (P(single phase)), uncertainty, target_probability, nearest_known,\n"
+        "                   distance (at.%), novel, in_domain, descriptors, at.% per element, latent z1..zD\n"
+        "  summary.json     validity, uniqueness, novelty, in-domain share, diversity (invert: the path's figures)\n"
+        "  latent.png, delta_vs_dH.png   (screen with more than 100,000 candidates: also screen.parquet)\n\n"
+        "  example: vae-design generate model=runs/default/model workflow=latent n=1000 target=1 hydra.run.dir=out\n"
+        "  example: vae-design generate model=runs/default/model workflow=screen n=200 "
+        "screen.palette=[Al,Co,Cr,Fe,Ni,Ti] constraints.min_elements=5\n"
+        "  example: vae-design generate model=runs/default/model workflow=invert seed_alloy=AlCoCrFeNiTi0.5 target=1\n"
+        "  example: vae-design generate model=runs/default/model constraints.forbidden=[Co] constraints.grid=5",
+        "generate:run_generate",
+    ),
+    "inspect": Command(
+        "inspect",
+        "explain the classifier head and the latent space: report.md, inspect.json, figures",
+        "Load a trained model (model=RUN_DIR/model) and write into OUT a report a metallurgist can read:\n"
+        "  report.md         what drives the prediction, in plain words, with the figures below\n"
+        "  inspect.json      every number of the report: shap (descriptor -> mean |SHAP|), posterior (descriptor ->\n"
+        "                    mean, lo, hi, prior_mean, prior_scale), fim (eigenvalues, condition_number,\n"
+        "                    effective_dimension, pruning), formula (expression, latex, n_terms, auc_val, auc_test),\n"
+        "                    comparison (head, formula, empirical rules), latent (probe AUC, mutual information)\n"
+        "  shap_beeswarm.png, shap_alloys.png, posterior.png, fisher.png, formula.png, latent_maps.png,\n"
+        "  traversals.png\n"
+        "Test alloys are rebuilt from the training run's own data and split (model/config.yaml), or read from\n"
+        "test=FILE.csv (formula,label). alloy=FORMULA instead explains one alloy on stdout and writes nothing.\n\n"
+        "  example: vae-design inspect model=runs/default/model hydra.run.dir=runs/default/inspect\n"
+        "  example: vae-design inspect model=runs/default/model alloy=AlCoCrFeNi\n"
+        "  example: vae-design inspect model=runs/default/model inspect.shap_alloys=200 test=my_test.csv",
+        "inspect_command:run_inspect",
     ),
     "featurize": Command(
         "featurize",
@@ -179,9 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = compose(command.config, overrides)
         # Imported on use, so `--help` and usage errors answer without loading torch and pandas.
-        from vae_design.cli import commands
+        import importlib
 
-        return getattr(commands, command.run)(cfg, overrides)
+        module, _, function = command.run.rpartition(":")
+        return getattr(importlib.import_module(f"vae_design.cli.{module or 'commands'}"), function)(cfg, overrides)
     except InputError as error:
         print(f"vae-design {name}: error: {error}", file=sys.stderr)
     except (HydraException, OmegaConfBaseException) as error:

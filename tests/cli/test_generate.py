@@ -1,0 +1,157 @@
+"""`vae-design generate`: the three workflows write candidates.csv, summary.json and plots; bad input is refused."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vae_design import AlloyVAE
+from vae_design.cli.main import main
+
+# The tiny model knows six elements (Al Co Cr Fe Mn Ni): alloys of 3 to 5 of them.
+SMALL = ["constraints.min_elements=3", "constraints.max_elements=5", "scoring.shipped_datasets=false", "plots=false"]
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def generate(trained_run, out, capsys, *args):
+    code, stdout, err = run(
+        ["generate", f"model={trained_run / 'model'}", *SMALL, *args, f"hydra.run.dir={out}"], capsys
+    )
+    assert code == 0, err
+    return pd.read_csv(out / "candidates.csv"), json.loads((out / "summary.json").read_text()), stdout
+
+
+def check_alloys(table, elements=("Al", "Co", "Cr", "Fe", "Mn", "Ni")):
+    columns = [e for e in elements if e in table.columns]
+    percent = table[columns].to_numpy()
+    assert np.allclose(percent.sum(1), 100.0)
+    assert (np.isclose(percent, np.round(percent))).all()
+    present = percent > 0
+    assert ((percent >= 5) | ~present).all() and (percent <= 35).all()
+    assert present.sum(1).min() >= 3 and present.sum(1).max() <= 5
+
+
+def test_latent_workflow_writes_scored_valid_distinct_candidates(trained_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    table, summary, stdout = generate(trained_run, out, capsys, "workflow=latent", "n=200", "target=1", "plots=true")
+    for column in (
+        "formula",
+        "probability",
+        "uncertainty",
+        "target_probability",
+        "nearest_known",
+        "distance",
+        "novel",
+        "in_domain",
+        "delta",
+        "dH_mix",
+        "z1",
+        "latent_index",
+    ):
+        assert column in table.columns, column
+    assert len(table) >= 1 and table["formula"].is_unique
+    check_alloys(table)
+    assert summary["validity"] == 1.0 and 0 < summary["uniqueness"] <= 1
+    model = AlloyVAE.load(trained_run / "model")
+    expected = model.predict_proba(list(table["formula"]))[:, 1]
+    assert np.allclose(table["probability"], expected, atol=1e-4)
+    assert (table["distance"] >= 0).all() and (table["novel"] == (table["distance"] > 2.0)).all()
+    assert (out / "latent.png").is_file() and (out / "delta_vs_dH.png").is_file()
+    assert "latent: " in stdout and "validity 1.000" in stdout
+
+
+def test_latent_z_given_in_a_file_is_decoded_as_given(trained_run, tmp_path, capsys):
+    z = np.random.default_rng(1).normal(size=(5, 16))
+    source = tmp_path / "z.csv"
+    pd.DataFrame(z, columns=[f"z{d + 1}" for d in range(16)]).to_csv(source, index=False)
+    table, _, _ = generate(
+        trained_run,
+        tmp_path / "out",
+        capsys,
+        "latent.source=given",
+        f"latent.file={source}",
+        "latent.deduplicate=false",
+    )
+    assert np.allclose(table[[f"z{d + 1}" for d in range(16)]].to_numpy(), z[table["latent_index"]], atol=1e-5)
+
+
+def test_screen_ranks_by_the_target_probability_and_streams_parquet(trained_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    table, summary, _ = generate(
+        trained_run,
+        out,
+        capsys,
+        "workflow=screen",
+        "n=25",
+        "target=0",
+        "screen.spread=10",
+        "screen.parquet=true",
+        "screen.chunk=1000",
+    )
+    assert len(table) == 25
+    check_alloys(table)
+    assert table["target_probability"].is_monotonic_decreasing
+    full = pd.read_parquet(out / "screen.parquet")
+    assert len(full) == summary["n_scored"] > 25 and full["formula"].is_unique
+    # the kept candidates are the best of the whole screen (up to the posterior-sample noise of the head)
+    assert table["target_probability"].min() >= full["target_probability"].quantile(0.9) - 0.05
+
+
+def test_invert_walks_from_a_seed_to_the_target_class(trained_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    table, summary, stdout = generate(
+        trained_run,
+        out,
+        capsys,
+        "workflow=invert",
+        "seed_alloy=Al30Co20Fe25Ni25",
+        "target=1",
+        "invert.steps=60",
+        "invert.step_size=0.2",
+    )
+    assert list(table["stage"][:2]) == ["seed", "flip y"] and table["formula"].iloc[0] == "Al30Co20Fe25Ni25"
+    assert table["from_seed"].iloc[0] == 0 and (table["step"].diff().iloc[1:] >= 0).all()
+    assert summary["path_length"] == len(table) - 1
+    if summary["reached"]:
+        assert table["reached"].iloc[-1] and table["target_probability"].iloc[-1] >= 0.5
+    assert "invert: " in stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["workflow=dream"], "unknown workflow 'dream'"),
+        (["n=0"], "n must be at least 1"),
+        (["n=abc"], "n must be a whole number"),
+        (["target=7"], "target must be a class index"),
+        (["constraints.allowed=[Fe]", "constraints.forbidden=[Fe]"], "allow no element"),
+        (["constraints.min_elements=5", "constraints.max_elements=4"], "more than max_elements"),
+        (["constraints.grid=3"], "cannot reach exactly 100"),
+        (["+constraints.colour=red"], "unknown setting constraints.colour"),
+        (["workflow=invert"], "needs seed_alloy=FORMULA"),
+        (["workflow=invert", "seed_alloy=FeXx"], "seed alloy FeXx"),
+        (["latent.source=moon"], "unknown latent.source 'moon'"),
+        (["workflow=screen", "screen.palette=[Fe,W]"], "element W is not in the model's vocabulary"),
+        (["workflow=screen", "screen.limit=10"], "more than screen.limit"),
+        (["model=nowhere"], "model=nowhere: no such folder"),
+    ],
+)
+def test_bad_generate_input_is_one_line_exit_2_nothing_written(trained_run, tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    base = [f"model={trained_run / 'model'}", *SMALL]
+    code, _, err = run(["generate", *base, *args, f"hydra.run.dir={out}"], capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert not out.exists()
+
+
+def test_generate_help_lists_workflows_and_constraints(capsys):
+    code, stdout, _ = run(["generate", "--help"], capsys)
+    assert code == 0
+    for text in ("workflow=latent", "workflow=screen", "workflow=invert", "min_elements", "example:"):
+        assert text in stdout
