@@ -116,7 +116,7 @@ def latent_designs(
         if progress:
             progress(min(start + batch, len(z)), len(z))
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["latent_index", "formula"])
-    table = _with_target_probability(model, table, target)
+    table = with_target_probability(model, table, target)
     chosen = z[torch.as_tensor(table["latent_index"].to_numpy(dtype=np.int64))].numpy()
     for d in range(chosen.shape[1]):
         table[f"z{d + 1}"] = chosen[:, d]
@@ -124,7 +124,7 @@ def latent_designs(
     return Designs(table, figures, z.numpy())
 
 
-def _with_target_probability(model, table: pd.DataFrame, target: int) -> pd.DataFrame:
+def with_target_probability(model, table: pd.DataFrame, target: int) -> pd.DataFrame:
     """P(target class): the single-phase probability itself, or its complement for the multi-phase class."""
     if len(table) == 0:
         table["target_probability"] = []
@@ -200,7 +200,7 @@ def invert_path(
         optimiser.step()
     counts = torch.stack([r[0] for r in rows])
     table = score(model, counts, constraints.grid, known, settings)
-    table = _with_target_probability(model, table, target)
+    table = with_target_probability(model, table, target)
     table.insert(0, "step", [r[3] for r in rows])
     table.insert(1, "stage", [r[2] for r in rows])
     seed_fractions = counts[0].double() / constraints.steps

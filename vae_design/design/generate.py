@@ -1,0 +1,205 @@
+"""One entry point for the three workflows, shared by ``AlloyVAE.generate`` and ``vae-design generate``.
+
+:func:`plan_generation` checks every setting (types, ranges, constraints, the seed alloy, the screen's size) and
+draws the latents, before any expensive work; :func:`run_generation` then builds the known-alloy set, runs the
+workflow and returns :class:`Designs`. Settings groups are plain mappings with the keys of configs/generate.yaml.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vae_design.design import workflows as flows
+from vae_design.design.constraints import AlloyConstraints
+from vae_design.design.scoring import KnownAlloys, ScoringSettings, batch_figures, score
+from vae_design.design.screen import ScreenPlan, plan_screen, run_screen
+from vae_design.errors import InputError
+
+WORKFLOWS = ("latent", "screen", "invert")
+DEFAULTS = {
+    "latent": {
+        "source": "prior",
+        "grid_dims": 2,
+        "span": 2.5,
+        "radius": 0.5,
+        "file": None,
+        "given": None,
+        "min_probability": 0.0,
+        "deduplicate": True,
+    },
+    "screen": {"palette": None, "spread": 5.0, "limit": 20_000_000, "chunk": 65536, "posterior_samples": 16},
+    "invert": {"steps": 200, "step_size": 0.05, "pull": 0.05, "threshold": 0.5},
+}
+
+
+def _group(name: str, values: Mapping | None) -> dict:
+    values = dict(values or {})
+    unknown = sorted(set(values) - set(DEFAULTS[name]))
+    if unknown:
+        raise InputError(f"unknown setting {name}.{unknown[0]} (known: {', '.join(DEFAULTS[name])})")
+    return {**DEFAULTS[name], **values}
+
+
+def whole(value, key: str, low: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise InputError(f"{key} must be a whole number, got {value!r}")
+    if low is not None and value < low:
+        raise InputError(f"{key} must be at least {low}, got {value}")
+    return int(value)
+
+
+def number(value, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        raise InputError(f"{key} must be a number, got {value!r}")
+    return float(value)
+
+
+@dataclass
+class GenerationPlan:
+    model: object
+    workflow: str
+    n: int
+    target: int
+    constraints: AlloyConstraints
+    scoring: ScoringSettings
+    settings: dict = field(default_factory=dict)  # the workflow's own group, checked
+    seed_alloy: str | None = None
+    z: torch.Tensor | None = None  # latent workflow
+    screen: ScreenPlan | None = None  # screen workflow
+
+
+def plan_generation(
+    model,
+    workflow: str = "latent",
+    n: int = 1000,
+    target: int = 1,
+    seed: int = 0,
+    seed_alloy: str | None = None,
+    constraints: Mapping | None = None,
+    latent: Mapping | None = None,
+    screen: Mapping | None = None,
+    invert: Mapping | None = None,
+    scoring: Mapping | None = None,
+) -> GenerationPlan:
+    """Every setting checked, latents drawn, the screen planned; a bad one is a one-line InputError."""
+    if workflow not in WORKFLOWS:
+        raise InputError(f"unknown workflow '{workflow}'; choose one of {', '.join(WORKFLOWS)}")
+    n, target, seed = whole(n, "n", 1), whole(target, "target", 0), whole(seed, "seed")
+    flows.target_index(model, target)
+    rules = AlloyConstraints.from_settings(model.vocabulary, **_checked_keys(constraints, AlloyConstraints))
+    try:
+        scores = ScoringSettings(**dict(scoring or {}))
+    except TypeError as error:
+        raise InputError(f"unknown scoring setting ({error})") from None
+    seed_alloy = None if seed_alloy is None else str(seed_alloy)
+    if workflow == "invert" and not seed_alloy:
+        raise InputError("workflow=invert needs seed_alloy=FORMULA (the alloy to start from)")
+    if seed_alloy:
+        flows.seed_latent(model, seed_alloy)  # a bad formula is reported now, before any work
+    settings = _group(workflow, {"latent": latent, "screen": screen, "invert": invert}[workflow])
+    plan = GenerationPlan(model, workflow, n, target, rules, scores, settings, seed_alloy)
+    if workflow == "latent":
+        plan.z = flows.latents(
+            model,
+            n,
+            str(settings["source"]),
+            seed,
+            whole(settings["grid_dims"], "latent.grid_dims", 1),
+            number(settings["span"], "latent.span"),
+            seed_alloy,
+            number(settings["radius"], "latent.radius"),
+            settings["given"],
+        )
+        number(settings["min_probability"], "latent.min_probability")
+    elif workflow == "screen":
+        plan.screen = plan_screen(
+            rules,
+            palette(model, rules, settings["palette"]),
+            number(settings["spread"], "screen.spread"),
+            whole(settings["limit"], "screen.limit", 1),
+        )
+        whole(settings["chunk"], "screen.chunk", 1)
+        whole(settings["posterior_samples"], "screen.posterior_samples", 2)
+    else:
+        whole(settings["steps"], "invert.steps", 0)
+        for key in ("step_size", "pull", "threshold"):
+            number(settings[key], f"invert.{key}")
+    return plan
+
+
+def _checked_keys(values: Mapping | None, kind) -> dict:
+    import inspect
+
+    values = dict(values or {})
+    known = [k for k in inspect.signature(kind.from_settings).parameters if k != "vocabulary"]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise InputError(f"unknown setting constraints.{unknown[0]} (known: {', '.join(known)})")
+    return values
+
+
+def palette(model, constraints: AlloyConstraints, chosen) -> tuple[str, ...]:
+    """The screen's elements: as chosen, or the 12 most frequent allowed elements of the model's known alloys."""
+    import re
+
+    if chosen is not None:
+        return (str(chosen),) if isinstance(chosen, str) else tuple(str(e) for e in chosen)
+    known = model.known_alloys["formula"] if model.known_alloys is not None else []
+    counts = Counter(e for f in known for e in re.findall(r"[A-Z][a-z]?", f))
+    usable = set(constraints.usable)
+    ranked = [e for e, _ in counts.most_common() if e in usable] + [e for e in constraints.usable if e not in counts]
+    return tuple(ranked[:12])
+
+
+def run_generation(
+    plan: GenerationPlan,
+    known: KnownAlloys | None = None,
+    parquet: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> flows.Designs:
+    """Run a checked plan. ``latents`` of the result are the rows' z (screen: the candidates encoded with y=target)."""
+    model, rules, settings = plan.model, plan.constraints, plan.settings
+    known = known or KnownAlloys.build(model, shipped=plan.scoring.shipped_datasets)
+    if plan.workflow == "latent":
+        designs = flows.latent_designs(model, plan.z, plan.target, rules, known, plan.scoring, progress)
+        table = designs.table[designs.table["target_probability"] >= settings["min_probability"]]
+        if settings["deduplicate"]:
+            table = table.drop_duplicates("formula")
+        z_columns = [f"z{d + 1}" for d in range(model.vae.config.z_dim)]
+        return flows.Designs(table.reset_index(drop=True), designs.figures, table[z_columns].to_numpy())
+    if plan.workflow == "invert":
+        return flows.invert_path(
+            model,
+            plan.seed_alloy,
+            plan.target,
+            rules,
+            known,
+            plan.scoring,
+            settings["steps"],
+            settings["step_size"],
+            settings["pull"],
+            settings["threshold"],
+            progress,
+        )
+    best, scored = run_screen(
+        model,
+        plan.screen,
+        plan.target,
+        plan.n,
+        rules,
+        parquet,
+        settings["chunk"],
+        settings["posterior_samples"],
+        progress,
+    )
+    table = flows.with_target_probability(model, score(model, best, rules.grid, known, plan.scoring), plan.target)
+    table = table.sort_values("target_probability", ascending=False, kind="stable").reset_index(drop=True)
+    figures = {"n_scored": float(scored), **batch_figures(table, len(table), rules.elements)}
+    z = model.encode(list(table["formula"]), [plan.target] * len(table)) if len(table) else None
+    return flows.Designs(table, figures, z)
