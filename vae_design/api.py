@@ -209,6 +209,31 @@ class AlloyVAE:
         y = torch.as_tensor(np.broadcast_to(np.asarray(y, dtype=int), (len(z),)).copy())
         return self.vocabulary.to_compositions(self.vae.decode(z, y))
 
+    def generate(
+        self,
+        workflow: str = "latent",
+        n: int = 1000,
+        target: int = 1,
+        seed: int = 0,
+        seed_alloy: str | None = None,
+        constraints: Mapping | None = None,
+        **settings,
+    ):
+        """Candidate alloys of class ``target`` (:mod:`vae_design.design`): ``workflow="latent"`` decodes ``n`` latents,
+        ``"screen"`` keeps the ``n`` best palette alloys, ``"invert"`` walks from ``seed_alloy``. ``constraints`` and
+        the groups ``latent``, ``screen``, ``invert``, ``scoring`` (keyword arguments) take the keys of
+        configs/generate.yaml. Returns :class:`~vae_design.design.Designs`: ``.table`` (one row per candidate),
+        ``.figures`` (validity, uniqueness, novelty, ...) and ``.latents``."""
+        from vae_design.design.generate import plan_generation, run_generation
+
+        unknown = sorted(set(settings) - {"latent", "screen", "invert", "scoring"})
+        if unknown:
+            raise InputError(f"unknown generate setting '{unknown[0]}' (groups: latent, screen, invert, scoring)")
+        if self.vae is None:
+            raise RuntimeError("the model is not trained: call fit() or AlloyVAE.load() first")
+        plan = plan_generation(self, workflow, n, target, seed, seed_alloy, constraints, **settings)
+        return run_generation(plan)
+
     def evaluate(self, val=None, test=None, seed: int = 0) -> dict[str, float]:
         """Flat metrics (``val/*``, ``test/*``, ``recon/*``, ``latent/probe_auc``) on (compositions, labels) pairs."""
         from vae_design.training.evaluate import evaluate_vae

@@ -8,6 +8,7 @@ import pytest
 
 from vae_design import AlloyVAE
 from vae_design.cli.main import main
+from vae_design.errors import InputError
 
 # The tiny model knows six elements (Al Co Cr Fe Mn Ni): alloys of 3 to 5 of them.
 SMALL = ["constraints.min_elements=3", "constraints.max_elements=5", "scoring.shipped_datasets=false", "plots=false"]
@@ -155,3 +156,20 @@ def test_generate_help_lists_workflows_and_constraints(capsys):
     assert code == 0
     for text in ("workflow=latent", "workflow=screen", "workflow=invert", "min_elements", "example:"):
         assert text in stdout
+
+
+def test_the_api_runs_the_same_workflows(trained_run):
+    model = AlloyVAE.load(trained_run / "model")
+    rules = {"min_elements": 3, "max_elements": 5}
+    scoring = {"shipped_datasets": False}
+    designs = model.generate("latent", n=50, target=0, constraints=rules, scoring=scoring)
+    assert designs.figures["validity"] == 1.0 and len(designs.table) == len(designs.latents)
+    check_alloys(designs.table)
+    screen = model.generate("screen", n=10, constraints=rules, scoring=scoring, screen={"spread": 0.0})
+    assert len(screen.table) == 10 and screen.table["target_probability"].is_monotonic_decreasing
+    path = model.generate(
+        "invert", seed_alloy="Al30Co20Fe25Ni25", constraints=rules, scoring=scoring, invert={"steps": 5}
+    )
+    assert path.table["stage"].iloc[0] == "seed"
+    with pytest.raises(InputError, match="unknown setting latent.colour"):
+        model.generate("latent", n=5, latent={"colour": 1})
