@@ -1,0 +1,164 @@
+"""The inspection's figures (matplotlib, no display needed); each function returns a Figure."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vae_design.features.descriptors import DESCRIPTOR_UNITS
+from vae_design.inspect import latent
+from vae_design.plots import _pyplot, latent_coordinates
+
+
+def shap_beeswarm(inspection):
+    """shap's beeswarm: one dot per explained alloy and descriptor, position = SHAP value, colour = value."""
+    import shap
+
+    plt = _pyplot()
+    a = inspection.attributions
+    explanation = shap.Explanation(a.values, a.base_values, data=a.data, feature_names=list(a.players))
+    shap.plots.beeswarm(explanation, max_display=len(a.players), show=False, plot_size=(7, 0.45 * len(a.players) + 1.5))
+    fig = plt.gcf()
+    fig.axes[0].set_xlabel("SHAP value (change in log-odds of a single phase)")
+    fig.axes[0].set_title(f"what moves the head, {len(a.values)} validation alloys", fontsize="medium")
+    fig.tight_layout()
+    return fig
+
+
+def shap_alloys(inspection, rows: list[int], titles: list[str]):
+    """Per-alloy explanations: each player's SHAP value as a horizontal bar (red raises P(single phase))."""
+    plt = _pyplot()
+    a = inspection.attributions
+    fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 0.35 * len(a.players) + 1.6), squeeze=False)
+    for ax, row, title in zip(axes[0], rows, titles, strict=True):
+        values = a.values[row]
+        colours = ["tab:red" if v > 0 else "tab:blue" for v in values]
+        ax.barh(np.arange(len(values)), values, color=colours)
+        ax.set_yticks(np.arange(len(values)), a.players, fontsize="small")
+        ax.invert_yaxis()
+        ax.axvline(0, color="grey", linewidth=0.8)
+        p = 1 / (1 + np.exp(-a.outputs[row]))
+        ax.set_title(f"{title}\nP(single phase) {p:.2f}", fontsize="small")
+        ax.set_xlabel("SHAP value (log-odds)")
+    fig.tight_layout()
+    return fig
+
+
+def posterior_vs_prior(inspection):
+    """Each coefficient's expert prior (grey, 90 % interval) beside its posterior (colour, red where they
+    disagree), in log-odds per standard deviation of the descriptor."""
+    plt = _pyplot()
+    table = inspection.posterior
+    fig, ax = plt.subplots(figsize=(6.5, 0.4 * len(table) + 1.4))
+    positions = np.arange(len(table))
+    z90 = 1.6448536269514722
+    labels = table["descriptor"] if table["class"].nunique() == 1 else table["descriptor"] + " [" + table["class"] + "]"
+    ax.errorbar(table["prior_mean"], positions + 0.15, xerr=z90 * table["prior_scale"], fmt="s", color="grey",
+                label="expert prior (90 %)")  # fmt: skip
+    colour = np.where(table["contradicts"], "tab:red", "tab:blue")
+    for y, (_, row), c in zip(positions, table.iterrows(), colour, strict=True):
+        ax.errorbar(row["mean"], y - 0.15, xerr=[[row["mean"] - row["lo"]], [row["hi"] - row["mean"]]], fmt="o",
+                    color=c)  # fmt: skip
+    ax.errorbar([], [], xerr=[], fmt="o", color="tab:blue", label="posterior (90 %)")
+    ax.errorbar([], [], xerr=[], fmt="o", color="tab:red", label="posterior contradicting the prior")
+    ax.axvline(0, color="black", linewidth=0.6)
+    ax.set_yticks(positions, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("coefficient (log-odds of single phase per std. dev. of the descriptor)")
+    ax.legend(fontsize="small", loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def fisher_spectra(inspection):
+    """Left: eigenvalues of the Fisher information about the head's coefficients (log scale). Right: each
+    descriptor's share of the Fisher information about the head's inputs."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    values = np.clip(inspection.parameter_spectrum.eigenvalues, 1e-12, None)
+    left.semilogy(np.arange(1, len(values) + 1), values, "o-")
+    left.set(xlabel="direction (stiffest first)", ylabel="eigenvalue", title="coefficients: stiff to sloppy")
+    shares = inspection.input_spectrum.shares()
+    names = list(shares)
+    right.barh(np.arange(len(names)), [100 * shares[n] for n in names])
+    right.set_yticks(np.arange(len(names)), names)
+    right.invert_yaxis()
+    right.set(xlabel="% of the input Fisher information", title="which descriptors the decision uses")
+    fig.tight_layout()
+    return fig
+
+
+def formula_path(inspection):
+    """Validation AUC of the distilled formulas against their number of terms, beside the head and the rules."""
+    plt = _pyplot()
+    path = inspection.formula.path
+    comparison = inspection.summary["comparison"]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.plot(path["n_terms"], path["auc_val"], "o", color="tab:blue", alpha=0.6, label="formulas searched")
+    best = path.groupby("n_terms")["auc_val"].max()
+    ax.plot(best.index, best.values, "-", color="tab:blue")
+    chosen = inspection.formula
+    ax.plot([chosen.n_terms], [chosen.metrics["auc_val"]], "*", markersize=14, color="tab:red", label="chosen formula")
+    styles = iter(["--", ":", "-.", (0, (1, 3)), (0, (5, 5))])
+    for name, scores in comparison.items():
+        if name == "formula" or scores.get("auc_val") is None:
+            continue
+        ax.axhline(scores["auc_val"], linestyle=next(styles, "--"), color="grey" if name != "head" else "black",
+                   label=f"{name} ({scores['auc_val']:.3f})")  # fmt: skip
+    ax.set(xlabel="number of terms", ylabel="validation AUC", title="explicit formula vs head and empirical rules")
+    ax.legend(fontsize="x-small", loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def latent_maps(inspection):
+    """The latent z of labelled alloys (two principal components), coloured by label, number of elements and
+    element family."""
+    plt = _pyplot()
+    coordinates, (x_label, y_label) = latent_coordinates(inspection.latent_z)
+    colours = inspection.latent_colours
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    labels = colours["label"]
+    for k, name in enumerate(inspection.classes):
+        members = labels == k
+        if members.any():
+            axes[0].scatter(*coordinates[members].T, s=6, alpha=0.6, label=f"{name} ({int(members.sum())})")
+    axes[0].legend(fontsize="small", markerscale=2)
+    axes[0].set_title("by measured phase")
+    scatter = axes[1].scatter(*coordinates.T, s=6, alpha=0.7, c=colours["number of elements"], cmap="viridis")
+    fig.colorbar(scatter, ax=axes[1], label="number of elements")
+    axes[1].set_title("by number of elements")
+    palette = latent.family_colours()
+    families = colours["element family"]
+    for name, colour in palette.items():
+        members = families == name
+        if members.any():
+            axes[2].scatter(*coordinates[members].T, s=6, alpha=0.6, color=colour, label=f"{name} ({members.sum()})")
+    axes[2].legend(fontsize="small", markerscale=2)
+    axes[2].set_title("by element family (largest share)")
+    for ax in axes:
+        ax.set(xlabel=x_label, ylabel=y_label)
+    fig.tight_layout()
+    return fig
+
+
+def traversals(inspection, min_fraction: float = 0.05):
+    """Decoded compositions (at.%) along each of the most used z axes, other axes at 0, for each class."""
+    plt = _pyplot()
+    rows, classes = inspection.traversals, inspection.classes
+    fig, axes = plt.subplots(len(rows), len(classes), figsize=(4.2 * len(classes), 2.3 * len(rows)), squeeze=False)
+    for r, traversal in enumerate(rows):
+        for c, name in enumerate(classes):
+            ax = axes[r, c]
+            fractions = traversal.fractions[name]
+            shown = np.flatnonzero(fractions.max(0) >= min_fraction)
+            image = ax.imshow(100 * fractions[:, shown].T, aspect="auto", cmap="magma_r", vmin=0, vmax=60)
+            ax.set_yticks(np.arange(len(shown)), [inspection.elements[j] for j in shown], fontsize="x-small")
+            ax.set_xticks(np.arange(len(traversal.steps)), [f"{s:+.1f}" for s in traversal.steps], fontsize="x-small")
+            p = " ".join(f"{v:.2f}" for v in traversal.probability[name])
+            ax.set_title(f"z{traversal.axis + 1}, y = {name}\nP(single): {p}", fontsize="x-small")
+    fig.colorbar(image, ax=axes, label="at.%", shrink=0.6)
+    return fig
+
+
+def descriptor_label(name: str) -> str:
+    return f"{name} ({DESCRIPTOR_UNITS.get(name, '')})"

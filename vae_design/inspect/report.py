@@ -1,0 +1,287 @@
+"""``report.md``, ``inspect.json`` and the PNG figures of one inspection, and the one-alloy explanation text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from vae_design.features.descriptors import DESCRIPTOR_UNITS
+from vae_design.inspect import figures
+from vae_design.inspect.attributions import COMPOSITION
+
+MEANINGS = {
+    "k": "bulk modulus",
+    "vm": "molar volume",
+    "tm": "melting temperature",
+    "vec": "valence electron concentration",
+    "delta": "atomic size mismatch",
+    "dchi": "electronegativity mismatch",
+    "dS_mix": "ideal mixing entropy",
+    "dH_mix": "mixing enthalpy (Miedema)",
+    "omega": "entropy-to-enthalpy ratio Omega = Tm dS_mix / abs(dH_mix)",
+    COMPOSITION: "composition beyond the descriptors (the head's network)",
+}
+FIGURES = {
+    "shap_beeswarm.png": figures.shap_beeswarm,
+    "posterior.png": figures.posterior_vs_prior,
+    "fisher.png": figures.fisher_spectra,
+    "formula.png": figures.formula_path,
+    "latent_maps.png": figures.latent_maps,
+    "traversals.png": figures.traversals,
+}
+
+
+def _num(value, digits: int = 3) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and not np.isfinite(value)) else f"{value:.{digits}f}"
+
+
+def example_rows(inspection) -> tuple[list[int], list[str]]:
+    """The most confident single-phase, the most confident multi-phase and the least certain explained alloy."""
+    outputs = inspection.attributions.outputs
+    rows = [int(np.argmax(outputs)), int(np.argmin(outputs)), int(np.argmin(np.abs(outputs)))]
+    titles = ["most surely single phase", "most surely multi-phase", "least certain"]
+    unique = dict.fromkeys(rows)
+    keep = [rows.index(r) for r in unique]
+    return [rows[i] for i in keep], [f"{titles[i]}: {inspection.explained[rows[i]]}" for i in keep]
+
+
+def write_report(inspection, folder: Path, model_path: str) -> list[str]:
+    """Write report.md, inspect.json and the figures into ``folder``; returns the file names."""
+    plt = figures._pyplot()
+    written = []
+    for name, draw in FIGURES.items():
+        figure = draw(inspection)
+        figure.savefig(folder / name, dpi=110, bbox_inches="tight")
+        plt.close(figure)
+        written.append(name)
+    rows, titles = example_rows(inspection)
+    figure = figures.shap_alloys(inspection, rows, titles)
+    figure.savefig(folder / "shap_alloys.png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    written.append("shap_alloys.png")
+    (folder / "inspect.json").write_text(json.dumps(inspection.summary, indent=2) + "\n", encoding="utf-8")
+    (folder / "report.md").write_text(render(inspection, model_path, rows, titles), encoding="utf-8")
+    return ["report.md", "inspect.json", *sorted(written)]
+
+
+def render(inspection, model_path: str, rows: list[int], titles: list[str]) -> str:
+    s = inspection.summary
+    n = s["model"]["alloys"]
+    lines = [
+        "# What the model has learned about single-phase formation",
+        "",
+        f"Model: `{model_path}` (target `{s['model']['target']}`). Every number below was recomputed from this model "
+        f"and the alloys it was trained on ({n['train']} labelled, {n['unlabelled']} unlabelled), validated on "
+        f"({n['val']}) and tested on ({n['test']}{'' if n['test'] else ': no test alloys were available'}).",
+        "",
+        "The model's classifier (its *head*) scores each alloy with the log-odds of a single solid-solution phase, "
+        "log(P / (1 - P)): 0 is even odds, +2 is about 88 %, -2 about 12 %. It adds a weighted sum of nine physics "
+        "descriptors to a small network on the composition. The descriptors and their units:",
+        "",
+        "| descriptor | meaning | unit |",
+        "|---|---|---|",
+        *(f"| `{d}` | {MEANINGS.get(d, d)} | {DESCRIPTOR_UNITS.get(d, '')} |" for d in s["model"]["descriptors"]),
+        "",
+        *_shap_section(inspection, rows, titles),
+        *_posterior_section(inspection),
+        *_fisher_section(inspection),
+        *_formula_section(inspection),
+        *_latent_section(inspection),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _shap_section(inspection, rows, titles) -> list[str]:
+    s = inspection.summary
+    ranked = sorted(s["shap"], key=lambda d: -s["shap"][d])
+    lines = [
+        "## 1. Which descriptors drive the prediction (SHAP)",
+        "",
+        f"Exact Shapley values of the log-odds for {len(inspection.explained)} validation alloys against a "
+        f"background of training alloys (base value {_num(s['shap_base_value'], 2)}: the average log-odds of the "
+        "background). For each alloy the values add up to its log-odds minus the base value. *Direction* is the "
+        "correlation between a descriptor's value and its SHAP value: + means a higher value favours a single "
+        "phase, - the opposite.",
+        "",
+        "| descriptor | mean abs. SHAP (log-odds) | direction |",
+        "|---|---|---|",
+        *(f"| `{d}` | {_num(s['shap'][d])} | {_num(s['shap_direction'][d], 2)} |" for d in ranked),
+    ]
+    if s.get("shap_composition") is not None:
+        lines.append(f"| composition (beyond the descriptors) | {_num(s['shap_composition'])} | |")
+    a = inspection.attributions
+    lines += [
+        "",
+        "![beeswarm](shap_beeswarm.png)",
+        "",
+        "*shap_beeswarm.png*: one dot per alloy and descriptor; right of zero pushes towards a single phase; red dots "
+        "are alloys with a high value of that descriptor, blue a low one.",
+        "",
+        "Three alloys explained (SHAP values in log-odds; *shap_alloys.png* draws them):",
+        "",
+        "| alloy | P(single phase) | largest contributions |",
+        "|---|---|---|",
+    ]
+    for row, title in zip(rows, titles, strict=True):
+        order = np.argsort(-np.abs(a.values[row]))[:3]
+        parts = ", ".join(f"`{a.players[j]}` {a.values[row, j]:+.2f}" for j in order)
+        lines.append(f"| {title} | {1 / (1 + np.exp(-a.outputs[row])):.2f} | {parts} |")
+    return [*lines, "", "![alloys](shap_alloys.png)", ""]
+
+
+def _posterior_section(inspection) -> list[str]:
+    s = inspection.summary
+    level = int(round(100 * s["posterior_level"]))
+    lines = [
+        "## 2. The head's coefficients: what the data say beside the expert prior",
+        "",
+        f"Each coefficient is the change in log-odds of a single phase per standard deviation of its descriptor "
+        f"(omega enters as ln(1 + omega)). Posterior: mean and {level} % credible interval; prior: the expert's mean "
+        "and scale (configs/prior). *Contradicts* marks a coefficient whose posterior interval and the prior's own "
+        "90 % interval do not overlap: the data disagree with the expert there.",
+        "",
+        f"| coefficient | posterior mean | {level} % interval | prior mean +- scale | data vs prior |",
+        "|---|---|---|---|---|",
+    ]
+    flips, against = set(s["posterior_sign_flips"]), set(s["posterior_contradicts"])
+    for name, v in s["posterior"].items():
+        verdict = "contradicts" if name in against else "agrees"
+        verdict += ", sign flipped" if name in flips else ""
+        lines.append(
+            f"| `{name}` | {v['mean']:+.2f} | [{v['lo']:+.2f}, {v['hi']:+.2f}] | {v['prior_mean']:+.2f} +- "
+            f"{v['prior_scale']:.2f} | {verdict} |"
+        )
+    return [*lines, "", "![posterior](posterior.png)", "", "*posterior.png*: grey, the prior; blue, the posterior; "
+            "red, a posterior that contradicts its prior.", ""]  # fmt: skip
+
+
+def _fisher_section(inspection) -> list[str]:
+    fim = inspection.summary["fim"]
+    pruning = fim["pruning"]
+
+    def loadings(direction) -> str:
+        return " ".join(f"{value:+.2f} `{name}`" for name, value in direction)
+
+    shares = fim["input"]["shares"]
+    lines = [
+        "## 3. Fisher information: what the decision really uses",
+        "",
+        "The Fisher information measures how sharply the training data pin down each combination of the head's "
+        "coefficients (stiff directions: large eigenvalues; sloppy directions: small ones, combinations the data "
+        "cannot tell apart), and how strongly the prediction reacts to each descriptor.",
+        "",
+        f"- Coefficients: condition number {_num(fim['condition_number'], 1)} (largest over smallest eigenvalue); "
+        f"effective number of parameters {_num(fim['effective_dimension'], 2)} of {len(fim['parameters'])} "
+        "(directions the data determine better than the prior does).",
+        f"- Stiffest coefficient direction: {loadings(fim['stiff'])}; sloppiest: {loadings(fim['sloppy'])}.",
+        f"- Inputs: the decision moves most along {loadings(fim['input']['stiff'])}. Share of the input information: "
+        + ", ".join(f"`{d}` {100 * v:.1f} %" for d, v in sorted(shares.items(), key=lambda kv: -kv[1]))
+        + ".",
+        f"- Latent z: its information about the phase is {_num(fim['latent']['trace_ratio_to_input'], 4)} times "
+        "that of the descriptors (near 0: moving in z, with the class fixed, hardly changes the predicted phase).",
+        "",
+    ]
+    if pruning.get("proposed"):
+        lines += ["Descriptors proposed for pruning:", ""]
+        lines += [f"- `{name}`: {reason}" for name, reason in pruning["proposed"].items()]
+    else:
+        lines += ["No descriptor is proposed for pruning: each carries a share of the information."]
+    if "val_auc_head" in pruning:
+        lines += [
+            "",
+            "| validation AUC | all descriptors | proposed ones removed |",
+            "|---|---|---|",
+            f"| the head (removed ones held at their training mean) | {_num(pruning['val_auc_head'])} | "
+            f"{_num(pruning['val_auc_head_pruned'])} |",
+        ]
+        if "val_auc_linear" in pruning:
+            lines.append(
+                f"| a logistic model on the descriptors, refitted | {_num(pruning['val_auc_linear'])} | "
+                f"{_num(pruning['val_auc_linear_pruned'])} |"
+            )
+    return [*lines, "", "![fisher](fisher.png)", "", "*fisher.png*: left, the eigenvalues of the coefficients' "
+            "Fisher information; right, each descriptor's share of the information about the inputs.", ""]  # fmt: skip
+
+
+def _formula_section(inspection) -> list[str]:
+    s = inspection.summary
+    f = s["formula"]
+    frequency = sorted(f["selection_frequency"].items(), key=lambda kv: -kv[1])
+    lines = [
+        "## 4. An explicit formula",
+        "",
+        "The head distilled into a sparse logistic formula over the descriptors (in their units; ln(1 + Omega) for "
+        "Omega), their products and ratios: an L1 path and backward elimination, each candidate refitted, the "
+        "sparsest within 0.01 validation AUC of the best kept. P(single phase) = 1 / (1 + exp(-L)) with",
+        "",
+        f"$$L = {f['latex']}$$",
+        "",
+        f"(`{f['expression']}`; {f['n_terms']} term{'s' if f['n_terms'] != 1 else ''}). Bootstrap selection "
+        "frequency of each term: " + ", ".join(f"`{t}` {100 * v:.0f} %" for t, v in frequency) + ".",
+        "",
+        "| classifier | accuracy (val) | AUC (val) | accuracy (test) | AUC (test) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, v in s["comparison"].items():
+        lines.append(
+            f"| {name} | {_num(v.get('accuracy_val'))} | {_num(v.get('auc_val'))} | {_num(v.get('accuracy_test'))} | "
+            f"{_num(v.get('auc_test'))} |"
+        )
+    lines += [
+        "",
+        "Rules: Zhang's delta < 6.5 %, Yang & Zhang's Omega > 1.1, Guo's VEC bands, and both of the first two (no "
+        "score, so no AUC), computed with hea-bench's own descriptors.",
+        "",
+        "| terms | formula terms | validation AUC |",
+        "|---|---|---|",
+        *(f"| {p['n_terms']} | {' + '.join(p['terms'])} | {_num(p['auc_val'])} |" for p in f["path"]),
+        "",
+        "![formula](formula.png)",
+        "",
+        "*formula.png*: validation AUC against the number of terms (star: the chosen formula), beside the head and "
+        "the empirical rules.",
+        "",
+    ]
+    return lines
+
+
+def _latent_section(inspection) -> list[str]:
+    scores = inspection.summary["latent"]
+    axes = ", ".join(f"z{a}" for a in scores["axes_by_spread"])
+    return [
+        "## 5. The latent space",
+        "",
+        "z is meant to hold the chemistry and not the phase (the phase is the separate factor y).",
+        "",
+        f"- Phase read from z by a linear probe: AUC {_num(scores['label_probe_auc'])} (0.5: z carries no phase "
+        f"information); largest mutual information between one z axis and the phase "
+        f"{_num(scores['label_mutual_information_max'])} nats.",
+        f"- Element family read from z: accuracy {_num(scores['family_probe_accuracy'])} (always guessing the "
+        f"largest family: {_num(scores['family_majority_accuracy'])}); number of elements: R^2 "
+        f"{_num(scores['n_elements_probe_r2'])}.",
+        "",
+        "![latent maps](latent_maps.png)",
+        "",
+        f"*latent_maps.png*: z of {int(scores['n_alloys'])} labelled alloys (first two principal components), coloured "
+        "by measured phase, number of elements, and the family holding most of the alloy (refractory: Ti V Zr Nb Mo "
+        "Hf Ta W Re; 3d transition: Cr Mn Fe Co Ni Cu; noble: Ru Rh Pd Ag Os Ir Pt Au; other: the rest).",
+        "",
+        "![traversals](traversals.png)",
+        "",
+        f"*traversals.png*: compositions decoded along the most used axes ({axes}), from -2.5 to +2.5 with the "
+        "other axes at 0, for each phase class; above each panel, the head's P(single phase) of the decoded alloys.",
+        "",
+    ]
+
+
+def explain_alloy(model, inspection_view, attributions, formula_text: str) -> str:
+    """A few lines explaining one alloy: P(single phase) and its descriptors' contributions."""
+    a = attributions
+    values, outputs = a.values[0], a.outputs[0]
+    lines = [f"{formula_text}: P(single phase) {1 / (1 + np.exp(-outputs)):.3f} (head, posterior mean; log-odds "
+             f"{outputs:+.2f} = base {a.base_values[0]:+.2f} + contributions)"]  # fmt: skip
+    for j in np.argsort(-np.abs(values)):
+        lines.append(f"  {a.players[j]:<12} {values[j]:+.3f}")
+    return "\n".join(lines)
