@@ -1,0 +1,85 @@
+"""`vae-design inspect`: the report and inspect.json of a tiny trained run, one alloy explained, and bad input."""
+
+import json
+
+import pytest
+
+from vae_design import AlloyVAE
+from vae_design.cli.main import main
+
+SMALL = [
+    "inspect.shap_alloys=6",
+    "inspect.shap_background=6",
+    "inspect.formula_bootstrap=2",
+    "inspect.formula_fit_alloys=150",
+    "inspect.formula_max_terms=3",
+    "inspect.traversal_axes=2",
+]
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_inspect_writes_report_json_and_figures(trained_run, tmp_path, capsys):
+    out = tmp_path / "inspect"
+    code, stdout, err = run(["inspect", f"model={trained_run / 'model'}", f"hydra.run.dir={out}", *SMALL], capsys)
+    assert code == 0, err
+    for name in ("report.md", "inspect.json", "shap_beeswarm.png", "shap_alloys.png", "posterior.png", "fisher.png",
+                 "formula.png", "latent_maps.png", "traversals.png"):  # fmt: skip
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "inspect.json").read_text())
+    model = AlloyVAE.load(trained_run / "model")
+    descriptors = list(model.architecture["descriptors"])
+    assert list(summary["shap"]) == descriptors and all(v >= 0 for v in summary["shap"].values())
+    assert set(summary["posterior"]) == set(descriptors)
+    posterior = model.head_posterior(0.9).set_index("descriptor")
+    for name, values in summary["posterior"].items():
+        assert set(values) == {"mean", "lo", "hi", "prior_mean", "prior_scale"}
+        assert values["mean"] == pytest.approx(posterior.loc[name, "mean"], abs=1e-6)
+        assert values["lo"] < values["mean"] < values["hi"]
+    fim = summary["fim"]
+    assert len(fim["eigenvalues"]) == len(descriptors) + 1 and fim["eigenvalues"] == sorted(fim["eigenvalues"])[::-1]
+    assert fim["condition_number"] is None or fim["condition_number"] >= 1
+    assert 0 <= fim["effective_dimension"] <= len(descriptors) + 1
+    formula = summary["formula"]
+    assert {"expression", "latex", "n_terms", "auc_val", "auc_test"} <= set(formula)
+    assert 1 <= formula["n_terms"] <= 3 and formula["auc_test"] is not None  # test alloys rebuilt from the run
+    assert summary["model"]["alloys"]["test"] == 24
+    report = (out / "report.md").read_text()
+    assert "## 4. An explicit formula" in report and formula["latex"] in report
+    assert f"{summary['comparison']['head']['auc_val']:.3f}" in report
+    assert (out / ".hydra" / "config.yaml").is_file() and "wrote" in stdout
+
+
+def test_inspect_one_alloy_prints_and_writes_nothing(trained_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["inspect", f"model={trained_run / 'model'}", "alloy=AlCoCrFeNi", f"hydra.run.dir={out}", *SMALL]
+    code, stdout, err = run(args, capsys)
+    assert code == 0, err
+    assert stdout.startswith("AlCoCrFeNi: P(single phase) 0.") and "delta" in stdout and "%" in stdout
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["model=MISSING"], "model=MISSING: no such folder"),
+        (["alloy=AlCoCrFeNi"], "model=PATH is required"),
+        (["model=MODEL", "alloy=FeNI"], "alloy=FeNI: 'NI' at position 3 is ambiguous"),
+        (["model=MODEL", "alloy=W"], "element W is not in the model"),
+        (["model=MODEL", "inspect.level=2"], "inspect.level must be between 0 and 1"),
+        (["model=MODEL", "inspect.shap_alloys=abc"], "inspect.shap_alloys must be a whole number"),
+        (["model=MODEL", "+inspect.colour=red"], "unknown setting inspect.colour"),
+        (["model=MODEL", "test=MISSING.csv"], "MISSING.csv: no such file"),
+    ],
+)
+def test_bad_inspect_input_is_one_line_exit_2_nothing_written(trained_run, tmp_path, capsys, args, message):
+    replaced = [a.replace("MODEL", str(trained_run / "model")) for a in args]
+    out = tmp_path / "out"
+    code, stdout, err = run(["inspect", *replaced, f"hydra.run.dir={out}"], capsys)
+    assert code == 2
+    assert message in err and err.count("\n") == 1, err
+    assert not out.exists()
