@@ -32,6 +32,9 @@ DEFAULTS = {
         "given": None,
         "min_probability": 0.0,
         "deduplicate": True,
+        "guide_steps": 0,
+        "guide_step_size": 0.05,
+        "guide_pull": 0.05,
     },
     "screen": {"palette": None, "spread": 5.0, "limit": 20_000_000, "chunk": 65536, "posterior_samples": 16},
     "invert": {"steps": 200, "step_size": 0.05, "pull": 0.05, "threshold": 0.5},
@@ -117,6 +120,9 @@ def plan_generation(
             settings["given"],
         )
         number(settings["min_probability"], "latent.min_probability")
+        whole(settings["guide_steps"], "latent.guide_steps", 0)
+        number(settings["guide_step_size"], "latent.guide_step_size")
+        number(settings["guide_pull"], "latent.guide_pull")
     elif workflow == "screen":
         plan.screen = plan_screen(
             rules,
@@ -167,7 +173,18 @@ def run_generation(
     model, rules, settings = plan.model, plan.constraints, plan.settings
     known = known or KnownAlloys.build(model, shipped=plan.scoring.shipped_datasets)
     if plan.workflow == "latent":
-        designs = flows.latent_designs(model, plan.z, plan.target, rules, known, plan.scoring, progress)
+        designs = flows.latent_designs(
+            model,
+            plan.z,
+            plan.target,
+            rules,
+            known,
+            plan.scoring,
+            progress,
+            guide_steps=settings["guide_steps"],
+            guide_step_size=settings["guide_step_size"],
+            guide_pull=settings["guide_pull"],
+        )
         table = designs.table[designs.table["target_probability"] >= settings["min_probability"]]
         if settings["deduplicate"]:
             table = table.drop_duplicates("formula")

@@ -91,6 +91,34 @@ def latents(
     raise InputError(f"unknown latent.source '{source}'; choose one of {', '.join(LATENT_SOURCES)}")
 
 
+def target_log_probability(vae, z: torch.Tensor, y: torch.Tensor, usable: torch.Tensor) -> torch.Tensor:
+    """log P(y | decoded(z, y)) under the head's posterior mean, differentiable in z through the relaxed decoded
+    composition and its descriptors (N,)."""
+    soft = soft_composition(vae.decoded(z, y), usable)
+    w, b = vae.coefficient_posterior()[0], vae.intercept_posterior()[0]
+    log_p = vae.head.logits(soft, vae.head.features(soft), w, b).log_softmax(-1)
+    return log_p.gather(-1, y[:, None])[:, 0]
+
+
+def guide_latents(
+    vae, z: torch.Tensor, target: int, usable: torch.Tensor, steps: int, step_size: float = 0.05, pull: float = 0.05
+) -> torch.Tensor:
+    """z moved ``steps`` Adam steps up the head's log P(target) of its decoded alloy, each pulled toward its start by
+    ``pull * ||z - z_start||^2``: the latent workflow's head guidance (0 steps: z unchanged)."""
+    if steps <= 0:
+        return z
+    start = z.detach()
+    moved = start.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([moved], lr=step_size)
+    y = torch.full((len(z),), target, dtype=torch.long)
+    for _ in range(steps):
+        optimiser.zero_grad()
+        loss = -target_log_probability(vae, moved, y, usable).sum() + pull * ((moved - start) ** 2).sum()
+        loss.backward()
+        optimiser.step()
+    return moved.detach()
+
+
 def latent_designs(
     model,
     z: torch.Tensor,
@@ -100,14 +128,22 @@ def latent_designs(
     settings: ScoringSettings | None = None,
     progress: Progress | None = None,
     batch: int = 4096,
+    guide_steps: int = 0,
+    guide_step_size: float = 0.05,
+    guide_pull: float = 0.05,
 ) -> Designs:
-    """Decode every z with y = ``target`` under ``constraints``; score the valid ones (rows in z order, with
-    ``target_probability`` and the latent ``z1..zD``)."""
+    """Decode every z with y = ``target`` under ``constraints`` (after ``guide_steps`` of head guidance, see
+    :func:`guide_latents`); score the valid ones (rows in z order, with ``target_probability`` and the latent
+    actually decoded, ``z1..zD``)."""
     target = target_index(model, target)
     settings = settings or ScoringSettings()
-    parts = []
+    usable = constraints.mask()
+    parts, decoded = [], []
     for start in range(0, len(z), batch):
-        part = z[start : start + batch]
+        part = guide_latents(
+            model.vae, z[start : start + batch], target, usable, guide_steps, guide_step_size, guide_pull
+        )
+        decoded.append(part)
         counts, valid = decode_constrained(model.vae, part, target, constraints)
         if valid.any():
             table = score(model, counts[valid], constraints.grid, known, settings)
@@ -117,6 +153,7 @@ def latent_designs(
             progress(min(start + batch, len(z)), len(z))
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["latent_index", "formula"])
     table = with_target_probability(model, table, target)
+    z = torch.cat(decoded) if decoded else z
     chosen = z[torch.as_tensor(table["latent_index"].to_numpy(dtype=np.int64))].numpy()
     for d in range(chosen.shape[1]):
         table[f"z{d + 1}"] = chosen[:, d]
@@ -170,7 +207,6 @@ def invert_path(
     seed_counts = loose.round_to_grid(x_seed[None].double(), x_seed[None] > 0)
     rows = [(seed_counts[0], z_seed.clone(), "seed", 0)]
     seen = set()
-    w, b = vae.coefficient_posterior()[0], vae.intercept_posterior()[0]
     z = z_seed.clone()[None].requires_grad_(True)
     optimiser = torch.optim.Adam([z], lr=step_size)
     y = torch.tensor([target])
@@ -192,10 +228,7 @@ def invert_path(
         if step == steps:
             break
         optimiser.zero_grad()
-        distribution = vae.decoded(z, y)
-        soft = soft_composition(distribution, usable)
-        log_p = vae.head.logits(soft, vae.head.features(soft), w, b).log_softmax(-1)[0, target]
-        loss = -log_p + pull * ((z - z_seed) ** 2).sum()
+        loss = -target_log_probability(vae, z, y, usable).sum() + pull * ((z - z_seed) ** 2).sum()
         loss.backward()
         optimiser.step()
     counts = torch.stack([r[0] for r in rows])
