@@ -28,3 +28,11 @@ def located(problem: str, file: str | None = None, row: int | None = None, colum
     """Prefix ``problem`` with where it happened."""
     place = where(file, row, column)
     return f"{place}: {problem}" if place else problem
+
+
+class NumericalError(InputError):
+    """Training became numerically unstable (a NaN or infinite loss or gradient).
+
+    Reported like bad input (one line, exit code 2): the remedy is a setting (a lower learning rate) or the data,
+    and the message names the last good checkpoint that ``resume=true`` continues from.
+    """

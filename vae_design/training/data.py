@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import lightning as L
 import torch
 from lightning.pytorch.utilities import CombinedLoader
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 
 @dataclass
@@ -21,6 +21,29 @@ class TrainingTensors:
     y_val: torch.Tensor
 
 
+class EpochShuffle(Sampler[int]):
+    """A random order of ``n`` items that depends only on the seed, the epoch (Lightning calls ``set_epoch``) and
+    how many passes this epoch already made (the smaller part is cycled within an epoch).
+
+    A generator seeded once when the loader is made would continue across epochs in an uninterrupted run but start
+    over in a resumed one; seeding from (seed, epoch, pass) gives a resumed run the batches the uninterrupted run saw.
+    """
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch, self.passes = n, seed, 0, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch, self.passes = epoch, 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(hash((self.seed, self.epoch, self.passes)) & 0x7FFF_FFFF_FFFF)
+        self.passes += 1
+        return iter(torch.randperm(self.n, generator=generator).tolist())
+
+
 class AlloyDataModule(L.LightningDataModule):
     """Each training step sees one labelled and one unlabelled batch; an epoch is one pass over the larger part."""
 
@@ -29,8 +52,11 @@ class AlloyDataModule(L.LightningDataModule):
         self.tensors, self.batch_size, self.seed = tensors, batch_size, seed
 
     def _loader(self, *tensors: torch.Tensor, shuffle: bool, offset: int = 0) -> DataLoader:
+        # The loader's own generator only seeds worker processes (none here); giving it one keeps the loader from
+        # drawing on the global RNG, which the model's sampling uses and checkpoints save.
         generator = torch.Generator().manual_seed(self.seed + offset)
-        return DataLoader(TensorDataset(*tensors), batch_size=self.batch_size, shuffle=shuffle, generator=generator)
+        sampler = EpochShuffle(len(tensors[0]), self.seed + offset) if shuffle else None
+        return DataLoader(TensorDataset(*tensors), batch_size=self.batch_size, sampler=sampler, generator=generator)
 
     def train_dataloader(self):
         t = self.tensors

@@ -12,7 +12,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from vae_design.errors import InputError
+from vae_design.errors import InputError, NumericalError
 from vae_design.models.ssvae import PhaseVAE
 from vae_design.training.data import AlloyDataModule, TrainingTensors
 from vae_design.training.module import TrainingPlan
@@ -69,6 +69,53 @@ def _loggers(settings: TrainingSettings, run_dir: Path, resume: bool) -> list:
     return made
 
 
+def _atomic_checkpoints():
+    """Lightning's checkpoint writer, writing each checkpoint to a temporary name in its own folder and renaming it:
+    a run killed while saving keeps its previous ``last.ckpt`` whole (Lightning's own transaction writes to the
+    system temp folder and copies across file systems, which is not atomic)."""
+    import os
+
+    from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+    class AtomicCheckpointIO(TorchCheckpointIO):
+        def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+            try:
+                with open(partial, "wb") as handle:
+                    torch.save(checkpoint, handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(partial, path)
+            finally:
+                partial.unlink(missing_ok=True)
+
+    return AtomicCheckpointIO()
+
+
+def _relocatable(checkpoint_class):
+    """Lightning's ModelCheckpoint, resumable in a run folder that was moved or copied: the saved paths are read
+    relative to the checkpoint folder. (Lightning would forget the best score and keep the old folder's best
+    path, so the resumed run would pick its best epoch differently from an uninterrupted one.)"""
+
+    class RelocatableCheckpoint(checkpoint_class):
+        def load_state_dict(self, state_dict: dict) -> None:
+            saved = state_dict.get("dirpath")
+            if saved and self.dirpath and Path(saved) != Path(self.dirpath):
+
+                def moved(path):
+                    return str(Path(self.dirpath) / Path(path).name) if path else path
+
+                state_dict = {**state_dict, "dirpath": self.dirpath}
+                for key in ("best_model_path", "kth_best_model_path", "last_model_path"):
+                    state_dict[key] = moved(state_dict.get(key))
+                state_dict["best_k_models"] = {moved(k): v for k, v in state_dict.get("best_k_models", {}).items()}
+            super().load_state_dict(state_dict)
+
+    return RelocatableCheckpoint
+
+
 def _trainer(**settings) -> L.Trainer:
     """A Lightning Trainer; an impossible setting (a GPU that is not there, precision=17, devices=abc) is a
     one-line InputError instead of Lightning's traceback."""
@@ -101,7 +148,7 @@ def train_vae(
     run_dir = Path(run_dir)
     checkpoint_dir = run_dir / "checkpoints"
     mode = MONITORS[settings.monitor]
-    checkpoint = ModelCheckpoint(
+    checkpoint = _relocatable(ModelCheckpoint)(
         dirpath=checkpoint_dir, filename="best", monitor=settings.monitor, mode=mode, save_last=True
     )
     callbacks = [checkpoint, EarlyStopping(monitor=settings.monitor, mode=mode, patience=settings.patience)]
@@ -129,6 +176,7 @@ def train_vae(
         num_sanity_val_steps=0,
         log_every_n_steps=5,
         default_root_dir=run_dir,
+        plugins=[_atomic_checkpoints()],
     )
     last = checkpoint_dir / "last.ckpt"
     started = time.perf_counter()
@@ -138,11 +186,14 @@ def train_vae(
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")
         # Labelled-only data leave nothing to enumerate; TraceEnum_ELBO is still the right (exact) objective.
         warnings.filterwarnings("ignore", message="TraceEnum_ELBO found no sample sites configured for enumeration")
-        trainer.fit(
-            plan,
-            datamodule=AlloyDataModule(tensors, settings.batch_size, seed),
-            ckpt_path=str(last) if resume and last.exists() else None,
-        )
+        try:
+            trainer.fit(
+                plan,
+                datamodule=AlloyDataModule(tensors, settings.batch_size, seed),
+                ckpt_path=str(last) if resume and last.exists() else None,
+            )
+        except FloatingPointError as error:
+            raise NumericalError(f"training stopped: {error}; {_last_good(last)}") from None
     seconds = time.perf_counter() - started
     best = checkpoint.best_model_path or str(last)
     state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
@@ -153,6 +204,14 @@ def train_vae(
         "train/epochs": float(trainer.current_epoch),
         "train/best_epoch": _best_epoch(best),
     }
+
+
+def _last_good(last: Path) -> str:
+    remedy = "lower trainer.learning_rate or check the data for extreme compositions"
+    if not last.is_file():
+        return f"no checkpoint was written before it; {remedy}"
+    epoch = _best_epoch(str(last))
+    return f"the last good checkpoint is {last} (epoch {epoch:.0f}; resume=true continues from it); {remedy}"
 
 
 def _best_epoch(path: str) -> float:

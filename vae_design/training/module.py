@@ -35,15 +35,39 @@ class TrainingPlan(L.LightningModule):
         x_l, y_l = labelled if labelled is not None else (None, None)
         x_u = unlabelled[0] if unlabelled is not None else None
         # The ELBO estimates the whole data set's log-evidence; per alloy it is comparable across data sizes.
-        loss = self.elbo(x_l, y_l, x_u, self.n_labelled, self.n_unlabelled) / (self.n_labelled + self.n_unlabelled)
+        try:
+            elbo_loss = self.elbo(x_l, y_l, x_u, self.n_labelled, self.n_unlabelled)
+        except ValueError as error:
+            # NaN weights surface first as torch.distributions' argument check, before any loss exists.
+            if "found invalid values" not in str(error):
+                raise
+            epoch = self.current_epoch
+            raise FloatingPointError(f"a distribution's parameters became non-finite at epoch {epoch}") from None
+        loss = elbo_loss / (self.n_labelled + self.n_unlabelled)
         if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"the training loss became {loss.item()} at epoch {self.current_epoch}, step {self.global_step}; "
-                "lower optim.learning_rate or check the data for extreme compositions"
-            )
+            raise FloatingPointError(f"the training loss became {loss.item()} at epoch {self.current_epoch}")
         batch_size = sum(len(part[0]) for part in (labelled, unlabelled) if part is not None)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
         return loss
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        # A finite loss can still have a non-finite gradient; clipping would not remove it and the step would put
+        # NaN into every weight. Under float16 mixed precision an inf gradient is normal (the scaler skips that
+        # step), so the check is left to the scaler there.
+        if str(self.trainer.precision).startswith("16"):
+            return
+        for parameter in self.elbo.parameters():
+            if parameter.grad is not None and not torch.isfinite(parameter.grad).all():
+                raise FloatingPointError(f"a gradient became non-finite at epoch {self.current_epoch}")
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # The random state the next epoch starts from (the guide's reparameterised noise): with it a resumed run
+        # draws what the uninterrupted run drew, so both end with the same weights.
+        checkpoint["rng_states"] = _rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "rng_states" in checkpoint:
+            _set_rng_states(checkpoint["rng_states"])
 
     def validation_step(self, batch, batch_idx: int) -> None:
         x, y = batch
@@ -61,6 +85,9 @@ class TrainingPlan(L.LightningModule):
             # prediction and let each process compute the same figures (early stopping then agrees everywhere).
             y = self.all_gather(y).reshape(-1)
             probabilities = self.all_gather(probabilities).reshape(-1, probabilities.shape[-1])
+        if not torch.isfinite(probabilities).all():
+            # Early stopping would otherwise read a broken model's figures as a score.
+            raise FloatingPointError(f"the validation probabilities became non-finite at epoch {self.current_epoch}")
         scores = classification_metrics(y.cpu().numpy(), probabilities.cpu().numpy(), "val")
         scores = {k: (v if np.isfinite(v) else 0.0) for k, v in scores.items()}
         self.log_dict({k: scores[k] for k in ("val/auc", "val/log_loss", "val/accuracy")}, prog_bar=True)
@@ -76,3 +103,26 @@ class TrainingPlan(L.LightningModule):
             {"params": [p for p in parameters if id(p) not in decayed], "weight_decay": 0.0},
         ]
         return torch.optim.AdamW([g for g in groups if g["params"]], lr=self.learning_rate)
+
+
+def _rng_states() -> dict:
+    import random
+
+    # Plain tensors, numbers and tuples only, so that checkpoints load with torch.load(weights_only=True).
+    name, keys, position, has_gauss, gauss = np.random.get_state()
+    numpy_state = (name, torch.from_numpy(keys.astype(np.int64)), int(position), int(has_gauss), float(gauss))
+    states = {"torch": torch.get_rng_state(), "numpy": numpy_state, "python": random.getstate()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_rng_states(states: dict) -> None:
+    import random
+
+    torch.set_rng_state(states["torch"])
+    name, keys, position, has_gauss, gauss = states["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), position, has_gauss, gauss))
+    random.setstate(states["python"])
+    if "cuda" in states and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(states["cuda"])
