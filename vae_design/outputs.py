@@ -2,7 +2,8 @@
 
 A run writes into a private staging folder beside its run directory; only when everything succeeded are the files
 moved into place (each move an atomic rename). On any failure the staging folder, and any folder the run created,
-are removed again.
+are removed again. Single files (``write_text_atomic``) and model bundles (``save_bundle``) follow the same rule:
+written under a temporary name in the target's own folder, then renamed; a crash leaves the old file or nothing.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from vae_design.errors import InputError
 
 
 @contextlib.contextmanager
-def staged_run_dir(run_dir: str | Path) -> Iterator[Path]:
-    """Yield a staging folder; on success its files move into ``run_dir``, on failure nothing is left behind."""
+def staged_run_dir(run_dir: str | Path, setting: str = "hydra.run.dir") -> Iterator[Path]:
+    """Yield a staging folder; on success its files move into ``run_dir``, on failure nothing is left behind.
+    ``setting`` names the folder in the error for a path that is a file."""
     run_dir = Path(run_dir).absolute()
     if run_dir.exists() and not run_dir.is_dir():
-        raise InputError(f"hydra.run.dir={run_dir} is a file, not a folder")
+        raise InputError(f"{setting}={run_dir} is a file, not a folder")
     missing = [folder for folder in (run_dir, *run_dir.parents) if not folder.exists()]
     existing = run_dir if not missing else missing[-1].parent
     try:
@@ -43,3 +45,15 @@ def staged_run_dir(run_dir: str | Path) -> Iterator[Path]:
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and a rename, so that readers
+    and crashes see the old content or the new, never a part."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -306,3 +306,50 @@ def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result(alloy_fil
     whole = tmp_path / "uninterrupted"
     assert main(["train", *args[2:], f"hydra.run.dir={whole}"]) == 0
     assert _figures(killed) == _figures(whole)
+
+
+def test_a_failure_while_saving_a_bundle_keeps_the_previous_one(trained_run, tmp_path, monkeypatch):
+    model = AlloyVAE.load(trained_run / "model")
+    bundle = tmp_path / "deep" / "model"
+    real_save = torch.save
+
+    def crash_on_the_second_file(obj, target, *args, **kwargs):
+        if str(target).endswith("neighbours.pt"):
+            real_save(obj, target, *args, **kwargs)
+            with open(target, "r+b") as handle:  # a half-written file, then the crash
+                handle.truncate(10)
+            raise OSError(28, "No space left on device")
+        return real_save(obj, target, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", crash_on_the_second_file)
+    with pytest.raises(OSError):
+        model.save(bundle)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no bundle, no staging, no parent folders
+    monkeypatch.setattr(torch, "save", real_save)
+    model.save(bundle)
+    before = {p.name: p.read_bytes() for p in bundle.iterdir()}
+    monkeypatch.setattr(torch, "save", crash_on_the_second_file)
+    with pytest.raises(OSError):
+        model.save(bundle)
+    assert {p.name: p.read_bytes() for p in bundle.iterdir()} == before  # the previous bundle, whole
+    assert sorted(p.name for p in bundle.parent.iterdir()) == ["model"]
+
+
+def test_metrics_json_is_replaced_atomically(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from vae_design.cli.commands import write_metrics
+
+    path = tmp_path / "metrics.json"
+    write_metrics({"test/auc": 0.9}, path)
+
+    def half_then_crash(self, text, *args, **kwargs):
+        with open(self, "w") as handle:
+            handle.write(text[:5])
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(Path, "write_text", half_then_crash)
+    with pytest.raises(OSError):
+        write_metrics({"test/auc": 0.95, "val/auc": float("nan")}, path)
+    assert json.loads(path.read_text()) == {"test/auc": 0.9}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

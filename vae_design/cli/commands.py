@@ -16,7 +16,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from vae_design.errors import InputError, located, where
-from vae_design.outputs import staged_run_dir
+from vae_design.outputs import staged_run_dir, write_text_atomic
 
 
 def run_dir(cfg: DictConfig) -> Path:
@@ -163,7 +163,7 @@ def write_metrics(metrics: dict[str, float], path: Path) -> None:
     """Flat ``{"test/auc": 0.93, ...}`` JSON, keys sorted; a figure that cannot be computed (AUC of a one-class
     test set) is null rather than NaN, which is not JSON."""
     finite = {key: (float(v) if np.isfinite(v) else None) for key, v in sorted(metrics.items())}
-    path.write_text(json.dumps(finite, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps(finite, indent=2) + "\n")
 
 
 def run_train(cfg: DictConfig, overrides: list[str]) -> int:

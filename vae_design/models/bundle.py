@@ -27,12 +27,14 @@ FORMAT = 3  # 2: neighbours.pt and the "neighbours" settings; 3: h residualised 
 def save_bundle(
     path: Path, vae: PhaseVAE, target: str, known_alloys: pd.DataFrame, history: dict, neighbours: NeighbourEvidence
 ) -> Path:
-    """Write the bundle into ``path`` (created; existing bundle files are replaced)."""
+    """Write the bundle into ``path`` (created; existing bundle files are replaced). The files are written into a
+    staging folder and renamed into place only when all of them are complete: a failure while writing leaves the
+    previous bundle (or no folder), never a half-written file."""
     import pyro
 
     from vae_design import __version__
+    from vae_design.outputs import staged_run_dir
 
-    path.mkdir(parents=True, exist_ok=True)
     scaler = vae.head.scaler
     meta = {
         "format": FORMAT,
@@ -53,11 +55,12 @@ def save_bundle(
             "k": neighbours.k,
         },
     }
-    torch.save(vae.state_dict(), path / "weights.pt")
-    torch.save({"fractions": neighbours.fractions, "labels": neighbours.labels}, path / "neighbours.pt")
-    (path / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    (path / "elements.txt").write_text("\n".join(vae.config.elements) + "\n", encoding="utf-8")
-    known_alloys.to_csv(path / "known_alloys.csv", index=False)
+    with staged_run_dir(path, setting="model bundle path") as staging:
+        torch.save(vae.state_dict(), staging / "weights.pt")
+        torch.save({"fractions": neighbours.fractions, "labels": neighbours.labels}, staging / "neighbours.pt")
+        (staging / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        (staging / "elements.txt").write_text("\n".join(vae.config.elements) + "\n", encoding="utf-8")
+        known_alloys.to_csv(staging / "known_alloys.csv", index=False)
     return path
 
 
