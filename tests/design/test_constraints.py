@@ -8,7 +8,7 @@ import torch
 
 from vae_design.data.vocabulary import ElementVocabulary
 from vae_design.design.constraints import AlloyConstraints
-from vae_design.design.screen import _patterns, enumerate_chunks, plan_screen
+from vae_design.design.screen import _patterns, enumerate_chunks, expand, plan_screen
 from vae_design.errors import InputError
 
 VOCABULARY = ElementVocabulary(("Al", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Mo"))
@@ -96,7 +96,7 @@ def test_patterns_are_every_bounded_composition_of_the_grid():
 def test_screen_enumerates_each_palette_alloy_once_within_spread():
     rule = constraints(min_elements=3, max_elements=4, min_fraction=5, max_fraction=35, grid=5)
     plan = plan_screen(rule, ("Fe", "Ni", "Cr", "Co", "Mn"), spread=5.0, limit=10**6)
-    rows = torch.cat(list(enumerate_chunks(plan, len(VOCABULARY), chunk=7)))
+    rows = expand(plan, torch.cat(list(enumerate_chunks(plan, chunk=7))), len(VOCABULARY))
     assert len(rows) == plan.total
     assert len({tuple(r) for r in rows.tolist()}) == plan.total
     assert rule.valid(rows.long()).all()

@@ -36,7 +36,7 @@ DEFAULTS = {
         "guide_step_size": 0.05,
         "guide_pull": 0.05,
     },
-    "screen": {"palette": None, "spread": 5.0, "limit": 20_000_000, "chunk": 65536, "posterior_samples": 16},
+    "screen": {"palette": None, "spread": 2.0, "limit": 20_000_000, "chunk": 65536, "posterior_samples": 16},
     "invert": {"steps": 200, "step_size": 0.05, "pull": 0.05, "threshold": 0.5},
 }
 

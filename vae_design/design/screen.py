@@ -82,9 +82,9 @@ def plan_screen(constraints: AlloyConstraints, palette: tuple[str, ...], spread:
     return ScreenPlan(columns, patterns, total)
 
 
-def enumerate_chunks(plan: ScreenPlan, n_elements: int, chunk: int = 65536) -> Iterator[torch.Tensor]:
-    """Grid steps (rows, E) int16, about ``chunk`` rows at a time, in a fixed order."""
-    columns = np.asarray(plan.columns)
+def enumerate_chunks(plan: ScreenPlan, chunk: int = 65536) -> Iterator[torch.Tensor]:
+    """Grid steps over the palette columns (rows, P) int16, about ``chunk`` rows at a time, in a fixed order."""
+    columns = np.arange(len(plan.columns))
     for k, table in plan.patterns.items():
         per_subset = len(table)
         subsets_per_chunk = max(1, chunk // per_subset)
@@ -93,27 +93,74 @@ def enumerate_chunks(plan: ScreenPlan, n_elements: int, chunk: int = 65536) -> I
             block = np.asarray(list(itertools.islice(combos, subsets_per_chunk)), dtype=np.int64).reshape(-1, k)
             if len(block) == 0:
                 break
-            out = np.zeros((len(block) * per_subset, n_elements), dtype=np.int16)
+            out = np.zeros((len(block) * per_subset, len(columns)), dtype=np.int16)
             rows = np.arange(len(out))[:, None]
             targets = np.repeat(columns[block], per_subset, axis=0)  # (rows, k)
             out[rows, targets] = np.tile(table, (len(block), 1))
             yield torch.from_numpy(out)
 
 
-@torch.no_grad()
-def head_scores(model, counts: torch.Tensor, steps: int, samples: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class probabilities (N, K) from the head's posterior (no neighbour update) and the raw descriptors."""
-    x = counts.float() / steps
-    head = model.vae.head
-    raw = head.descriptors(x)
-    features = head.scaler(raw)
-    w_loc, w_scale = model.vae.coefficient_posterior()
-    b_loc, b_scale = model.vae.intercept_posterior()
-    generator = torch.Generator().manual_seed(0)
-    w = w_loc + w_scale * torch.randn((samples, *w_loc.shape), generator=generator)
-    b = b_loc + b_scale * torch.randn((samples, *b_loc.shape), generator=generator)
-    probabilities = head.logits(x, features, w, b).softmax(-1)
-    return probabilities.mean(0), probabilities.std(0), raw
+def expand(plan: ScreenPlan, counts: torch.Tensor, n_elements: int) -> torch.Tensor:
+    """Palette-column grid steps (N, P) -> vocabulary columns (N, E)."""
+    full = torch.zeros((len(counts), n_elements), dtype=counts.dtype)
+    full[:, list(plan.columns)] = counts
+    return full
+
+
+class _PaletteHead:
+    """The head's scores for palette alloys: descriptors over the palette's elements only (the same values as over
+    the whole vocabulary, since the other fractions are 0, at a fraction of the cost), the composition network on
+    the full vocabulary columns, and ``samples`` draws of the head's posterior."""
+
+    def __init__(self, model, plan: ScreenPlan, samples: int) -> None:
+        from vae_design.features.descriptors import Descriptors
+
+        self.head, self.columns = model.vae.head, list(plan.columns)
+        self.embedding = self.head.embedding
+        self.n_elements = len(model.vocabulary)
+        self.descriptors = Descriptors([model.vocabulary.elements[j] for j in plan.columns]).to(
+            self.head.descriptors.weights.device
+        )
+        w_loc, w_scale = model.vae.coefficient_posterior()
+        b_loc, b_scale = model.vae.intercept_posterior()
+        generator = torch.Generator().manual_seed(0)
+        self.w = w_loc + w_scale * torch.randn((samples, *w_loc.shape), generator=generator)
+        self.b = b_loc + b_scale * torch.randn((samples, *b_loc.shape), generator=generator)
+
+    def _embedding(self, palette: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """CompositionEmbedding.forward (evaluation mode) with its first layer on the palette columns only: the
+        other fractions are 0, so x @ W[:, :E].T = palette @ W[:, palette columns].T, 6x fewer multiplications."""
+        embedding = self.embedding
+        first = embedding.net[0]
+        if embedding.sees_composition:
+            weight = first.weight[:, self.columns]
+            hidden = torch.addmm(first.bias, palette, weight.T) + features @ first.weight[:, self.n_elements :].T
+        else:
+            hidden = first(features)
+        h = embedding.net[1:](hidden)
+        return h - torch.addmm(embedding.projection[0], features, embedding.projection[1:])
+
+    @torch.no_grad()
+    def __call__(self, counts: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Class probabilities (N, K) (posterior mean, no neighbour update), their std, and the raw descriptors."""
+        palette = counts.float() / steps
+        raw = self.descriptors(palette)
+        features = self.head.scaler(raw)
+        if self.head.n_classes != 2:
+            x = palette.new_zeros((len(palette), self.n_elements))
+            x[:, self.columns] = palette
+            probabilities = self.head.logits(x, features, self.w, self.b).softmax(-1)
+            return probabilities.mean(0), probabilities.std(0), raw
+        # Two classes: the other class's log-odds against the reference, b + w f + h(x), for all posterior draws in
+        # one matmul (N, S); the same sum as PhaseHead.logits (tests/design check it), without the (S, N, 2) softmax.
+        log_odds = torch.addmm(self.b[:, 0], features, self.w[:, 0, :].T)
+        if self.head.embedding is not None:
+            log_odds += self._embedding(palette, features)
+        other = torch.sigmoid(log_odds)
+        mean, std = other.mean(1), other.std(1)
+        reference = self.head.reference_class
+        columns = [1 - mean, mean] if reference == 0 else [mean, 1 - mean]
+        return torch.stack(columns, 1), torch.stack([std, std], 1), raw
 
 
 def run_screen(
@@ -133,12 +180,13 @@ def run_screen(
     elements = constraints.elements
     multi = model.classes.index("multi-phase")
     writer = None
-    best_counts = torch.zeros((0, len(elements)), dtype=torch.int16)
+    best_counts = torch.zeros((0, len(plan.columns)), dtype=torch.int16)
     best_scores = torch.zeros(0)
     done = 0
+    head = _PaletteHead(model, plan, samples)
     try:
-        for counts in enumerate_chunks(plan, len(elements), chunk):
-            mean, std, raw = head_scores(model, counts, constraints.steps, samples)
+        for counts in enumerate_chunks(plan, chunk):
+            mean, std, raw = head(counts, constraints.steps)
             target_probability = mean[:, target]
             if parquet is not None:
                 writer = _write_chunk(
@@ -154,7 +202,7 @@ def run_screen(
     finally:
         if writer is not None:
             writer.close()
-    return best_counts.long(), done
+    return expand(plan, best_counts, len(elements)).long(), done
 
 
 def _write_chunk(writer, path, counts, multi, spread, target_probability, raw, plan, constraints):
@@ -163,14 +211,13 @@ def _write_chunk(writer, path, counts, multi, spread, target_probability, raw, p
 
     from vae_design.design.scoring import formulas
 
-    elements = constraints.elements
-    palette = sorted(plan.columns, key=lambda j: elements[j])
-    columns = {"formula": pa.array(formulas(counts.numpy(), elements, constraints.grid))}
+    palette = [constraints.elements[j] for j in plan.columns]
+    columns = {"formula": pa.array(formulas(counts.numpy(), palette, constraints.grid))}
     columns["probability"] = pa.array((1 - multi).numpy())
     columns["uncertainty"] = pa.array(spread.numpy())
     columns["target_probability"] = pa.array(target_probability.numpy())
-    for j in palette:
-        columns[elements[j]] = pa.array((counts[:, j].float() * constraints.grid).numpy())
+    for j in sorted(range(len(palette)), key=lambda j: palette[j]):
+        columns[palette[j]] = pa.array((counts[:, j].float() * constraints.grid).numpy())
     for d, name in enumerate(DESCRIPTOR_NAMES):
         columns[name] = pa.array(raw[:, d].numpy())
     table = pa.table(columns)
