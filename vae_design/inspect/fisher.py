@@ -150,24 +150,29 @@ def head_input_fisher(view: HeadView, x: torch.Tensor) -> torch.Tensor:
     return input_fisher(lambda features: view.logits(x, features), view.features(x))
 
 
-def smooth_decode(vae, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """A differentiable stand-in for the decoded composition: each element's fraction weighted by its presence
-    probability (the decoder's hard element set has no gradient)."""
-    decoded = vae.decoded(z, y)
-    if hasattr(decoded, "presence_logits"):
-        weights = torch.sigmoid(decoded.presence_logits) * decoded.fraction_logits.softmax(-1)
-        return weights / weights.sum(-1, keepdim=True)
-    return decoded.decode()
+def usable_rows(view: HeadView, x: torch.Tensor) -> torch.Tensor:
+    """Boolean mask of the compositions whose descriptors can be computed (a decoded alloy may pair elements
+    without tabulated data, e.g. Th-U)."""
+    mask = torch.ones(len(x), dtype=torch.bool)
+    for row in view.vae.head.descriptors.unsupported_reasons(x.detach().double()):
+        mask[row] = False
+    return mask
 
 
 def latent_fisher(view: HeadView, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean Fisher information (Z, Z) of the head's prediction about the latent z, through the decoder, class y
-    fixed: how much moving in z changes the predicted phase (small in a disentangled model)."""
-
+    """Mean Fisher information (Z, Z) of the head's prediction about the latent z through the decoder, class y
+    fixed: how much moving in z changes the predicted phase (small in a disentangled model). The decoded element
+    set is a hard choice without a gradient; the fractions on it carry the information. Decoded alloys whose
+    descriptors cannot be computed are left out."""
+    with torch.no_grad():
+        keep = usable_rows(view, view.vae.decode(z, y))
+    z, y = z[keep], y[keep]
+    if len(z) == 0:
+        return torch.zeros(view.vae.config.z_dim, view.vae.config.z_dim)
     # The descriptors' x ln x is a custom autograd.Function that torch.func cannot transform: plain autograd here,
     # one backward pass per class (row n's logits depend on z_n only, so column sums give per-row gradients).
     latents = z.detach().clone().requires_grad_(True)
-    x = smooth_decode(view.vae, latents, y)
+    x = view.vae.decoded(latents, y).decode()
     logits = view.logits(x, view.vae.head.features(x))
     rows = [torch.autograd.grad(logits[:, k].sum(), latents, retain_graph=True)[0] for k in range(logits.shape[1])]
     return categorical_fisher(torch.stack(rows, 1), logits.detach().softmax(-1)) / len(z)

@@ -38,7 +38,8 @@ class InspectSettings:
 
 @dataclass
 class InspectionData:
-    """Labelled training alloys, the unlabelled pool, validation and (optionally) test alloys."""
+    """Labelled training alloys, the unlabelled pool, validation and (optionally) test alloys: compositions as
+    formulas or element -> amount mappings, labels as integers in the model's class order."""
 
     train: Part
     pool: list
@@ -103,9 +104,16 @@ def raw_descriptors(view: HeadView, x: torch.Tensor) -> pd.DataFrame:
 
 def inspect_model(model, data: InspectionData, settings: InspectSettings = InspectSettings()) -> Inspection:
     """Attributions, posterior vs prior, Fisher information, formula and latent space of ``model`` (an AlloyVAE)."""
+    from vae_design.api import as_compositions
     from vae_design.benchmarks.rules import RULE_NAMES, score_rule
     from vae_design.data.composition import canonical_formula
 
+    data = InspectionData(
+        (as_compositions(data.train[0]), np.asarray(data.train[1], dtype=int)),
+        as_compositions(data.pool),
+        (as_compositions(data.val[0]), np.asarray(data.val[1], dtype=int)),
+        None if data.test is None else (as_compositions(data.test[0]), np.asarray(data.test[1], dtype=int)),
+    )
     view = HeadView(model.vae)
     tensor = model.vocabulary.to_tensor
     ref = view.reference_class

@@ -52,6 +52,8 @@ def active_axes(z: np.ndarray, n: int) -> list[int]:
 @torch.no_grad()
 def traverse(view, axes: Sequence[int], classes: Sequence[str], span: float = 2.5, n_steps: int = 7):
     """One :class:`Traversal` per axis: decode z = (0, ..., t, ..., 0) with y fixed to each class."""
+    from vae_design.inspect.fisher import usable_rows
+
     vae = view.vae
     steps = np.linspace(-span, span, n_steps)
     result = []
@@ -62,7 +64,11 @@ def traverse(view, axes: Sequence[int], classes: Sequence[str], span: float = 2.
         for k, name in enumerate(classes):
             x = vae.decode(z, torch.full((n_steps,), k, dtype=torch.long))
             fractions[name] = x.numpy()
-            probability[name] = view.probability(x).numpy()
+            # NaN where the decoded alloy pairs elements without descriptor data
+            keep = usable_rows(view, x)
+            probability[name] = np.full(n_steps, np.nan)
+            if keep.any():
+                probability[name][keep.numpy()] = view.probability(x[keep]).numpy()
         result.append(Traversal(axis, steps, fractions, probability))
     return result
 
