@@ -1,0 +1,155 @@
+"""How good are the designed alloys, judged by an independent oracle, and how fast is screening?
+
+1. A default model: ``--model DIR`` (a bundle), else ``vae-design train`` on the default data with
+   ``trainer.max_epochs=--epochs`` (30 by default, to save time; early stopping may end it sooner).
+2. The oracle (:class:`vae_design.benchmarks.oracle.PhaseOracle`): a random forest on every labelled default alloy
+   with its own features, never used by the generator; its 5-fold cross-validated accuracy and AUC are printed.
+3. ``--n`` latents z ~ N(0, I), decoded with y = 1 and, from the same z, with y = 0, under the default constraints
+   of configs/generate.yaml: validity (valid alloys / n), uniqueness (distinct / valid), novelty (distinct alloys more
+   than 2 at.% from every known alloy, the shipped datasets included), the oracle's single-phase share of each
+   set, and the head's.
+4. Screening throughput: every near-equiatomic (spread 2 at.%) 4-6 element alloy of a 12-element palette, scored
+   with the head in chunks of 65,536 (descriptors + head posterior, top-n kept), candidates per second; best of
+   ``--repeats``. The CPU may be shared with other jobs: then the rate is pessimistic.
+
+    python scripts/bench_design.py                       # trains (about 2-10 min on a shared 2-core CPU)
+    python scripts/bench_design.py --model runs/default/model
+
+The last line is ``key=value`` pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vae_design.api import AlloyVAE
+from vae_design.benchmarks.oracle import PhaseOracle
+from vae_design.cli.main import main as cli
+from vae_design.data import load_table, parse_formula
+from vae_design.design import AlloyConstraints, KnownAlloys, ScoringSettings, latent_designs, plan_screen, run_screen
+from vae_design.design.sampler import prior_latents
+
+PALETTE = ("Al", "Co", "Cr", "Cu", "Fe", "Mn", "Mo", "Nb", "Ni", "Ti", "V", "Zr")
+
+
+def oracle_fit(seed: int) -> tuple[PhaseOracle, dict[str, float]]:
+    from sklearn.metrics import accuracy_score, roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    alloys = load_table().alloys
+    labelled = alloys[alloys["label"].notna()]
+    compositions, labels = list(labelled["composition"]), labelled["label"].to_numpy(dtype=int)
+    scores = np.zeros(len(labels))
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=seed).split(compositions, labels):
+        fold = PhaseOracle(seed=seed).fit([compositions[i] for i in train], labels[train])
+        scores[test] = fold.predict_proba([compositions[i] for i in test])
+    figures = {
+        "oracle_n": float(len(labels)),
+        "oracle_cv_accuracy": accuracy_score(labels, scores >= 0.5),
+        "oracle_cv_auc": roc_auc_score(labels, scores),
+    }
+    return PhaseOracle(seed=seed).fit(compositions, labels), figures
+
+
+def design_quality(model, oracle, n: int, seed: int, guide_steps: int) -> dict[str, float]:
+    constraints = AlloyConstraints.from_settings(model.vocabulary)  # the defaults of configs/generate.yaml
+    known = KnownAlloys.build(model, shipped=True)
+    z = prior_latents(n, model.vae.config.z_dim, seed)
+    figures, formulas = {}, {}
+    for target in (1, 0):
+        designs = latent_designs(model, z, target, constraints, known, ScoringSettings(), guide_steps=guide_steps)
+        table = designs.table
+        formulas[target] = dict(zip(table["latent_index"], table["formula"], strict=True))
+        verdict = oracle.predict_proba([parse_formula(f) for f in table["formula"]])
+        prefix = f"y{target}_"
+        figures.update({prefix + key: value for key, value in designs.figures.items() if key != "n_requested"})
+        figures[prefix + "oracle_single_phase"] = float((verdict >= 0.5).mean()) if len(table) else float("nan")
+        figures[prefix + "head_single_phase"] = float((table["probability"] >= 0.5).mean()) if len(table) else 0.0
+        figures[prefix + "mean_elements"] = float(table["n_elements"].mean()) if len(table) else 0.0
+        distinct = table.drop_duplicates("formula")
+        figures[prefix + "oracle_single_phase_distinct"] = float(
+            (oracle.predict_proba([parse_formula(f) for f in distinct["formula"]]) >= 0.5).mean()
+        )
+        print(f"target={target}: {len(table)} valid of {n}; examples: {', '.join(distinct['formula'].head(5))}")
+    # Same z, y flipped: how often does the decoded alloy change at all?
+    both = set(formulas[0]) & set(formulas[1])
+    figures["flip_changes_alloy"] = float(np.mean([formulas[0][i] != formulas[1][i] for i in both])) if both else 0.0
+    return figures
+
+
+def screen_rate(model, repeats: int) -> dict[str, float]:
+    constraints = AlloyConstraints.from_settings(model.vocabulary)
+    palette = tuple(e for e in PALETTE if e in model.vocabulary.elements)
+    plan = plan_screen(constraints, palette, spread=2.0, limit=50_000_000)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _, scored = run_screen(model, plan, 1, 1000, constraints)
+        best = min(best, time.perf_counter() - start)
+    return {"screen_candidates": float(plan.total), "screen_seconds": best, "screen_per_s": plan.total / best}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, help="a model bundle (RUN_DIR/model); default: train one")
+    parser.add_argument("--epochs", type=int, default=30, help="trainer.max_epochs of the training run")
+    parser.add_argument("--n", type=int, default=1000, help="latents decoded per target")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=2, help="screen timings (the best is reported)")
+    parser.add_argument("--guide-steps", type=int, default=0, help="latent.guide_steps (head guidance of each z)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--out", type=Path, default=Path("outputs/bench_design"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.model is None:
+        run = args.out / "model_run"
+        code = cli(
+            [
+                "train",
+                f"trainer.max_epochs={args.epochs}",
+                "trainer.progress_bar=false",
+                f"seed={args.seed}",
+                f"hydra.run.dir={run}",
+            ]
+        )
+        if code != 0:
+            raise SystemExit(code)
+        args.model = run / "model"
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = AlloyVAE.load(args.model)
+    oracle, figures = oracle_fit(args.seed)
+    print(f"oracle: 5-fold accuracy {figures['oracle_cv_accuracy']:.3f}, AUC {figures['oracle_cv_auc']:.3f}")
+    figures.update(design_quality(model, oracle, args.n, args.seed, args.guide_steps))
+    figures["guide_steps"] = float(args.guide_steps)
+    figures.update(screen_rate(model, args.repeats))
+    figures["torch_threads"] = float(torch.get_num_threads())
+    (args.out / "results.json").write_text(json.dumps(figures, indent=2) + "\n")
+    keys = (
+        "y1_validity",
+        "y1_uniqueness",
+        "y1_novelty",
+        "y1_oracle_single_phase",
+        "y0_validity",
+        "y0_uniqueness",
+        "y0_novelty",
+        "y0_oracle_single_phase",
+        "y1_head_single_phase",
+        "y0_head_single_phase",
+        "flip_changes_alloy",
+        "guide_steps",
+        "oracle_cv_accuracy",
+        "screen_candidates",
+        "screen_per_s",
+    )
+    print(" ".join(f"{key}={figures[key]:.4g}" for key in keys))
+
+
+if __name__ == "__main__":
+    main()
