@@ -6,6 +6,7 @@ import numpy as np
 
 from vae_design.features.descriptors import DESCRIPTOR_UNITS
 from vae_design.inspect import latent
+from vae_design.inspect.attributions import COMPOSITION
 from vae_design.plots import _pyplot, latent_coordinates
 
 
@@ -15,7 +16,10 @@ def shap_beeswarm(inspection):
 
     plt = _pyplot()
     a = inspection.attributions
-    explanation = shap.Explanation(a.values, a.base_values, data=a.data, feature_names=list(a.players))
+    data = a.data.copy()
+    if COMPOSITION in a.players:  # its "value" is a row id: no colour (grey)
+        data[:, a.players.index(COMPOSITION)] = np.nan
+    explanation = shap.Explanation(a.values, a.base_values, data=data, feature_names=list(a.players))
     shap.plots.beeswarm(explanation, max_display=len(a.players), show=False, plot_size=(7, 0.45 * len(a.players) + 1.5))
     fig = plt.gcf()
     fig.axes[0].set_xlabel("SHAP value (change in log-odds of a single phase)")
@@ -145,7 +149,8 @@ def traversals(inspection, min_fraction: float = 0.05):
     """Decoded compositions (at.%) along each of the most used z axes, other axes at 0, for each class."""
     plt = _pyplot()
     rows, classes = inspection.traversals, inspection.classes
-    fig, axes = plt.subplots(len(rows), len(classes), figsize=(4.2 * len(classes), 2.3 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), len(classes), figsize=(4.6 * len(classes), 2.7 * len(rows)), squeeze=False)
+    fig.subplots_adjust(hspace=0.75, wspace=0.3)
     for r, traversal in enumerate(rows):
         for c, name in enumerate(classes):
             ax = axes[r, c]
