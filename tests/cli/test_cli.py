@@ -40,8 +40,8 @@ def test_every_config_group_option_composes():
         for group in groups:
             for option in group.glob("*.yaml"):
                 cfg = compose("train", overrides=[f"{group.name}={option.stem}"])
-                # experiments are override sets at the top level (# @package _global_), not a node of their own
-                assert group.name == "experiment" or cfg[group.name] is not None
+                # experiments, launchers and sweeps are override sets at the top level (# @package _global_)
+                assert group.name in ("experiment", "launcher", "sweep") or cfg[group.name] is not None
         for name in {command.config for command in COMMANDS.values()}:
             compose(name, overrides=["+input=x.csv"] if name == "featurize" else [])
 

@@ -207,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     if any(arg in ("-h", "--help") for arg in overrides):
         print(_help(name, command))
         return 0
+    # -m / --multirun: one job per combination of swept values (a=1,2), or an Optuna search (sweep=optuna)
+    sweep = [arg for arg in overrides if arg in ("-m", "--multirun")]
+    overrides = [arg for arg in overrides if arg not in sweep]
     flags = [arg for arg in overrides if arg.startswith("-")]
     if flags:
         print(
@@ -219,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     from omegaconf.errors import OmegaConfBaseException
 
     try:
+        if sweep:
+            from vae_design.cli.multirun import multirun
+
+            return multirun(name, command, overrides)
         cfg = compose(command.config, overrides)
         # Imported on use, so `--help` and usage errors answer without loading torch and pandas.
         import importlib
