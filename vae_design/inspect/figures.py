@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from vae_design.features.descriptors import DESCRIPTOR_UNITS
@@ -20,7 +22,10 @@ def shap_beeswarm(inspection):
     if COMPOSITION in a.players:  # its "value" is a row id: no colour (grey)
         data[:, a.players.index(COMPOSITION)] = np.nan
     explanation = shap.Explanation(a.values, a.base_values, data=data, feature_names=list(a.players))
-    shap.plots.beeswarm(explanation, max_display=len(a.players), show=False, plot_size=(7, 0.45 * len(a.players) + 1.5))
+    with warnings.catch_warnings():  # shap takes quantiles of the all-NaN composition column for its colour scale
+        warnings.simplefilter("ignore", RuntimeWarning)
+        size = (7, 0.45 * len(a.players) + 1.5)
+        shap.plots.beeswarm(explanation, max_display=len(a.players), show=False, plot_size=size)
     fig = plt.gcf()
     fig.axes[0].set_xlabel("SHAP value (change in log-odds of a single phase)")
     fig.axes[0].set_title(f"what moves the head, {len(a.values)} validation alloys", fontsize="medium")
