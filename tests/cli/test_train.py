@@ -353,3 +353,16 @@ def test_metrics_json_is_replaced_atomically(tmp_path, monkeypatch):
         write_metrics({"test/auc": 0.95, "val/auc": float("nan")}, path)
     assert json.loads(path.read_text()) == {"test/auc": 0.9}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_mixed_precision_trains(alloy_files, tmp_path):
+    # trainer=gpu_mixed is trainer=gpu with bf16 autocast; the same autocast runs on CPU, which is what CI can test
+    # (Pyro's enumerated ELBO once failed under autocast: tensordot of bf16 probabilities and float32 costs).
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        settings = build_model(compose("train", overrides=["trainer=gpu_mixed"])).training
+    assert (settings.accelerator, settings.precision) == ("gpu", "bf16-mixed")
+    out = tmp_path / "bf16"
+    args = [*tiny_overrides(alloy_files), "trainer.precision=bf16-mixed", "trainer.accelerator=cpu", "logger=none"]
+    assert main(["train", *args, f"hydra.run.dir={out}"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test/auc"] > 0.8 and math.isfinite(metrics["val/log_loss"])

@@ -29,6 +29,15 @@ class TrainingPlan(L.LightningModule):
         self.learning_rate, self.weight_decay = learning_rate, weight_decay
         self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
 
+    def setup(self, stage: str) -> None:
+        if "mixed" in str(self.trainer.precision):
+            # Under autocast the layers compute in bf16/fp16, but Pyro's enumerated ELBO multiplies probabilities and
+            # costs with tensordot, which refuses mixed dtypes: every linear layer hands float32 to what follows
+            # (the next layer casts back to half precision itself), so distributions and the ELBO stay float32.
+            for layer in self.vae.modules():
+                if isinstance(layer, torch.nn.Linear):
+                    layer.register_forward_hook(_to_float32)
+
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         labelled = batch.get("labelled")
         unlabelled = batch.get("unlabelled")
@@ -103,6 +112,10 @@ class TrainingPlan(L.LightningModule):
             {"params": [p for p in parameters if id(p) not in decayed], "weight_decay": 0.0},
         ]
         return torch.optim.AdamW([g for g in groups if g["params"]], lr=self.learning_rate)
+
+
+def _to_float32(layer, inputs, output):
+    return output.float() if torch.is_floating_point(output) else output
 
 
 def _rng_states() -> dict:
