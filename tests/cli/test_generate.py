@@ -173,3 +173,28 @@ def test_the_api_runs_the_same_workflows(trained_run):
     assert path.table["stage"].iloc[0] == "seed"
     with pytest.raises(InputError, match="unknown setting latent.colour"):
         model.generate("latent", n=5, latent={"colour": 1})
+
+
+def test_head_guidance_raises_the_target_probability_and_filters_apply(trained_run):
+    import torch
+
+    from vae_design.design.constraints import AlloyConstraints
+    from vae_design.design.workflows import gradient_elements, guide_latents, target_log_probability
+
+    model = AlloyVAE.load(trained_run / "model")
+    rules = AlloyConstraints.from_settings(model.vocabulary, min_elements=3, max_elements=5)
+    usable = gradient_elements(model.vae, rules)
+    z = torch.randn(64, model.vae.config.z_dim, generator=torch.Generator().manual_seed(0))
+    y = torch.ones(64, dtype=torch.long)
+    moved = guide_latents(model.vae, z, 1, usable, steps=20, step_size=0.1, pull=0.01)
+    with torch.no_grad():
+        before = target_log_probability(model.vae, z, y, usable).mean()
+        after = target_log_probability(model.vae, moved, y, usable).mean()
+    assert after > before + 0.05
+    common = {"n": 40, "constraints": {"min_elements": 3, "max_elements": 5}, "scoring": {"shipped_datasets": False}}
+    hot = model.generate("latent", **common, latent={"temperature": 3.0, "deduplicate": False})
+    assert np.abs(hot.latents).mean() > 1.5  # z ~ N(0, 9 I): mean |z| = 3 sqrt(2 / pi) = 2.4
+    kept = model.generate("latent", **common, latent={"min_probability": 0.5, "novel_only": True, "guide_steps": 5})
+    assert (kept.table["target_probability"] >= 0.5).all() and kept.table["novel"].all()
+    with pytest.raises(InputError, match="latent.temperature must be positive"):
+        model.generate("latent", **common, latent={"temperature": 0})

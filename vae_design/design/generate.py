@@ -30,7 +30,9 @@ DEFAULTS = {
         "radius": 0.5,
         "file": None,
         "given": None,
+        "temperature": 1.0,
         "min_probability": 0.0,
+        "novel_only": False,
         "deduplicate": True,
         "guide_steps": 0,
         "guide_step_size": 0.05,
@@ -118,15 +120,22 @@ def plan_generation(
             seed_alloy,
             number(settings["radius"], "latent.radius"),
             settings["given"],
+            number(settings["temperature"], "latent.temperature"),
         )
         number(settings["min_probability"], "latent.min_probability")
         whole(settings["guide_steps"], "latent.guide_steps", 0)
         number(settings["guide_step_size"], "latent.guide_step_size")
         number(settings["guide_pull"], "latent.guide_pull")
     elif workflow == "screen":
+        chosen = palette(model, rules, settings["palette"])
+        descriptors = model.vae.head.descriptors
+        gaps = [e for e in chosen if e in descriptors.missing_properties]
+        gaps += [f"{a}-{b}" for a, b in descriptors.missing_pairs if a in chosen and b in chosen]
+        if gaps:
+            raise InputError(f"screen.palette: no descriptor data for {gaps[0]}; leave it out of the palette")
         plan.screen = plan_screen(
             rules,
-            palette(model, rules, settings["palette"]),
+            chosen,
             number(settings["spread"], "screen.spread"),
             whole(settings["limit"], "screen.limit", 1),
         )
@@ -186,6 +195,8 @@ def run_generation(
             guide_pull=settings["guide_pull"],
         )
         table = designs.table[designs.table["target_probability"] >= settings["min_probability"]]
+        if settings["novel_only"]:
+            table = table[table["novel"]]
         if settings["deduplicate"]:
             table = table.drop_duplicates("formula")
         z_columns = [f"z{d + 1}" for d in range(model.vae.config.z_dim)]

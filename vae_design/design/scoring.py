@@ -92,10 +92,11 @@ class KnownAlloys:
             d = torch.cdist(padded[start : start + batch], self.fractions, p=1)
             best, where = d.min(dim=1)
             index.append(where)
-            distance.append(best * 50.0)
+            distance.append(best.double() * 50.0)
         if not index:
             return np.zeros(0, dtype=int), np.zeros(0)
-        return torch.cat(index).numpy(), torch.cat(distance).double().numpy()
+        # float32 sums leave ~1e-6 at.% of noise: 2.000001 must not count as more than 2 at.%
+        return torch.cat(index).numpy(), torch.cat(distance).numpy().round(4)
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,15 @@ def latents(
     seed_alloy: str | None = None,
     radius: float = 0.5,
     given: np.ndarray | None = None,
+    temperature: float = 1.0,
 ) -> torch.Tensor:
-    """The (n, z_dim) latents a ``latent.source`` names (``given`` latents are used as they are)."""
+    """The (n, z_dim) latents a ``latent.source`` names (``given`` latents are used as they are); prior draws are
+    scaled by ``temperature`` (above 1: further from the training alloys the decoder has memorised)."""
     z_dim = model.vae.config.z_dim
     if source == "prior":
-        return prior_latents(n, z_dim, seed)
+        if not temperature > 0:
+            raise InputError(f"latent.temperature must be positive, got {temperature:g}")
+        return prior_latents(n, z_dim, seed) * temperature
     if source == "grid":
         return grid_latents(n, z_dim, grid_dims, span)
     if source == "seed":
@@ -89,6 +93,14 @@ def latents(
             raise InputError(f"given latents must have {z_dim} columns (the model's z_dim), got shape {given.shape}")
         return torch.as_tensor(given)
     raise InputError(f"unknown latent.source '{source}'; choose one of {', '.join(LATENT_SOURCES)}")
+
+
+def gradient_elements(vae, constraints: AlloyConstraints) -> torch.Tensor:
+    """Bool (E,): the allowed elements the relaxed (dense) composition of the gradient may spread over: those with
+    every descriptor value and a mixing enthalpy to every other element (a dense mixture touches every pair)."""
+    descriptors = vae.head.descriptors
+    gaps = set(descriptors.missing_properties) | {e for pair in descriptors.missing_pairs for e in pair}
+    return constraints.mask() & torch.tensor([e not in gaps for e in constraints.elements])
 
 
 def target_log_probability(vae, z: torch.Tensor, y: torch.Tensor, usable: torch.Tensor) -> torch.Tensor:
@@ -137,7 +149,7 @@ def latent_designs(
     actually decoded, ``z1..zD``)."""
     target = target_index(model, target)
     settings = settings or ScoringSettings()
-    usable = constraints.mask()
+    usable = gradient_elements(model.vae, constraints)
     parts, decoded = [], []
     for start in range(0, len(z), batch):
         part = guide_latents(
@@ -145,6 +157,7 @@ def latent_designs(
         )
         decoded.append(part)
         counts, valid = decode_constrained(model.vae, part, target, constraints)
+        valid &= ~model.vae.head.descriptors.unsupported(constraints.to_fractions(counts))
         if valid.any():
             table = score(model, counts[valid], constraints.grid, known, settings)
             table.insert(0, "latent_index", np.flatnonzero(valid.numpy()) + start)
@@ -195,7 +208,7 @@ def invert_path(
     settings = settings or ScoringSettings()
     vae = model.vae
     x_seed, z_seed, y_seed = seed_latent(model, seed_alloy)
-    usable = constraints.mask()
+    usable = gradient_elements(model.vae, constraints)
     loose = AlloyConstraints(
         min_elements=1,
         max_elements=len(constraints.elements),
@@ -214,6 +227,7 @@ def invert_path(
     for step in range(steps + 1):
         with torch.no_grad():
             counts, valid = decode_constrained(vae, z.detach(), target, constraints)
+            valid &= ~vae.head.descriptors.unsupported(constraints.to_fractions(counts))
         key = tuple(counts[0].tolist())
         if valid[0] and key not in seen:
             seen.add(key)
