@@ -240,10 +240,13 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings = Inspe
             {f"{m}_{p}": v for m, v in _scores(y, formula.log_odds(evaluation[p][0])).items()}
         )
         for rule in RULE_NAMES:
-            predicted, score, _ = score_rule(rule, compositions)
+            predicted, score, failed = score_rule(rule, compositions)
+            finite = np.isfinite(score)
+            if finite.any():  # an alloy hea-bench cannot describe (or with Omega = 0) ranks lowest, as predicted
+                score = np.where(finite, score, score[finite].min() - 1)
             scored = _scores(y, score)
             comparison.setdefault(rule, {}).update(
-                {f"auc_{p}": scored["auc"], f"accuracy_{p}": float((predicted == y).mean())}
+                {f"auc_{p}": scored["auc"], f"accuracy_{p}": float((predicted == y).mean()), f"undescribed_{p}": failed}
             )
     summary["comparison"] = comparison
 
