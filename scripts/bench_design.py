@@ -121,7 +121,7 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=2.0, help="design mode: latent.temperature")
     parser.add_argument("--guide-steps", type=int, default=30, help="design mode: latent.guide_steps")
     parser.add_argument("--min-probability", type=float, default=0.5, help="design mode: latent.min_probability")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest on a shared 2-core CPU)")
     parser.add_argument("--out", type=Path, default=Path("outputs/bench_design"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
