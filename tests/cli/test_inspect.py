@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from vae_design import AlloyVAE
@@ -27,8 +29,8 @@ def test_inspect_writes_report_json_and_figures(trained_run, tmp_path, capsys):
     out = tmp_path / "inspect"
     code, stdout, err = run(["inspect", f"model={trained_run / 'model'}", f"hydra.run.dir={out}", *SMALL], capsys)
     assert code == 0, err
-    for name in ("report.md", "inspect.json", "shap_beeswarm.png", "shap_alloys.png", "posterior.png", "fisher.png",
-                 "formula.png", "latent_maps.png", "traversals.png"):  # fmt: skip
+    figures = ["shap_beeswarm.png", "shap_alloys.png", "posterior.png", "fisher.png", "formula.png", "latent_maps.png"]
+    for name in ["report.md", "inspect.json", "shap_values.csv", *figures, "traversals.png"]:
         assert (out / name).is_file(), name
     summary = json.loads((out / "inspect.json").read_text())
     model = AlloyVAE.load(trained_run / "model")
@@ -48,6 +50,10 @@ def test_inspect_writes_report_json_and_figures(trained_run, tmp_path, capsys):
     assert {"expression", "latex", "n_terms", "auc_val", "auc_test"} <= set(formula)
     assert 1 <= formula["n_terms"] <= 3 and formula["auc_test"] is not None  # test alloys rebuilt from the run
     assert summary["model"]["alloys"]["test"] == 24
+    per_alloy = pd.read_csv(out / "shap_values.csv")
+    assert len(per_alloy) == 6
+    contributions = per_alloy[[c for c in per_alloy if c.startswith("shap_")]].sum(1)
+    assert np.allclose(per_alloy["base_value"] + contributions, per_alloy["log_odds"], atol=1e-4)
     report = (out / "report.md").read_text()
     assert "## 4. An explicit formula" in report and formula["latex"] in report
     assert f"{summary['comparison']['head']['auc_val']:.3f}" in report

@@ -87,6 +87,7 @@ COMMANDS: dict[str, Command] = {
         "                    mean, lo, hi, prior_mean, prior_scale), fim (eigenvalues, condition_number,\n"
         "                    effective_dimension, pruning), formula (expression, latex, n_terms, auc_val, auc_test),\n"
         "                    comparison (head, formula, empirical rules), latent (probe AUC, mutual information)\n"
+        "  shap_values.csv   per explained alloy: P(single phase), log-odds, base value, each SHAP value\n"
         "  shap_beeswarm.png, shap_alloys.png, posterior.png, fisher.png, formula.png, latent_maps.png,\n"
         "  traversals.png\n"
         "Test alloys are rebuilt from the training run's own data and split (model/config.yaml), or read from\n"

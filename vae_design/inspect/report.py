@@ -63,7 +63,21 @@ def write_report(inspection, folder: Path, model_path: str) -> list[str]:
     written.append("shap_alloys.png")
     (folder / "inspect.json").write_text(json.dumps(inspection.summary, indent=2) + "\n", encoding="utf-8")
     (folder / "report.md").write_text(render(inspection, model_path, rows, titles), encoding="utf-8")
-    return ["report.md", "inspect.json", *sorted(written)]
+    shap_table(inspection).to_csv(folder / "shap_values.csv", index=False, float_format="%.6g")
+    return ["report.md", "inspect.json", "shap_values.csv", *sorted(written)]
+
+
+def shap_table(inspection):
+    """One row per explained alloy: formula, P(single phase), log-odds, base value and each player's SHAP value."""
+    import pandas as pd
+
+    a = inspection.attributions
+    table = pd.DataFrame(a.values, columns=[f"shap_{p}" for p in a.players])
+    table.insert(0, "base_value", a.base_values)
+    table.insert(0, "log_odds", a.outputs)
+    table.insert(0, "probability", 1 / (1 + np.exp(-a.outputs)))
+    table.insert(0, "formula", inspection.explained)
+    return table
 
 
 def render(inspection, model_path: str, rows: list[int], titles: list[str]) -> str:
@@ -153,6 +167,10 @@ def _posterior_section(inspection) -> list[str]:
             f"| `{name}` | {v['mean']:+.2f} | [{v['lo']:+.2f}, {v['hi']:+.2f}] | {v['prior_mean']:+.2f} +- "
             f"{v['prior_scale']:.2f} | {verdict} |"
         )
+    if against:
+        lines += ["", f"The data contradict the expert prior for {', '.join(f'`{n}`' for n in sorted(against))}."]
+    else:
+        lines += ["", "No coefficient contradicts its expert prior."]
     return [*lines, "", "![posterior](posterior.png)", "", "*posterior.png*: grey, the prior; blue, the posterior; "
             "red, a posterior that contradicts its prior.", ""]  # fmt: skip
 
@@ -249,6 +267,19 @@ def _formula_section(inspection) -> list[str]:
     return lines
 
 
+def _disentanglement_verdict(probe_auc) -> str:
+    if probe_auc is None:
+        return "Too few labelled alloys to probe z for the phase."
+    if probe_auc < 0.6:
+        return "z carries little phase information: the phase lives in y, as intended (disentangled)."
+    if probe_auc < 0.75:
+        return "z carries some phase information: the model is partly disentangled."
+    return (
+        "z still carries much of the phase information (through the chemistry that correlates with it): the "
+        "model is only partly disentangled, and decoding with a chosen y does not fully control the phase."
+    )
+
+
 def _latent_section(inspection) -> list[str]:
     scores = inspection.summary["latent"]
     axes = ", ".join(f"z{a}" for a in scores["axes_by_spread"])
@@ -260,6 +291,7 @@ def _latent_section(inspection) -> list[str]:
         f"- Phase read from z by a linear probe: AUC {_num(scores['label_probe_auc'])} (0.5: z carries no phase "
         f"information); largest mutual information between one z axis and the phase "
         f"{_num(scores['label_mutual_information_max'])} nats.",
+        f"- {_disentanglement_verdict(scores['label_probe_auc'])}",
         f"- Element family read from z: accuracy {_num(scores['family_probe_accuracy'])} (always guessing the "
         f"largest family: {_num(scores['family_majority_accuracy'])}); number of elements: R^2 "
         f"{_num(scores['n_elements_probe_r2'])}.",
