@@ -79,6 +79,7 @@ def test_inspect_one_alloy_prints_and_writes_nothing(trained_run, tmp_path, caps
         (["model=MODEL", "inspect.level=2"], "inspect.level must be between 0 and 1"),
         (["model=MODEL", "inspect.shap_alloys=abc"], "inspect.shap_alloys must be a whole number"),
         (["model=MODEL", "+inspect.colour=red"], "unknown setting inspect.colour"),
+        (["model=MODEL", "inspect.traversal_axes=0"], "inspect.traversal_axes must be a whole number"),
         (["model=MODEL", "test=MISSING.csv"], "MISSING.csv: no such file"),
     ],
 )

@@ -18,6 +18,9 @@ def inspect_settings(cfg: DictConfig):
     values = _checked("inspect", options(cfg, "inspect", InspectSettings), InspectSettings)
     if not 0 < values.get("level", 0.9) < 1:
         raise InputError(f"inspect.level must be between 0 and 1, got {values['level']}")
+    axes = values.get("traversal_axes")
+    if axes is not None and (isinstance(axes, bool) or not isinstance(axes, int) or axes < 1):
+        raise InputError(f"inspect.traversal_axes must be a whole number of at least 1 or null, got {axes!r}")
     for key in ("shap_background", "shap_alloys", "formula_max_terms", "latent_alloys"):
         if key in values and values[key] < 1:
             raise InputError(f"inspect.{key} must be at least 1, got {values[key]}")

@@ -105,6 +105,8 @@ def formula_path(inspection):
     ax.plot(path["n_terms"], path["auc_val"], "o", color="tab:blue", alpha=0.6, label="formulas searched")
     best = path.groupby("n_terms")["auc_val"].max()
     ax.plot(best.index, best.values, "-", color="tab:blue")
+    if "auc_test" in path:
+        ax.plot(path["n_terms"], path["auc_test"], "x", color="tab:green", alpha=0.7, label="the same, test AUC")
     chosen = inspection.formula
     ax.plot([chosen.n_terms], [chosen.metrics["auc_val"]], "*", markersize=14, color="tab:red", label="chosen formula")
     styles = iter(["--", ":", "-.", (0, (1, 3)), (0, (5, 5))])
@@ -151,22 +153,30 @@ def latent_maps(inspection):
 
 
 def traversals(inspection, min_fraction: float = 0.05):
-    """Decoded compositions (at.%) along each of the most used z axes, other axes at 0, for each class."""
+    """Decoded compositions (at.%) along z axes (most used first), other axes at 0, for each class."""
     plt = _pyplot()
     rows, classes = inspection.traversals, inspection.classes
-    fig, axes = plt.subplots(len(rows), len(classes), figsize=(4.6 * len(classes), 2.7 * len(rows)), squeeze=False)
-    fig.subplots_adjust(hspace=0.75, wspace=0.3)
+    per_row = 2 if len(classes) <= 2 else 1  # axes side by side
+    n_rows = int(np.ceil(len(rows) / per_row))
+    n_cols = per_row * len(classes)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 2.7 * n_rows), squeeze=False)
+    fig.subplots_adjust(hspace=0.8, wspace=0.35)
+    image = None
+    for ax in axes.flat[len(rows) * len(classes) :]:
+        ax.axis("off")
     for r, traversal in enumerate(rows):
         for c, name in enumerate(classes):
-            ax = axes[r, c]
+            ax = axes.flat[r * len(classes) + c]
             fractions = traversal.fractions[name]
             shown = np.flatnonzero(fractions.max(0) >= min_fraction)
             image = ax.imshow(100 * fractions[:, shown].T, aspect="auto", cmap="magma_r", vmin=0, vmax=60)
             ax.set_yticks(np.arange(len(shown)), [inspection.elements[j] for j in shown], fontsize="x-small")
-            ax.set_xticks(np.arange(len(traversal.steps)), [f"{s:+.1f}" for s in traversal.steps], fontsize="x-small")
+            ends = [0, len(traversal.steps) // 2, len(traversal.steps) - 1]  # first, middle, last step labelled
+            ax.set_xticks(ends, [f"{traversal.steps[i]:+.1f}" for i in ends], fontsize="x-small")
             p = " ".join(f"{v:.2f}" for v in traversal.probability[name])
             ax.set_title(f"z{traversal.axis + 1}, y = {name}\nP(single): {p}", fontsize="x-small")
-    fig.colorbar(image, ax=axes, label="at.%", shrink=0.6)
+    if image is not None:
+        fig.colorbar(image, ax=axes, label="at.%", shrink=0.5)
     return fig
 
 

@@ -52,7 +52,8 @@ class Formula:
     terms: list[str]
     coefficients: dict[str, float]  # per term, on standardised terms (comparable sizes)
     selection_frequency: dict[str, float]  # bootstrap frequency of every term ever selected
-    path: pd.DataFrame  # one row per distinct support on the L1 path: n_terms, terms, auc_val, accuracy_val, ...
+    path: pd.DataFrame  # one row per support searched: n_terms, terms, origin, deviance, auc_val, accuracy_val,
+    # and auc_test, accuracy_test when test alloys were given (never used to choose)
     metrics: dict[str, float] = field(default_factory=dict)  # auc_val, accuracy_val, auc_test, accuracy_test
 
     @property
@@ -196,6 +197,7 @@ def distil_formula(
         return (np.column_stack([values[n][1] for n in names]) - centre) / spread
 
     x_val, y_val = standardised(val[0]), np.asarray(val[1], dtype=int)
+    x_test, y_test = (None, None) if test is None else (standardised(test[0]), np.asarray(test[1], dtype=int))
     fit_target = np.clip(np.asarray(fit_target, dtype=float), 0, 1)
     lasso = []
     for c in np.logspace(-3.5, 0.5, n_penalties):
@@ -216,6 +218,9 @@ def distil_formula(
             rows.append({"n_terms": len(support), "terms": [names[i] for i in support], "origin": origin,
                          "deviance": _deviance(refit, design[:, support], fit_target),
                          "auc_val": auc, "accuracy_val": accuracy})  # fmt: skip
+            if x_test is not None:  # reported beside, never used to choose
+                auc, accuracy = _scores(y_test, refit.decision_function(x_test[:, support]))
+                rows[-1].update({"auc_test": auc, "accuracy_test": accuracy})
     path = pd.DataFrame(rows).sort_values(["n_terms", "deviance"], ignore_index=True)
     best = np.nanmax(path["auc_val"]) if path["auc_val"].notna().any() else np.nan
     eligible = path[path["auc_val"] >= best - tolerance] if np.isfinite(best) else path

@@ -32,7 +32,7 @@ class InspectSettings:
     formula_fit_alloys: int = 3000  # training + unlabelled alloys the formula is fitted to (the head's probabilities)
     formula_ratios: bool = True
     latent_alloys: int = 3000  # alloys drawn in the latent maps
-    traversal_axes: int = 6
+    traversal_axes: int | None = None  # None: every axis, most used first
     seed: int = 0
 
 
@@ -262,7 +262,7 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings = Inspe
     families = latent.element_family(fractions, model.vocabulary.elements)
     n_elements = latent.count_elements(fractions)
     summary["latent"] = latent.disentanglement_scores(z_shown, labels[shown], families, n_elements, settings.seed)
-    axes = latent.active_axes(z_shown, settings.traversal_axes)
+    axes = latent.active_axes(z_shown, settings.traversal_axes or z_shown.shape[1])
     summary["latent"]["axes_by_spread"] = [int(a) + 1 for a in axes]
     traversals = latent.traverse(view, axes, model.classes)
 

@@ -254,14 +254,20 @@ def _formula_section(inspection) -> list[str]:
         "bands, and both of the first two (no score, so no AUC), computed with hea-bench's own descriptors. The head "
         "here is at its posterior mean, without the measured-neighbour update of `predict`.",
         "",
-        "| terms | formula terms | validation AUC |",
-        "|---|---|---|",
-        *(f"| {p['n_terms']} | {' + '.join(p['terms'])} | {_num(p['auc_val'])} |" for p in f["path"]),
+        "Every formula searched (refitted on its terms, before rounding), by number of terms:",
+        "",
+        "| terms | formula terms | accuracy (val) | AUC (val) | accuracy (test) | AUC (test) |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {p['n_terms']} | {' + '.join(p['terms'])} | {_num(p['accuracy_val'])} | {_num(p['auc_val'])} | "
+            f"{_num(p.get('accuracy_test'))} | {_num(p.get('auc_test'))} |"
+            for p in f["path"]
+        ),
         "",
         "![formula](formula.png)",
         "",
-        "*formula.png*: validation AUC against the number of terms (star: the chosen formula), beside the head and "
-        "the empirical rules.",
+        "*formula.png*: validation (and test) AUC against the number of terms (star: the chosen formula), beside "
+        "the head and the empirical rules on validation.",
         "",
     ]
     return lines
@@ -304,8 +310,9 @@ def _latent_section(inspection) -> list[str]:
         "",
         "![traversals](traversals.png)",
         "",
-        f"*traversals.png*: compositions decoded along the most used axes ({axes}), from -2.5 to +2.5 with the "
-        "other axes at 0, for each phase class; above each panel, the head's P(single phase) of the decoded alloys.",
+        f"*traversals.png*: compositions decoded along the z axes ({axes}, most used first), from -2.5 to +2.5 "
+        "with the other axes at 0, for each phase class; above each panel, the head's P(single phase) of the decoded "
+        "alloys (in a disentangled model it changes with y, not along z).",
         "",
     ]
 
