@@ -1,7 +1,8 @@
 """Distil the head into an explicit, sparse logistic formula over descriptors, their products and ratios.
 
 Candidate terms, from the raw descriptors (units as in ``vae-design featurize``; omega enters as ln(1 + omega),
-as in the head): every descriptor, every product of two (squares included) and every ratio of two descriptors
+as in the head, but without the head's cap at 1e4, so that the printed expression is exactly what was fitted):
+every descriptor, every product of two (squares included) and every ratio of two descriptors
 that are positive on all fitting alloys. Terms are standardised on the fitting alloys, so one L1 penalty treats
 them alike. The search:
 
@@ -82,7 +83,7 @@ def candidate_terms(descriptors: pd.DataFrame, ratios: bool = True) -> dict[str,
     """name -> (sympy expression in raw descriptors, its values on ``descriptors``)."""
     columns = list(descriptors.columns)
     values = {
-        name: np.log1p(np.clip(descriptors[name].to_numpy(float), 0, 1e4))
+        name: np.log1p(np.clip(descriptors[name].to_numpy(float), 0, None))
         if name == "omega"
         else descriptors[name].to_numpy(float)
         for name in columns
