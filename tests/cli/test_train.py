@@ -210,7 +210,10 @@ def test_same_seed_same_metrics_and_a_resumed_run_matches_an_uninterrupted_one(t
     # need batch orders seeded per epoch and the random state saved in the checkpoint (both were missing once).
     resumed = tmp_path / "resumed"
     shutil.copytree(trained_run, resumed, ignore=shutil.ignore_patterns("metrics.json", "model"))
+    partial = resumed / "checkpoints" / ".last.ckpt.999.partial"  # what a kill during a checkpoint write leaves
+    partial.write_bytes(b"half a checkpoint")
     assert main([*args, "resume=true", f"hydra.run.dir={resumed}"]) == 0
+    assert not partial.exists()
     assert _figures(resumed) == _figures(tmp_path / "a")
     assert torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 2
 

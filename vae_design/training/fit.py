@@ -179,6 +179,8 @@ def train_vae(
         plugins=[_atomic_checkpoints()],
     )
     last = checkpoint_dir / "last.ckpt"
+    for stale in checkpoint_dir.glob(".*.partial"):  # a checkpoint write cut short by a kill
+        stale.unlink(missing_ok=True)
     started = time.perf_counter()
     with warnings.catch_warnings():
         # Single-process loaders are deliberate (parallelism off by default; the data are in memory).
