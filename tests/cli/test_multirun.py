@@ -39,6 +39,10 @@ def test_a_bad_setting_in_any_job_is_one_line_and_nothing_is_launched(alloy_file
     assert code == 2 and err == "vae-design train: error: model.z_dim must be a whole number, got 'abc'\n"
     code, _, err = run(["train", "--multirun", "model.nope=1,2", f"hydra.sweep.dir={sweep}"], capsys)
     assert code == 2 and err.count("\n") == 1 and "model.nope" in err
+    code, _, err = run(["featurize", "-m", "input=a.csv,b.csv", f"hydra.sweep.dir={sweep}"], capsys)
+    assert code == 2 and err == "vae-design featurize: error: -m (multirun) is for vae-design train; " + (
+        "run featurize once per setting instead\n"
+    )
     assert not sweep.exists()
 
 

@@ -1,11 +1,11 @@
-"""``vae-design <command> -m ...``: Hydra multirun, with the launcher and sweeper the config selects.
+"""``vae-design train -m ...``: Hydra multirun, with the launcher and sweeper the config selects.
 
 Hydra's compose API (used for single runs) does not run launchers or sweepers, so a multirun goes through Hydra's
 own entry point (``hydra.main``): the sweeper (``sweep=``: every combination, or Optuna) picks the jobs and the
 launcher (``launcher=``: joblib processes on this machine, or SLURM through submitit) runs them. Each job is an
-ordinary run of the command in its own folder, ``hydra.sweep.dir/<job number>``.
+ordinary training run in its own folder, ``hydra.sweep.dir/<job number>``.
 
-Before anything is launched, every job of a plain sweep is composed and (for train) its settings checked, so that
+Before anything is launched, every job of a plain sweep is composed and its model settings checked, so that
 a typo is one line and exit code 2 with nothing written, as for a single run. A job that fails later (bad data, a
 diverged run) prints its one line, returns NaN to the sweeper (Optuna marks the trial failed) and the sweep goes on;
 the exit code is then 2.
@@ -53,6 +53,9 @@ def multirun(name: str, command, overrides: list[str]) -> int:
     import hydra
     from omegaconf import OmegaConf
 
+    if name != "train":
+        # predict's model=PATH would be read by hydra.main as a choice from the model/ config group
+        raise InputError(f"-m (multirun) is for vae-design train; run {name} once per setting instead")
     _check(name, command.config, overrides)
     # A fixed sweep folder (Hydra's default holds ${now:...}), so the jobs' results can be read back afterwards.
     if not any(text.startswith("hydra.sweep.dir=") for text in overrides):
