@@ -40,7 +40,9 @@ def check_alloys(table, elements=("Al", "Co", "Cr", "Fe", "Mn", "Ni")):
 
 def test_latent_workflow_writes_scored_valid_distinct_candidates(trained_run, tmp_path, capsys):
     out = tmp_path / "out"
-    table, summary, stdout = generate(trained_run, out, capsys, "workflow=latent", "n=200", "target=1", "plots=true")
+    table, summary, stdout = generate(
+        trained_run, out, capsys, "workflow=latent", "n=200", "target=1", "plots=true", "latent.min_probability=0"
+    )
     for column in (
         "formula",
         "probability",
@@ -78,6 +80,8 @@ def test_latent_z_given_in_a_file_is_decoded_as_given(trained_run, tmp_path, cap
         "latent.source=given",
         f"latent.file={source}",
         "latent.deduplicate=false",
+        "latent.guide_steps=0",
+        "latent.min_probability=0",
     )
     assert np.allclose(table[[f"z{d + 1}" for d in range(16)]].to_numpy(), z[table["latent_index"]], atol=1e-5)
 
@@ -198,3 +202,26 @@ def test_head_guidance_raises_the_target_probability_and_filters_apply(trained_r
     assert (kept.table["target_probability"] >= 0.5).all() and kept.table["novel"].all()
     with pytest.raises(InputError, match="latent.temperature must be positive"):
         model.generate("latent", **common, latent={"temperature": 0})
+
+
+def test_generate_yaml_defaults_equal_the_library_defaults():
+    from omegaconf import OmegaConf
+
+    from vae_design.design.generate import DEFAULTS
+    from vae_design.resources import config_dir
+
+    config = OmegaConf.to_container(OmegaConf.load(config_dir() / "generate.yaml"))
+    for group, defaults in DEFAULTS.items():
+        yaml_group = {k: v for k, v in config[group].items() if k not in ("file", "parquet")}
+        assert yaml_group == {k: v for k, v in defaults.items() if k not in ("given", "file")}, group
+
+
+def test_no_valid_latent_gives_an_empty_table_with_every_column(trained_run):
+    import torch
+
+    from vae_design.design import AlloyConstraints, KnownAlloys, latent_designs
+
+    model = AlloyVAE.load(trained_run / "model")
+    rules = AlloyConstraints.from_settings(model.vocabulary, min_elements=3, max_elements=5)
+    designs = latent_designs(model, torch.zeros(0, 16), 1, rules, KnownAlloys.build(model, shipped=False))
+    assert len(designs.table) == 0 and {"formula", "probability", "novel", "z1"} <= set(designs.table.columns)

@@ -164,7 +164,11 @@ def latent_designs(
             parts.append(table)
         if progress:
             progress(min(start + batch, len(z)), len(z))
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["latent_index", "formula"])
+    if not parts:  # no valid alloy: an empty table with every column
+        empty = torch.zeros((0, len(constraints.elements)), dtype=torch.long)
+        parts = [score(model, empty, constraints.grid, known, settings)]
+        parts[0].insert(0, "latent_index", np.zeros(0, dtype=np.int64))
+    table = pd.concat(parts, ignore_index=True)
     table = with_target_probability(model, table, target)
     z = torch.cat(decoded) if decoded else z
     chosen = z[torch.as_tensor(table["latent_index"].to_numpy(dtype=np.int64))].numpy()
