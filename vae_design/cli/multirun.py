@@ -104,6 +104,7 @@ def _job_function(name: str, command):
         module, _, function = command.run.rpartition(":")
         run = getattr(importlib.import_module(f"vae_design.cli.{module or 'commands'}"), function)
         label = f"job {settings.job.num} ({' '.join(settings.overrides.task)})"
+        (out / "FAILED").unlink(missing_ok=True)  # from an earlier attempt of this sweep (resume=true reruns it)
         try:
             run(cfg, list(settings.overrides.task))
         except (InputError, HydraException, OmegaConfBaseException, OSError) as error:
