@@ -202,7 +202,7 @@ def test_generate_refuses_bad_settings(trained_run, tmp_path, capsys, args):
     refused("generate", [f"model={trained_run / 'model'}", "n=20", *args], tmp_path / "out", capsys)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.binary(max_size=200)
     | st.text(alphabet='formula,label\n01 FeNiCoAlXx()-e%."\r\x00é\ufeff', max_size=100).map(str.encode)
