@@ -1,6 +1,7 @@
 """`vae-design inspect`: the report and inspect.json of a tiny trained run, one alloy explained, and bad input."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -90,3 +91,25 @@ def test_bad_inspect_input_is_one_line_exit_2_nothing_written(trained_run, tmp_p
     assert code == 2
     assert message in err and err.count("\n") == 1, err
     assert not out.exists()
+
+
+def test_test_alloys_come_from_the_run_or_from_a_csv_file(trained_run, alloy_files, tmp_path):
+    from vae_design.cli import inspect_command
+    from vae_design.cli.main import compose
+
+    model_path = trained_run / "model"
+    model = AlloyVAE.load(model_path)
+    rebuilt = inspect_command.held_out_alloys(compose("inspect", [f"model={model_path}"]), model, model_path)
+    expected = pd.read_csv(alloy_files["test"])
+    assert len(rebuilt[0]) == len(expected) and list(rebuilt[1]) == list(expected["label"])
+    given = tmp_path / "mine.csv"
+    given.write_text("name,phase\nCoCrFeMnNi,1\nAl2CoCrFeNi,0\n")
+    cfg = compose("inspect", [f"model={model_path}", f"test={given}", "formula_col=name", "label_col=phase"])
+    compositions, labels = inspect_command.held_out_alloys(cfg, model, model_path)
+    assert len(compositions) == 2 and list(labels) == [1, 0]
+    # a bundle whose training data moved: no test alloys, said in a note, not an error
+    moved = tmp_path / "moved"
+    shutil.copytree(model_path, moved)
+    config = (moved / "config.yaml").read_text().replace(alloy_files["test"], str(tmp_path / "gone.csv"))
+    (moved / "config.yaml").write_text(config)
+    assert inspect_command.held_out_alloys(compose("inspect", [f"model={moved}"]), model, moved) is None

@@ -27,7 +27,7 @@ def inspect_settings(cfg: DictConfig):
     return InspectSettings(**values)
 
 
-def test_alloys(cfg: DictConfig, model, model_path: Path):
+def held_out_alloys(cfg: DictConfig, model, model_path: Path):
     """(compositions, labels) of the test alloys: from test=FILE.csv, else rebuilt from the training run's recorded
     data and split (model/config.yaml); None when neither is available."""
     from vae_design.data.csv_input import parse_formula_cell, parse_label, read_table
@@ -95,7 +95,7 @@ def run_inspect(cfg: DictConfig, overrides: list[str]) -> int:
         _check_usable(model, [composition], f"alloy={text}", [None], None)
         print(explain_one(model, data, composition, text, settings))
         return 0
-    data.test = test_alloys(cfg, model, model_path)
+    data.test = held_out_alloys(cfg, model, model_path)
     inspection = inspect_model(model, data, settings)
     from vae_design.inspect.report import write_report
 
