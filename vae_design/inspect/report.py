@@ -188,7 +188,11 @@ def _fisher_section(inspection) -> list[str]:
         "",
         "The Fisher information measures how sharply the training data pin down each combination of the head's "
         "coefficients (stiff directions: large eigenvalues; sloppy directions: small ones, combinations the data "
-        "cannot tell apart), and how strongly the prediction reacts to each descriptor.",
+        "cannot tell apart), and how strongly the prediction reacts to each descriptor. The input information is a "
+        "local sensitivity (how fast the prediction changes when a descriptor moves by a little around each alloy, "
+        "composition held fixed); SHAP above is a contribution relative to typical alloys. The two can rank "
+        "descriptors differently: a descriptor can matter locally through the composition network yet vary little "
+        "across alloys.",
         "",
         f"- Coefficients: condition number {_num(fim['condition_number'], 1)} (largest over smallest eigenvalue); "
         f"effective number of parameters {_num(fim['effective_dimension'], 2)} of {len(fim['parameters'])} "
