@@ -216,6 +216,9 @@ def test_same_seed_same_metrics_and_a_resumed_run_matches_an_uninterrupted_one(t
     assert not partial.exists()
     assert _figures(resumed) == _figures(tmp_path / "a")
     assert torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 2
+    # train/seconds counts the epochs before the resume too
+    before = torch.load(trained_run / "checkpoints" / "last.ckpt", weights_only=True)["train_seconds"]
+    assert 0 < before < json.loads((resumed / "metrics.json").read_text())["train/seconds"]
 
 
 @pytest.mark.parametrize("fault", ["nan loss", "nan weights", "inf gradient"])

@@ -202,7 +202,7 @@ def train_vae(
     plan.load_state_dict(state)
     vae = plan.vae.cpu().eval()
     return vae, {
-        "train/seconds": seconds,
+        "train/seconds": plan.seconds_before + seconds,  # with the epochs before a resume
         "train/epochs": float(trainer.current_epoch),
         "train/best_epoch": _best_epoch(best),
     }

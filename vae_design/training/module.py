@@ -3,6 +3,8 @@ the optimizer, the checkpoints and the devices. The plan only computes the loss 
 
 from __future__ import annotations
 
+import time
+
 import lightning as L
 import numpy as np
 import torch
@@ -28,6 +30,9 @@ class TrainingPlan(L.LightningModule):
         self.n_labelled, self.n_unlabelled = n_labelled, n_unlabelled
         self.learning_rate, self.weight_decay = learning_rate, weight_decay
         self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        # Training wall time (s) of the epochs before a resume, read from the checkpoint; see on_save_checkpoint.
+        self.seconds_before = 0.0
+        self._fit_started = time.perf_counter()
 
     def setup(self, stage: str) -> None:
         if "mixed" in str(self.trainer.precision):
@@ -69,14 +74,21 @@ class TrainingPlan(L.LightningModule):
             if parameter.grad is not None and not torch.isfinite(parameter.grad).all():
                 raise FloatingPointError(f"a gradient became non-finite at epoch {self.current_epoch}")
 
+    def on_fit_start(self) -> None:
+        self._fit_started = time.perf_counter()
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # The random state the next epoch starts from (the guide's reparameterised noise): with it a resumed run
         # draws what the uninterrupted run drew, so both end with the same weights.
         checkpoint["rng_states"] = _rng_states()
+        # Training time up to this checkpoint, so a resumed run reports the time of all its epochs (the work lost
+        # after the last checkpoint is not counted).
+        checkpoint["train_seconds"] = self.seconds_before + time.perf_counter() - self._fit_started
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         if "rng_states" in checkpoint:
             _set_rng_states(checkpoint["rng_states"])
+        self.seconds_before = float(checkpoint.get("train_seconds", 0.0))
 
     def validation_step(self, batch, batch_idx: int) -> None:
         x, y = batch
