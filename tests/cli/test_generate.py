@@ -60,7 +60,7 @@ def test_latent_workflow_writes_scored_valid_distinct_candidates(trained_run, tm
         assert column in table.columns, column
     assert len(table) >= 1 and table["formula"].is_unique
     check_alloys(table)
-    assert summary["validity"] == 1.0 and 0 < summary["uniqueness"] <= 1
+    assert summary["validity"] == 1.0 and summary["accepted"] == 1.0 and 0 < summary["uniqueness"] <= 1
     model = AlloyVAE.load(trained_run / "model")
     expected = model.predict_proba(list(table["formula"]))[:, 1]
     assert np.allclose(table["probability"], expected, atol=1e-4)

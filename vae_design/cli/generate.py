@@ -108,8 +108,9 @@ def _summary(workflow: str, table: pd.DataFrame, figures: dict, out: Path, plots
         )
     else:
         scored = f"scored {int(figures['n_scored']):,} candidates; " if "n_scored" in figures else ""
+        kept = f", accepted {figure('accepted')}" if "accepted" in figures else ""
         head = (
-            f"{workflow}: {scored}{len(table)} candidates written; validity {figure('validity')}, uniqueness "
+            f"{workflow}: {scored}{len(table)} candidates written; validity {figure('validity')}{kept}, uniqueness "
             f"{figure('uniqueness')}, novelty {figure('novelty')}, in domain {figure('in_domain')}, diversity "
             f"{figure('diversity')} at.%"
         )

@@ -197,10 +197,17 @@ def run_generation(
         table = designs.table[designs.table["target_probability"] >= settings["min_probability"]]
         if settings["novel_only"]:
             table = table[table["novel"]]
+        # Figures of what is kept (before de-duplication, so uniqueness means something); validity counts every
+        # decoded latent that became a valid alloy, accepted the share kept by the filters.
+        figures = batch_figures(table, plan.n, rules.elements) if len(table) else {"n_requested": float(plan.n)}
+        figures.update(
+            {k: designs.figures[k] for k in ("n_valid", "validity") if k in designs.figures},
+            accepted=len(table) / plan.n,
+        )
         if settings["deduplicate"]:
             table = table.drop_duplicates("formula")
         z_columns = [f"z{d + 1}" for d in range(model.vae.config.z_dim)]
-        return flows.Designs(table.reset_index(drop=True), designs.figures, table[z_columns].to_numpy())
+        return flows.Designs(table.reset_index(drop=True), figures, table[z_columns].to_numpy())
     if plan.workflow == "invert":
         return flows.invert_path(
             model,
