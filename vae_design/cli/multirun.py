@@ -135,7 +135,12 @@ def _report(name: str, sweep_dir: Path) -> int:
     from omegaconf import OmegaConf
 
     jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
-    settings = {job: list(OmegaConf.load(job / ".hydra" / "overrides.yaml")) for job in jobs}
+
+    def overrides(job: Path) -> list[str]:  # absent with hydra.output_subdir=null
+        path = job / ".hydra" / "overrides.yaml"
+        return [str(text) for text in OmegaConf.load(path)] if path.is_file() else []
+
+    settings = {job: overrides(job) for job in jobs}
     common = set.intersection(*(set(s) for s in settings.values())) if settings else set()
     failed = 0
     for job in jobs:
