@@ -38,7 +38,14 @@ DEFAULTS = {
         "guide_step_size": 0.1,
         "guide_pull": 0.05,
     },
-    "screen": {"palette": None, "spread": 2.0, "limit": 20_000_000, "chunk": 65536, "posterior_samples": 16},
+    "screen": {
+        "palette": None,
+        "spread": 2.0,
+        "limit": 20_000_000,
+        "chunk": 65536,
+        "posterior_samples": 16,
+        "per_element_set": True,
+    },
     "invert": {"steps": 200, "step_size": 0.05, "pull": 0.05, "threshold": 0.5},
 }
 
@@ -232,6 +239,7 @@ def run_generation(
         settings["chunk"],
         settings["posterior_samples"],
         progress,
+        bool(settings["per_element_set"]),
     )
     table = flows.with_target_probability(model, score(model, best, rules.grid, known, plan.scoring), plan.target)
     table = table.sort_values("target_probability", ascending=False, kind="stable").reset_index(drop=True)

@@ -75,6 +75,8 @@ def plan_screen(constraints: AlloyConstraints, palette: tuple[str, ...], spread:
         if len(table):
             patterns[k] = table
             total += len(table) * math.comb(len(columns), k)
+    if len(columns) > 62:
+        raise InputError(f"screen.palette has {len(columns)} elements; at most 62 can be screened at once")
     if total == 0:
         raise InputError("the screen enumerates no candidate: the palette, spread and constraints leave nothing")
     if total > limit:
@@ -187,10 +189,12 @@ def run_screen(
     chunk: int = 65536,
     samples: int = 16,
     progress: Callable[[int, int], None] | None = None,
+    per_element_set: bool = False,
 ) -> tuple[torch.Tensor, int]:
-    """Score every planned candidate; return the grid steps of the ``keep`` with the highest P(target) (best first)
-    and the number scored. With ``parquet``, every candidate is written there (at.% per palette element,
-    probability = P(single phase), uncertainty, target_probability, descriptors)."""
+    """Score every planned candidate; return the grid steps of the ``keep`` with the highest P(target) (best first;
+    ``per_element_set``: only the best composition of each element set) and the number scored. With ``parquet``,
+    every candidate is written there (at.% per palette element, probability = P(single phase), uncertainty,
+    target_probability, descriptors)."""
     elements = constraints.elements
     multi = model.classes.index("multi-phase")
     writer = None
@@ -207,8 +211,11 @@ def run_screen(
                     writer, parquet, counts, mean[:, multi], std[:, multi], target_probability, raw, plan, constraints
                 )
             pool_scores = torch.cat([best_scores, target_probability])
+            pool_counts = torch.cat([best_counts, counts])
+            if per_element_set:
+                pool_counts, pool_scores = _best_per_element_set(pool_counts, pool_scores)
             top = pool_scores.topk(min(keep, len(pool_scores))).indices
-            best_counts = torch.cat([best_counts, counts])[top]
+            best_counts = pool_counts[top]
             best_scores = pool_scores[top]
             done += len(counts)
             if progress:
@@ -217,6 +224,18 @@ def run_screen(
         if writer is not None:
             writer.close()
     return expand(plan, best_counts, len(elements)).long(), done
+
+
+def _best_per_element_set(counts: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The highest-scoring row of each element set (rows (N, P) of palette grid steps, P <= 62)."""
+    keys = ((counts > 0).long() * (2 ** torch.arange(counts.shape[1]))).sum(1)
+    order = torch.argsort(scores, descending=True, stable=True)
+    order = order[torch.argsort(keys[order], stable=True)]  # grouped by set, best first within each
+    sorted_keys = keys[order]
+    first = torch.ones_like(sorted_keys, dtype=torch.bool)
+    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    chosen = order[first]
+    return counts[chosen], scores[chosen]
 
 
 def _write_chunk(writer, path, counts, multi, spread, target_probability, raw, plan, constraints):
