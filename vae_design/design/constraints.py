@@ -56,14 +56,24 @@ class AlloyConstraints:
                 return ()
             return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
 
+        def whole(value, key: str) -> int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputError(f"constraints.{key} must be a whole number, got {value!r}")
+            return value
+
+        def number(value, key: str) -> float:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+                raise InputError(f"constraints.{key} must be a number, got {value!r}")
+            return float(value)
+
         constraints = cls(
             as_tuple(allowed),
             as_tuple(forbidden),
-            int(min_elements),
-            int(max_elements),
-            float(min_fraction),
-            float(max_fraction),
-            float(grid),
+            whole(min_elements, "min_elements"),
+            whole(max_elements, "max_elements"),
+            number(min_fraction, "min_fraction"),
+            number(max_fraction, "max_fraction"),
+            number(grid, "grid"),
             vocabulary.elements,
         )
         constraints.check()

@@ -105,10 +105,18 @@ def plan_generation(
     n, target, seed = whole(n, "n", 1), whole(target, "target", 0), whole(seed, "seed")
     flows.target_index(model, target)
     rules = AlloyConstraints.from_settings(model.vocabulary, **_checked_keys(constraints, AlloyConstraints))
-    try:
-        scores = ScoringSettings(**dict(scoring or {}))
-    except TypeError as error:
-        raise InputError(f"unknown scoring setting ({error})") from None
+    scoring = dict(scoring or {})
+    unknown = sorted(set(scoring) - set(ScoringSettings.__dataclass_fields__))
+    if unknown:
+        raise InputError(
+            f"unknown setting scoring.{unknown[0]} (known: {', '.join(ScoringSettings.__dataclass_fields__)})"
+        )
+    scores = ScoringSettings(**scoring)
+    for key in ("novel_above", "in_domain_within"):
+        number(getattr(scores, key), f"scoring.{key}")
+    whole(scores.posterior_samples, "scoring.posterior_samples", 2)
+    if not isinstance(scores.shipped_datasets, bool):
+        raise InputError(f"scoring.shipped_datasets must be true or false, got {scores.shipped_datasets!r}")
     seed_alloy = None if seed_alloy is None else str(seed_alloy)
     if workflow == "invert" and not seed_alloy:
         raise InputError("workflow=invert needs seed_alloy=FORMULA (the alloy to start from)")
