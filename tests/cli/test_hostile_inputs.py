@@ -191,10 +191,7 @@ def test_featurize_refuses_bad_settings(tmp_path, capsys, args):
         ["workflow=screen", "screen.palette=[Co,Cr,Fe,Mn,Ni]", "screen.spread=-1"],
         ["latent.source=given", "latent.file=NOWHERE.csv"],
         ["latent.temperature=-1"],
-        pytest.param(
-            ["scoring.posterior_samples=0"],
-            marks=pytest.mark.xfail(reason="generate accepts it and writes an empty candidates.csv (reported)"),
-        ),
+        ["scoring.posterior_samples=0"],
     ],
 )
 def test_generate_refuses_bad_settings(trained_run, tmp_path, capsys, args):
