@@ -249,3 +249,16 @@ def test_no_valid_latent_gives_an_empty_table_with_every_column(trained_run):
     rules = AlloyConstraints.from_settings(model.vocabulary, min_elements=3, max_elements=5)
     designs = latent_designs(model, torch.zeros(0, 16), 1, rules, KnownAlloys.build(model, shipped=False))
     assert len(designs.table) == 0 and {"formula", "probability", "novel", "z1"} <= set(designs.table.columns)
+
+
+def test_an_interrupted_screen_is_continued_only_with_resume(trained_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / ".screen-work").mkdir(parents=True)  # what a killed screen leaves behind
+    args = ["generate", f"model={trained_run / 'model'}", *SMALL, "workflow=screen", "n=5", "screen.spread=10"]
+    code, _, err = run([*args, f"hydra.run.dir={out}"], capsys)
+    assert code == 2 and "resume=true" in err and err.count("\n") == 1
+    assert sorted(p.name for p in out.iterdir()) == [".screen-work"]
+    code, _, err = run([*args, "resume=true", "screen.parquet=true", f"hydra.run.dir={out}"], capsys)
+    assert code == 0, err
+    assert not (out / ".screen-work").exists() and (out / "screen.parquet").is_file()
+    assert len(pd.read_csv(out / "candidates.csv")) == 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,13 @@ def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
 
     known = KnownAlloys.build(model, shipped=plan.scoring.shipped_datasets)
     out = run_dir(cfg).absolute()
+    # A screen keeps its progress in OUT/.screen-work while it runs (outside the staging folder, so that a killed
+    # screen can be continued with resume=true); it is removed once the results are in place.
+    work = out / ".screen-work" if plan.screen is not None else None
+    if not isinstance(cfg.resume, bool):
+        raise InputError(f"resume must be true or false, got {cfg.resume!r}")
+    if work is not None and work.exists() and not cfg.resume:
+        raise InputError(f"{work} holds an interrupted screen: add resume=true to continue it, or delete the folder")
     with staged_run_dir(out) as staging, Progress(transient=True) as progress:
         task = progress.add_task(f"generate ({plan.workflow})", total=None)
         designs = run_generation(
@@ -80,6 +88,7 @@ def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
             known,
             parquet=staging / "screen.parquet" if parquet else None,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
+            work=work,
         )
         table = designs.table
         table.to_csv(staging / "candidates.csv", index=False, float_format="%.6g")
@@ -91,6 +100,8 @@ def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
 
             plots = save_generate_plots(model, known, table, designs.latents, staging)
         save_config(cfg, overrides, staging)
+    if work is not None:
+        shutil.rmtree(work, ignore_errors=True)
     print(_summary(plan.workflow, table, figures, out, plots, parquet))
     return 0
 

@@ -192,8 +192,10 @@ def run_generation(
     known: KnownAlloys | None = None,
     parquet: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    work: Path | None = None,
 ) -> flows.Designs:
-    """Run a checked plan. ``latents`` of the result are the rows' z (screen: the candidates encoded with y=target)."""
+    """Run a checked plan. ``latents`` of the result are the rows' z (screen: the candidates encoded with y=target).
+    ``work``: a folder that makes a screen resumable (see :func:`run_screen`)."""
     model, rules, settings = plan.model, plan.constraints, plan.settings
     known = known or KnownAlloys.build(model, shipped=plan.scoring.shipped_datasets)
     if plan.workflow == "latent":
@@ -248,6 +250,7 @@ def run_generation(
         settings["posterior_samples"],
         progress,
         bool(settings["per_element_set"]),
+        work,
     )
     table = flows.with_target_probability(model, score(model, best, rules.grid, known, plan.scoring), plan.target)
     table = table.sort_values("target_probability", ascending=False, kind="stable").reset_index(drop=True)

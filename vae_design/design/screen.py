@@ -190,11 +190,16 @@ def run_screen(
     samples: int = 16,
     progress: Callable[[int, int], None] | None = None,
     per_element_set: bool = False,
+    work: Path | None = None,
 ) -> tuple[torch.Tensor, int]:
     """Score every planned candidate; return the grid steps of the ``keep`` with the highest P(target) (best first;
     ``per_element_set``: only the best composition of each element set) and the number scored. With ``parquet``,
     every candidate is written there (at.% per palette element, probability = P(single phase), uncertainty,
-    target_probability, descriptors)."""
+    target_probability, descriptors).
+
+    ``work``: a folder that makes the screen resumable. After every chunk the best-so-far and the number of chunks
+    done are saved there (and the chunk's rows as a Parquet part); a screen interrupted at any point continues
+    from the last saved chunk when run again with the same folder and settings, and ends with the same result."""
     elements = constraints.elements
     multi = model.classes.index("multi-phase")
     writer = None
@@ -202,14 +207,34 @@ def run_screen(
     best_scores = torch.zeros(0)
     done = 0
     head = _PaletteHead(model, plan, samples)
+    state = _ScreenState(work, plan, target, keep, chunk, per_element_set) if work is not None else None
+    skip = 0
+    if state is not None:
+        skip, done, best_counts, best_scores = state.load(best_counts, best_scores)
     try:
-        for counts in enumerate_chunks(plan, chunk):
+        for index, counts in enumerate(enumerate_chunks(plan, chunk)):
+            if index < skip:  # scored before the interruption (the enumeration order is fixed)
+                continue
             mean, std, raw = head(counts, constraints.steps)
             target_probability = mean[:, target]
             if parquet is not None:
-                writer = _write_chunk(
-                    writer, parquet, counts, mean[:, multi], std[:, multi], target_probability, raw, plan, constraints
+                part = state.part(index) if state is not None else parquet
+                chunk_writer = _write_chunk(
+                    None if state is not None else writer,
+                    part,
+                    counts,
+                    mean[:, multi],
+                    std[:, multi],
+                    target_probability,
+                    raw,
+                    plan,
+                    constraints,
                 )
+                if state is not None:
+                    chunk_writer.close()
+                    state.commit_part(index)
+                else:
+                    writer = chunk_writer
             pool_scores = torch.cat([best_scores, target_probability])
             pool_counts = torch.cat([best_counts, counts])
             if per_element_set:
@@ -218,12 +243,72 @@ def run_screen(
             best_counts = pool_counts[top]
             best_scores = pool_scores[top]
             done += len(counts)
+            if state is not None:
+                state.save(index + 1, done, best_counts, best_scores)
             if progress:
                 progress(done, plan.total)
     finally:
         if writer is not None:
             writer.close()
+    if state is not None and parquet is not None:
+        state.merge_parts(parquet)
     return expand(plan, best_counts, len(elements)).long(), done
+
+
+class _ScreenState:
+    """The resumable part of a screen in a work folder: ``state.pt`` (chunks done, best-so-far, and the settings
+    it belongs to) and ``part-NNNNNN.parquet`` per scored chunk. Every file is written under a temporary name and
+    renamed, so a kill leaves the previous state intact."""
+
+    def __init__(self, folder: Path, plan: ScreenPlan, target: int, keep: int, chunk: int, per_set: bool) -> None:
+        self.folder = Path(folder)
+        self.settings = {
+            "columns": list(plan.columns),
+            "total": plan.total,
+            "target": target,
+            "keep": keep,
+            "chunk": chunk,
+            "per_element_set": per_set,
+        }
+
+    def load(self, best_counts: torch.Tensor, best_scores: torch.Tensor):
+        path = self.folder / "state.pt"
+        if not path.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return 0, 0, best_counts, best_scores
+        saved = torch.load(path, weights_only=True)
+        if saved["settings"] != self.settings:
+            raise InputError(
+                f"{self.folder} holds an interrupted screen with other settings; use the same settings to resume, "
+                "or another hydra.run.dir"
+            )
+        return saved["chunks"], saved["done"], saved["best_counts"], saved["best_scores"]
+
+    def save(self, chunks: int, done: int, best_counts: torch.Tensor, best_scores: torch.Tensor) -> None:
+        partial = self.folder / "state.pt.partial"
+        state = {"settings": self.settings, "chunks": chunks, "done": done}
+        torch.save(state | {"best_counts": best_counts, "best_scores": best_scores}, partial)
+        partial.replace(self.folder / "state.pt")
+
+    def part(self, index: int) -> Path:
+        return self.folder / f"part-{index:06d}.parquet.partial"
+
+    def commit_part(self, index: int) -> None:
+        self.part(index).replace(self.folder / f"part-{index:06d}.parquet")
+
+    def merge_parts(self, path: Path) -> None:
+        """Concatenate the parts into one Parquet file, one part in memory at a time."""
+        import pyarrow.parquet as pq
+
+        writer = None
+        try:
+            for part in sorted(self.folder.glob("part-*.parquet")):
+                table = pq.read_table(part)
+                writer = writer or pq.ParquetWriter(str(path), table.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 def _best_per_element_set(counts: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
