@@ -10,8 +10,10 @@ streamed to disk. Memory is bounded by the chunk size and ``keep``, not by the n
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,42 +201,26 @@ def run_screen(
 
     ``work``: a folder that makes the screen resumable. After every chunk the best-so-far and the number of chunks
     done are saved there (and the chunk's rows as a Parquet part); a screen interrupted at any point continues
-    from the last saved chunk when run again with the same folder and settings, and ends with the same result."""
+    from the last saved chunk when run again with the same folder and settings, and ends with the same result.
+    Without it the same happens in a temporary folder."""
     elements = constraints.elements
     multi = model.classes.index("multi-phase")
-    writer = None
-    best_counts = torch.zeros((0, len(plan.columns)), dtype=torch.int16)
-    best_scores = torch.zeros(0)
-    done = 0
     head = _PaletteHead(model, plan, samples)
-    state = _ScreenState(work, plan, target, keep, chunk, per_element_set) if work is not None else None
-    skip = 0
-    if state is not None:
-        skip, done, best_counts, best_scores = state.load(best_counts, best_scores)
-    try:
+    with contextlib.ExitStack() as cleanup:
+        if work is None:  # not resumable: the same mechanism in a folder that goes away
+            work = Path(cleanup.enter_context(tempfile.TemporaryDirectory(dir=parquet.parent if parquet else None)))
+        state = _ScreenState(work, plan, target, keep, chunk, per_element_set)
+        skip, done, best_counts, best_scores = state.load(len(plan.columns))
         for index, counts in enumerate(enumerate_chunks(plan, chunk)):
             if index < skip:  # scored before the interruption (the enumeration order is fixed)
                 continue
             mean, std, raw = head(counts, constraints.steps)
             target_probability = mean[:, target]
             if parquet is not None:
-                part = state.part(index) if state is not None else parquet
-                chunk_writer = _write_chunk(
-                    None if state is not None else writer,
-                    part,
-                    counts,
-                    mean[:, multi],
-                    std[:, multi],
-                    target_probability,
-                    raw,
-                    plan,
-                    constraints,
+                _write_chunk(
+                    state.part(index), counts, mean[:, multi], std[:, multi], target_probability, raw, plan, constraints
                 )
-                if state is not None:
-                    chunk_writer.close()
-                    state.commit_part(index)
-                else:
-                    writer = chunk_writer
+                state.commit_part(index)
             pool_scores = torch.cat([best_scores, target_probability])
             pool_counts = torch.cat([best_counts, counts])
             if per_element_set:
@@ -243,15 +229,11 @@ def run_screen(
             best_counts = pool_counts[top]
             best_scores = pool_scores[top]
             done += len(counts)
-            if state is not None:
-                state.save(index + 1, done, best_counts, best_scores)
+            state.save(index + 1, done, best_counts, best_scores)
             if progress:
                 progress(done, plan.total)
-    finally:
-        if writer is not None:
-            writer.close()
-    if state is not None and parquet is not None:
-        state.merge_parts(parquet)
+        if parquet is not None:
+            state.merge_parts(parquet)
     return expand(plan, best_counts, len(elements)).long(), done
 
 
@@ -271,11 +253,12 @@ class _ScreenState:
             "per_element_set": per_set,
         }
 
-    def load(self, best_counts: torch.Tensor, best_scores: torch.Tensor):
+    def load(self, n_columns: int) -> tuple[int, int, torch.Tensor, torch.Tensor]:
+        """(chunks done, candidates done, best grid steps, their scores): saved ones, or a fresh start."""
         path = self.folder / "state.pt"
         if not path.exists():
             self.folder.mkdir(parents=True, exist_ok=True)
-            return 0, 0, best_counts, best_scores
+            return 0, 0, torch.zeros((0, n_columns), dtype=torch.int16), torch.zeros(0)
         saved = torch.load(path, weights_only=True)
         if saved["settings"] != self.settings:
             raise InputError(
@@ -323,7 +306,7 @@ def _best_per_element_set(counts: torch.Tensor, scores: torch.Tensor) -> tuple[t
     return counts[chosen], scores[chosen]
 
 
-def _write_chunk(writer, path, counts, multi, spread, target_probability, raw, plan, constraints):
+def _write_chunk(path, counts, multi, spread, target_probability, raw, plan, constraints):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -338,8 +321,4 @@ def _write_chunk(writer, path, counts, multi, spread, target_probability, raw, p
         columns[palette[j]] = pa.array((counts[:, j].float() * constraints.grid).numpy())
     for d, name in enumerate(DESCRIPTOR_NAMES):
         columns[name] = pa.array(raw[:, d].numpy())
-    table = pa.table(columns)
-    if writer is None:
-        writer = pq.ParquetWriter(str(path), table.schema)
-    writer.write_table(table)
-    return writer
+    pq.write_table(pa.table(columns), str(path))
