@@ -31,11 +31,23 @@ def save_config(cfg: DictConfig, overrides: list[str], folder: Path) -> None:
     (folder / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(list(overrides)), encoding="utf-8")
 
 
-def options(cfg: DictConfig, key: str, function: Callable, extra: tuple[str, ...] = ()) -> dict:
-    """``cfg[key]`` as keyword arguments of ``function``; a key it does not take is a one-line error."""
+def group(cfg: DictConfig, key: str) -> dict:
+    """``cfg[key]`` as a plain dict; anything but a group of settings is a one-line error."""
     values = OmegaConf.to_container(cfg[key], resolve=True)
     if not isinstance(values, dict):
         raise InputError(f"{key} must be a group of settings, got {values!r}")
+    return values
+
+
+def resume_setting(cfg: DictConfig) -> bool:
+    if not isinstance(cfg.resume, bool):
+        raise InputError(f"resume must be true or false, got {cfg.resume!r}")
+    return cfg.resume
+
+
+def options(cfg: DictConfig, key: str, function: Callable, extra: tuple[str, ...] = ()) -> dict:
+    """``cfg[key]`` as keyword arguments of ``function``; a key it does not take is a one-line error."""
+    values = group(cfg, key)
     known = [*inspect.signature(function).parameters, *extra]
     unknown = sorted(set(values) - set(known))
     if unknown:
@@ -170,13 +182,12 @@ def run_train(cfg: DictConfig, overrides: list[str]) -> int:
     from vae_design.data import ElementVocabulary
     from vae_design.plots import save_run_plots
 
-    if not isinstance(cfg.resume, bool):
-        raise InputError(f"resume must be true or false, got {cfg.resume!r}")
+    resume = resume_setting(cfg)
     table, split = load_dataset(cfg)
     model = build_model(cfg)
     out = run_dir(cfg).absolute()
     checkpoints = out / "checkpoints"
-    if not cfg.resume and checkpoints.is_dir() and any(checkpoints.iterdir()):
+    if not resume and checkpoints.is_dir() and any(checkpoints.iterdir()):
         raise InputError(
             f"{out} already holds a training run (checkpoints/); resume=true continues it, "
             "or choose another hydra.run.dir"

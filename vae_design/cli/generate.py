@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from vae_design.cli.commands import load_model, run_dir, save_config
+from vae_design.cli.commands import group, load_model, resume_setting, run_dir, save_config
 from vae_design.errors import InputError
 from vae_design.outputs import staged_run_dir
 
@@ -37,22 +37,16 @@ def _given_latents(path: str | None, z_dim: int) -> np.ndarray | None:
     return values
 
 
-def _group(cfg: DictConfig, key: str) -> dict:
-    values = OmegaConf.to_container(cfg[key], resolve=True)
-    if not isinstance(values, dict):
-        raise InputError(f"{key} must be a group of settings, got {values!r}")
-    return values
-
-
 def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
     from rich.progress import Progress
 
     from vae_design.design.generate import plan_generation, run_generation
 
+    resume = resume_setting(cfg)
     model = load_model(cfg)
-    latent = _group(cfg, "latent")
+    latent = group(cfg, "latent")
     latent["given"] = _given_latents(latent.pop("file", None), model.vae.config.z_dim)
-    screen = _group(cfg, "screen")
+    screen = group(cfg, "screen")
     choice = str(screen.pop("parquet", "auto")).lower()
     if choice not in ("true", "false", "auto"):
         raise InputError(f"screen.parquet must be true, false or auto, got {cfg.screen.parquet!r}")
@@ -63,24 +57,22 @@ def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
         cfg.target,
         cfg.seed,
         cfg.seed_alloy,
-        _group(cfg, "constraints"),
+        group(cfg, "constraints"),
         latent,
         screen,
-        _group(cfg, "invert"),
-        _group(cfg, "scoring"),
+        group(cfg, "invert"),
+        group(cfg, "scoring"),
     )
     parquet = plan.screen is not None and (choice == "true" or (choice == "auto" and plan.screen.total > PARQUET_ABOVE))
-    from vae_design.design.scoring import KnownAlloys
-
-    known = KnownAlloys.build(model, shipped=plan.scoring.shipped_datasets)
     out = run_dir(cfg).absolute()
     # A screen keeps its progress in OUT/.screen-work while it runs (outside the staging folder, so that a killed
     # screen can be continued with resume=true); it is removed once the results are in place.
     work = out / ".screen-work" if plan.screen is not None else None
-    if not isinstance(cfg.resume, bool):
-        raise InputError(f"resume must be true or false, got {cfg.resume!r}")
-    if work is not None and work.exists() and not cfg.resume:
+    if work is not None and work.exists() and not resume:
         raise InputError(f"{work} holds an interrupted screen: add resume=true to continue it, or delete the folder")
+    from vae_design.design.scoring import KnownAlloys
+
+    known = KnownAlloys.build(model, shipped=plan.scoring.shipped_datasets)
     with staged_run_dir(out) as staging, Progress(transient=True) as progress:
         task = progress.add_task(f"generate ({plan.workflow})", total=None)
         designs = run_generation(

@@ -22,6 +22,13 @@ class Command:
     description: str  # the --help text
     run: str  # "function" in vae_design.cli.commands, or "module:function" under vae_design.cli
 
+    def function(self):
+        """The run function, imported on use so that `--help` and usage errors answer without torch and pandas."""
+        import importlib
+
+        module, _, name = self.run.rpartition(":")
+        return getattr(importlib.import_module(f"vae_design.cli.{module or 'commands'}"), name)
+
 
 COMMANDS: dict[str, Command] = {
     "train": Command(
@@ -118,6 +125,7 @@ COMMANDS: dict[str, Command] = {
 }
 # Words that start two-word commands ("data" of "data summary").
 COMMAND_GROUPS = {name.split()[0] for name in COMMANDS if " " in name}
+MULTIRUN_FLAGS = ("-m", "--multirun")
 
 
 def compose(config: str, overrides: list[str]):
@@ -213,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         print(_help(name, command))
         return 0
     # -m / --multirun: one job per combination of swept values (a=1,2), or an Optuna search (sweep=optuna)
-    sweep = [arg for arg in overrides if arg in ("-m", "--multirun")]
+    sweep = [arg for arg in overrides if arg in MULTIRUN_FLAGS]
     overrides = [arg for arg in overrides if arg not in sweep]
     flags = [arg for arg in overrides if arg.startswith("-")]
     if flags:
@@ -232,11 +240,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return multirun(name, command, overrides)
         cfg = compose(command.config, overrides)
-        # Imported on use, so `--help` and usage errors answer without loading torch and pandas.
-        import importlib
-
-        module, _, function = command.run.rpartition(":")
-        return getattr(importlib.import_module(f"vae_design.cli.{module or 'commands'}"), function)(cfg, overrides)
+        return command.function()(cfg, overrides)
     except InputError as error:
         print(f"vae-design {name}: error: {error}", file=sys.stderr)
     except (HydraException, OmegaConfBaseException) as error:

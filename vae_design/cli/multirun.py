@@ -21,8 +21,6 @@ from pathlib import Path
 from vae_design.errors import InputError
 from vae_design.resources import config_dir
 
-MULTIRUN_FLAGS = ("-m", "--multirun")
-
 
 def _jobs(overrides: list[str]) -> list[list[str]]:
     """The override list of every job a plain sweep runs (``a=1,2 b=3,4``: four jobs)."""
@@ -33,19 +31,19 @@ def _jobs(overrides: list[str]) -> list[list[str]]:
     return [job for batch in BasicSweeper.split_arguments(parsed, max_batch_size=None) for job in batch]
 
 
-def _check(name: str, config: str, overrides: list[str]) -> None:
-    """Compose every job now (and build the model, for train): bad settings fail before anything is written."""
+def _check(name: str, config: str, overrides: list[str]):
+    """Compose every job now and build its model: bad settings fail before anything is written. Returns the last
+    job's config."""
+    from vae_design.cli.commands import build_model
     from vae_design.cli.main import compose
 
     jobs = _jobs(overrides)
     for job in jobs:
         cfg = compose(config, job)
-        if name == "train":
-            from vae_design.cli.commands import build_model
-
-            if cfg.hydra.sweeper._target_.endswith("BasicSweeper"):
-                build_model(cfg)
+        if cfg.hydra.sweeper._target_.endswith("BasicSweeper"):
+            build_model(cfg)
     print(f"vae-design {name}: {len(jobs)} job(s) through {cfg.hydra.launcher._target_.rsplit('.', 1)[-1]}")
+    return cfg
 
 
 def multirun(name: str, command, overrides: list[str]) -> int:
@@ -56,22 +54,20 @@ def multirun(name: str, command, overrides: list[str]) -> int:
     if name != "train":
         # predict's model=PATH would be read by hydra.main as a choice from the model/ config group
         raise InputError(f"-m (multirun) is for vae-design train; run {name} once per setting instead")
-    _check(name, command.config, overrides)
+    checked = _check(name, command.config, overrides)
     # A fixed sweep folder (Hydra's default holds ${now:...}), so the jobs' results can be read back afterwards.
     if not any(text.startswith("hydra.sweep.dir=") for text in overrides):
-        from vae_design.cli.main import compose
-
         stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
-        default = OmegaConf.to_container(compose(command.config, [])).get("hydra", {}).get("sweep", {}).get("dir")
+        default = OmegaConf.to_container(checked.hydra).get("sweep", {}).get("dir")
         sweep_dir = str(default).replace("${now:%Y-%m-%d_%H-%M-%S}", stamp) if default else ""
         if not sweep_dir or "${" in sweep_dir:
-            sweep_dir = f"multirun/{name.replace(' ', '_')}/{stamp}"
+            sweep_dir = f"multirun/{name}/{stamp}"
         overrides = [*overrides, f"hydra.sweep.dir={sweep_dir}"]
     sweep_dir = Path(next(t for t in overrides if t.startswith("hydra.sweep.dir=")).split("=", 1)[1])
 
     job = _job_function(name, command)
     argv = sys.argv
-    sys.argv = [f"vae-design {name}", "--multirun", f"hydra.job.name={name.replace(' ', '_')}", *overrides]
+    sys.argv = [f"vae-design {name}", "--multirun", f"hydra.job.name={name}", *overrides]
     try:
         hydra.main(config_path=str(config_dir()), config_name=command.config, version_base="1.3")(job)()
     except SystemExit as exit_:  # Hydra exits 1 after printing its own error
@@ -88,8 +84,6 @@ def _job_function(name: str, command):
     """The task Hydra runs per job: the command's plain function on the job's config, in the job's folder."""
 
     def job(cfg) -> float:
-        import importlib
-
         from hydra.core.hydra_config import HydraConfig
         from hydra.errors import HydraException
         from omegaconf import open_dict
@@ -101,8 +95,7 @@ def _job_function(name: str, command):
         out = Path(settings.runtime.output_dir)
         with open_dict(cfg):
             cfg.hydra = {"run": {"dir": str(out)}}
-        module, _, function = command.run.rpartition(":")
-        run = getattr(importlib.import_module(f"vae_design.cli.{module or 'commands'}"), function)
+        run = command.function()
         label = f"job {settings.job.num} ({' '.join(settings.overrides.task)})"
         (out / "FAILED").unlink(missing_ok=True)  # from an earlier attempt of this sweep (resume=true reruns it)
         try:
