@@ -19,12 +19,13 @@ import pandas as pd
 import torch
 
 from vae_design.data.composition import Composition, normalise, parse_formula
-from vae_design.data.table import TARGETS
+from vae_design.data.table import check_target
 from vae_design.data.vocabulary import ElementVocabulary
 from vae_design.errors import InputError
 from vae_design.features.descriptors import DESCRIPTOR_NAMES
 from vae_design.models.bundle import load_bundle, save_bundle
 from vae_design.models.neighbours import NeighbourEvidence
+from vae_design.models.networks import DECODERS
 from vae_design.models.priors import HeadPrior
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 from vae_design.resources import prior_config
@@ -65,21 +66,19 @@ class AlloyVAE:
         descriptors: Sequence[str] = DESCRIPTOR_NAMES,
         training=None,
     ) -> None:
-        if target not in TARGETS:
-            raise InputError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
+        classes = check_target(target)
         for key, value, low in (("z_dim", z_dim, 1), ("hidden", hidden, 1), ("embedding_hidden", embedding_hidden, 0)):
             if value < low:
                 raise InputError(f"model.{key} must be at least {low}, got {value}")
         if not 0 <= dropout < 1:
             raise InputError(f"model.dropout must be in [0, 1), got {dropout}")
-        if decoder not in ("sparse", "multinomial"):
-            raise InputError(f"model.decoder must be sparse or multinomial, got {decoder!r}")
+        if decoder not in DECODERS:
+            raise InputError(f"model.decoder must be {' or '.join(DECODERS)}, got {decoder!r}")
         for key, value in (("label_weight", label_weight), ("kl_weight", kl_weight)):
             if not value > 0:
                 raise InputError(f"model.{key} must be positive, got {value}")
         if not 0 <= unlabelled_head_weight <= 1:
             raise InputError(f"model.unlabelled_head_weight must be in [0, 1], got {unlabelled_head_weight}")
-        classes = TARGETS[target]
         prior_values = prior_config(prior) if isinstance(prior, str) else prior
         if isinstance(prior_values, HeadPrior):
             prior_values = prior_values.to_dict()

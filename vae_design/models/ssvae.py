@@ -28,7 +28,6 @@ explains the composition: the semi-supervised signal. The head's posterior (q(w)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import pyro
@@ -266,7 +265,3 @@ class PhaseVAE(nn.Module):
 def elbo_module(vae: PhaseVAE, max_plate_nesting: int = 1):
     """The ELBO as a torch module over ``vae``'s parameters (Pyro's module-local mode; Lightning owns the optimizer)."""
     return pyro.infer.TraceEnum_ELBO(max_plate_nesting=max_plate_nesting)(vae.model, vae.guide)
-
-
-def label_tensor(labels: Sequence[int]) -> torch.Tensor:
-    return torch.as_tensor(list(labels), dtype=torch.long)
