@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vae_design.training.metrics import PRESENT_AT
+
 # Fractions below this (0.5 at.%) are not drawn: the same threshold as "element present" in the metrics.
-_PRESENT_AT = 0.005
 
 
 def _pyplot():
@@ -89,7 +90,7 @@ def plot_reconstructions(true: np.ndarray, decoded: np.ndarray, elements: Sequen
     rows = int(np.ceil(n / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 2.8 * rows), squeeze=False)
     for ax, t, d, name in zip(axes.flat, true, decoded, names, strict=False):
-        shown = np.flatnonzero((t >= _PRESENT_AT) | (d >= _PRESENT_AT))
+        shown = np.flatnonzero((t >= PRESENT_AT) | (d >= PRESENT_AT))
         positions = np.arange(len(shown))
         ax.bar(positions - 0.2, 100 * t[shown], width=0.4, label="true")
         ax.bar(positions + 0.2, 100 * d[shown], width=0.4, label="decoded")
@@ -116,8 +117,9 @@ def save_run_plots(model, folder: Path, test: tuple[list, np.ndarray], labelled:
         probabilities = model.predict_proba(compositions)
         figures = {"roc.png": plot_roc(labels, probabilities, model.classes)}
         # Evenly spaced through the test set: a deterministic, varied handful.
-        shown = [compositions[i] for i in np.linspace(0, len(compositions) - 1, min(6, len(compositions)), dtype=int)]
-        predicted = model.predict_proba(shown).argmax(1)
+        index = np.linspace(0, len(compositions) - 1, min(6, len(compositions)), dtype=int)
+        shown = [compositions[i] for i in index]
+        predicted = probabilities[index].argmax(1)
         decoded = model.decode(model.encode(shown, predicted), predicted)
         elements = model.vocabulary.elements
         figures["reconstruction.png"] = plot_reconstructions(
