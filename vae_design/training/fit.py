@@ -198,13 +198,13 @@ def train_vae(
             raise NumericalError(f"training stopped: {error}; {_last_good(last)}") from None
     seconds = time.perf_counter() - started
     best = checkpoint.best_model_path or str(last)
-    state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-    plan.load_state_dict(state)
+    kept = torch.load(best, map_location="cpu", weights_only=False)
+    plan.load_state_dict(kept["state_dict"])
     vae = plan.vae.cpu().eval()
     return vae, {
         "train/seconds": plan.seconds_before + seconds,  # with the epochs before a resume
         "train/epochs": float(trainer.current_epoch),
-        "train/best_epoch": _best_epoch(best),
+        "train/best_epoch": float(kept.get("epoch", float("nan"))),
     }
 
 
@@ -212,11 +212,11 @@ def _last_good(last: Path) -> str:
     remedy = "lower trainer.learning_rate or check the data for extreme compositions"
     if not last.is_file():
         return f"no checkpoint was written before it; {remedy}"
-    epoch = _best_epoch(str(last))
+    epoch = _checkpoint_epoch(last)
     return f"the last good checkpoint is {last} (epoch {epoch:.0f}; resume=true continues from it); {remedy}"
 
 
-def _best_epoch(path: str) -> float:
+def _checkpoint_epoch(path: Path) -> float:
     try:
         return float(torch.load(path, map_location="cpu", weights_only=False)["epoch"])
     except (OSError, KeyError):
