@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from vae_design.cli.commands import _checked, load_dataset, load_model, options, run_dir, save_config
+from vae_design.cli.commands import _checked, _part, load_dataset, load_model, options, run_dir, save_config
 from vae_design.errors import InputError, located
 from vae_design.outputs import staged_run_dir
 
@@ -64,10 +64,7 @@ def held_out_alloys(cfg: DictConfig, model, model_path: Path):
     if not same:
         print(f"note: no test alloys (the data of {recorded} no longer split as in training); pass test=FILE.csv")
         return None
-    rows = table.alloys.iloc[split.test]
-    compositions = list(rows["composition"])
-    labels = rows["label"].to_numpy(dtype=float, na_value=-1).astype(int)
-    return compositions, labels
+    return _part(table, split.test)
 
 
 def _check_usable(model, compositions, path, rows, column) -> None:

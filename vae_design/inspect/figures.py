@@ -6,9 +6,9 @@ import warnings
 
 import numpy as np
 
-from vae_design.features.descriptors import DESCRIPTOR_UNITS
 from vae_design.inspect import latent
 from vae_design.inspect.attributions import COMPOSITION
+from vae_design.inspect.head import Z90
 from vae_design.plots import _pyplot, latent_coordinates
 
 
@@ -59,9 +59,8 @@ def posterior_vs_prior(inspection):
     table = inspection.posterior
     fig, ax = plt.subplots(figsize=(6.5, 0.4 * len(table) + 1.4))
     positions = np.arange(len(table))
-    z90 = 1.6448536269514722
     labels = table["descriptor"] if table["class"].nunique() == 1 else table["descriptor"] + " [" + table["class"] + "]"
-    ax.errorbar(table["prior_mean"], positions + 0.15, xerr=z90 * table["prior_scale"], fmt="s", color="grey",
+    ax.errorbar(table["prior_mean"], positions + 0.15, xerr=Z90 * table["prior_scale"], fmt="s", color="grey",
                 label="expert prior (90 %)")  # fmt: skip
     colour = np.where(table["contradicts"], "tab:red", "tab:blue")
     for y, (_, row), c in zip(positions, table.iterrows(), colour, strict=True):
@@ -178,7 +177,3 @@ def traversals(inspection, min_fraction: float = 0.05):
     if image is not None:
         fig.colorbar(image, ax=axes, label="at.%", shrink=0.5)
     return fig
-
-
-def descriptor_label(name: str) -> str:
-    return f"{name} ({DESCRIPTOR_UNITS.get(name, '')})"

@@ -14,6 +14,9 @@ import torch
 
 from vae_design.models.ssvae import PhaseVAE
 
+# Half-width of a 90 % interval of a normal distribution, in standard deviations.
+Z90 = 1.6448536269514722
+
 
 @dataclass
 class HeadView:

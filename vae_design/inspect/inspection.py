@@ -3,7 +3,7 @@ bundle and the alloys it was trained, validated and tested on (nothing cached, n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,7 @@ import torch
 from vae_design.features.descriptors import DESCRIPTOR_NAMES
 from vae_design.inspect import attributions, fisher, latent
 from vae_design.inspect.formula import Formula, distil_formula
-from vae_design.inspect.head import HeadView
+from vae_design.inspect.head import Z90, HeadView
 
 Part = tuple[list, np.ndarray]  # (compositions, integer labels)
 
@@ -77,7 +77,6 @@ class Inspection:
     traversals: list
     elements: tuple[str, ...]
     classes: tuple[str, ...]
-    extra: dict = field(default_factory=dict)
 
 
 def _evenly(items: list, n: int) -> list[int]:
@@ -149,9 +148,9 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings = Inspe
 
     # 2. posterior vs prior
     posterior = model.head_posterior(level=settings.level)
-    z90 = 1.6448536269514722  # the prior's own 90 % interval, compared with the posterior's
-    posterior["contradicts"] = (posterior["hi"] < posterior["prior_mean"] - z90 * posterior["prior_scale"]) | (
-        posterior["lo"] > posterior["prior_mean"] + z90 * posterior["prior_scale"]
+    # the prior's own 90 % interval, compared with the posterior's
+    posterior["contradicts"] = (posterior["hi"] < posterior["prior_mean"] - Z90 * posterior["prior_scale"]) | (
+        posterior["lo"] > posterior["prior_mean"] + Z90 * posterior["prior_scale"]
     )
     posterior["sign_flip"] = (posterior["prior_mean"] != 0) & (
         (np.sign(posterior["lo"]) == np.sign(posterior["hi"]))

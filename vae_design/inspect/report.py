@@ -319,14 +319,3 @@ def _latent_section(inspection) -> list[str]:
         "alloys (in a disentangled model it changes with y, not along z).",
         "",
     ]
-
-
-def explain_alloy(model, inspection_view, attributions, formula_text: str) -> str:
-    """A few lines explaining one alloy: P(single phase) and its descriptors' contributions."""
-    a = attributions
-    values, outputs = a.values[0], a.outputs[0]
-    lines = [f"{formula_text}: P(single phase) {1 / (1 + np.exp(-outputs)):.3f} (head, posterior mean; log-odds "
-             f"{outputs:+.2f} = base {a.base_values[0]:+.2f} + contributions)"]  # fmt: skip
-    for j in np.argsort(-np.abs(values)):
-        lines.append(f"  {a.players[j]:<12} {values[j]:+.3f}")
-    return "\n".join(lines)
