@@ -7,7 +7,7 @@ training run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,18 +50,25 @@ def plot_roc(labels: np.ndarray, probabilities: np.ndarray, classes: Sequence[st
     return fig
 
 
-def latent_coordinates(z: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
-    """Two plotting coordinates of latents z (N, D): z itself when D <= 2, else its first two principal
-    components (the axes then carry the share of variance they explain)."""
+def latent_projection(z: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], tuple[str, str]]:
+    """A map from latents (N, D) to two plotting coordinates, fitted on z: z itself when D <= 2, else its first two
+    principal components (the axis labels then carry the share of variance they explain)."""
     z = np.asarray(z, dtype=float)
     if z.shape[1] == 1:
-        return np.column_stack([z[:, 0], np.zeros(len(z))]), ("z1", "")
+        return (lambda q: np.column_stack([np.asarray(q, float)[:, 0], np.zeros(len(q))])), ("z1", "")
     if z.shape[1] == 2:
-        return z, ("z1", "z2")
-    centred = z - z.mean(0)
-    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+        return (lambda q: np.asarray(q, float)), ("z1", "z2")
+    centre = z.mean(0)
+    _, singular, vt = np.linalg.svd(z - centre, full_matrices=False)
     share = singular**2 / max(float((singular**2).sum()), 1e-12)
-    return centred @ vt[:2].T, (f"PC1 of z ({share[0]:.0%})", f"PC2 of z ({share[1]:.0%})")
+    labels = (f"PC1 of z ({share[0]:.0%})", f"PC2 of z ({share[1]:.0%})")
+    return (lambda q: (np.asarray(q, float) - centre) @ vt[:2].T), labels
+
+
+def latent_coordinates(z: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
+    """Two plotting coordinates of latents z (N, D) and the axis labels (see :func:`latent_projection`)."""
+    project, labels = latent_projection(z)
+    return project(z), labels
 
 
 def plot_latent_map(z: np.ndarray, labels: np.ndarray, classes: Sequence[str]):

@@ -7,26 +7,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vae_design.plots import _pyplot
+from vae_design.plots import _pyplot, latent_projection
 
 
 def plot_candidates_latent(known_z: np.ndarray, known_labels: np.ndarray, candidate_z: np.ndarray, classes, title: str):
     """Known labelled alloys' latents (coloured by class) and the candidates' latents, on the first two principal
     axes of the known alloys' z (one projection for both)."""
     plt = _pyplot()
-    centre = known_z.mean(0)
-    _, singular, vt = np.linalg.svd(known_z - centre, full_matrices=False)
-    axes = vt[:2].T if known_z.shape[1] >= 2 else np.eye(known_z.shape[1], 2)
-    share = singular**2 / max(float((singular**2).sum()), 1e-12)
+    project, (xlabel, ylabel) = latent_projection(known_z)
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     for k, name in enumerate(classes):
         members = known_labels == k
         if members.any():
-            ax.scatter(*((known_z[members] - centre) @ axes).T, s=6, alpha=0.35, label=f"known: {name}")
-    ax.scatter(
-        *((candidate_z - centre) @ axes).T, s=14, marker="x", color="black", label=f"candidates ({len(candidate_z)})"
-    )
-    ax.set(xlabel=f"PC1 of known z ({share[0]:.0%})", ylabel=f"PC2 of known z ({share[1]:.0%})", title=title)
+            ax.scatter(*project(known_z[members]).T, s=6, alpha=0.35, label=f"known: {name}")
+    ax.scatter(*project(candidate_z).T, s=14, marker="x", color="black", label=f"candidates ({len(candidate_z)})")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.legend(fontsize="small", markerscale=1.5)
     fig.tight_layout()
     return fig
