@@ -84,6 +84,10 @@ def test_latent_z_given_in_a_file_is_decoded_as_given(trained_run, tmp_path, cap
         "latent.min_probability=0",
     )
     assert np.allclose(table[[f"z{d + 1}" for d in range(16)]].to_numpy(), z[table["latent_index"]], atol=1e-5)
+    # the same file from Python (the API reads latent.file too)
+    latent = {"source": "given", "file": str(source), "deduplicate": False, "guide_steps": 0, "min_probability": 0}
+    designs = AlloyVAE.load(trained_run / "model").generate("latent", n=5, latent=latent)
+    assert np.allclose(designs.latents, z[designs.table["latent_index"]], atol=1e-5)
 
 
 def test_screen_ranks_by_the_target_probability_and_streams_parquet(trained_run, tmp_path, capsys):

@@ -17,26 +17,6 @@ from vae_design.outputs import staged_run_dir
 PARQUET_ABOVE = 100_000  # screen.parquet=auto writes the full screen above this many candidates
 
 
-def _given_latents(path: str | None, z_dim: int) -> np.ndarray | None:
-    """latent.file: a CSV with columns z1..zD (one row per latent)."""
-    if path is None:
-        return None
-    from vae_design.data.csv_input import read_table
-
-    columns = tuple(f"z{d + 1}" for d in range(z_dim))
-    rows = read_table(str(path), columns)
-    values = np.zeros((len(rows), z_dim), dtype=np.float32)
-    for i, (row, cells) in enumerate(rows):
-        for d, column in enumerate(columns):
-            try:
-                values[i, d] = float(cells[column])
-            except (TypeError, ValueError):
-                raise InputError(f"{path}, row {row}, column '{column}': not a number: {cells[column]!r}") from None
-    if len(values) == 0 or not np.isfinite(values).all():
-        raise InputError(f"{path}: needs at least one row of finite latents")
-    return values
-
-
 def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
     from rich.progress import Progress
 
@@ -45,7 +25,6 @@ def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
     resume = resume_setting(cfg)
     model = load_model(cfg)
     latent = group(cfg, "latent")
-    latent["given"] = _given_latents(latent.pop("file", None), model.vae.config.z_dim)
     screen = group(cfg, "screen")
     choice = str(screen.pop("parquet", "auto")).lower()
     if choice not in ("true", "false", "auto"):

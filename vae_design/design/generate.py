@@ -86,6 +86,26 @@ class GenerationPlan:
     screen: ScreenPlan | None = None  # screen workflow
 
 
+def given_latents(path: str | None, z_dim: int) -> np.ndarray | None:
+    """latent.file: a CSV with columns z1..zD (one row per latent); None without a file."""
+    if path is None:
+        return None
+    from vae_design.data.csv_input import read_table
+
+    columns = tuple(f"z{d + 1}" for d in range(z_dim))
+    rows = read_table(str(path), columns)
+    values = np.zeros((len(rows), z_dim), dtype=np.float32)
+    for i, (row, cells) in enumerate(rows):
+        for d, column in enumerate(columns):
+            try:
+                values[i, d] = float(cells[column])
+            except (TypeError, ValueError):
+                raise InputError(f"{path}, row {row}, column '{column}': not a number: {cells[column]!r}") from None
+    if len(values) == 0 or not np.isfinite(values).all():
+        raise InputError(f"{path}: needs at least one row of finite latents")
+    return values
+
+
 def plan_generation(
     model,
     workflow: str = "latent",
@@ -125,6 +145,9 @@ def plan_generation(
     settings = _group(workflow, {"latent": latent, "screen": screen, "invert": invert}[workflow])
     plan = GenerationPlan(model, workflow, n, target, rules, scores, settings, seed_alloy)
     if workflow == "latent":
+        given = settings["given"]  # an array from Python, or latent.file=Z.csv
+        if given is None:
+            given = given_latents(settings["file"], model.vae.config.z_dim)
         plan.z = flows.latents(
             model,
             n,
@@ -134,7 +157,7 @@ def plan_generation(
             number(settings["span"], "latent.span"),
             seed_alloy,
             number(settings["radius"], "latent.radius"),
-            settings["given"],
+            given,
             number(settings["temperature"], "latent.temperature"),
         )
         number(settings["min_probability"], "latent.min_probability")
