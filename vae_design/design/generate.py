@@ -275,7 +275,7 @@ def run_generation(
         bool(settings["per_element_set"]),
         work,
     )
-    table = flows.with_target_probability(model, score(model, best, rules.grid, known, plan.scoring), plan.target)
+    table = score(model, best, rules.grid, known, plan.scoring, plan.target)
     table = table.sort_values("target_probability", ascending=False, kind="stable").reset_index(drop=True)
     figures = {"n_scored": float(scored), **batch_figures(table, len(table), rules.elements)}
     z = model.encode(list(table["formula"]), [plan.target] * len(table)) if len(table) else None

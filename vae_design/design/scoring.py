@@ -111,10 +111,13 @@ class ScoringSettings:
     posterior_samples: int = 64
 
 
-def score(model, counts: torch.Tensor, grid: float, known: KnownAlloys, settings: ScoringSettings) -> pd.DataFrame:
+def score(
+    model, counts: torch.Tensor, grid: float, known: KnownAlloys, settings: ScoringSettings, target: int
+) -> pd.DataFrame:
     """One row per candidate (grid steps (N, E)): formula, probability (P(single phase), head posterior mean with
-    measured-neighbour evidence), uncertainty (its posterior standard deviation), nearest_known, distance (at.%),
-    novel, in_domain, the nine descriptors and one at.% column per vocabulary element used."""
+    measured-neighbour evidence), uncertainty (its posterior standard deviation), target_probability (the same
+    for class ``target``), nearest_known, distance (at.%), novel, in_domain, the nine descriptors and one at.%
+    column per vocabulary element used."""
     elements = model.vocabulary.elements
     steps = round(100 / grid)
     x = counts.double() / steps
@@ -129,6 +132,7 @@ def score(model, counts: torch.Tensor, grid: float, known: KnownAlloys, settings
             "formula": formulas(counts.numpy(), elements, grid),
             "probability": 1 - mean[:, multi].double().numpy(),
             "uncertainty": std[:, multi].double().numpy(),
+            "target_probability": mean[:, target].double().numpy(),
             "nearest_known": [known.formula[i] for i in index],
             "nearest_label": known.label[index] if len(index) else np.zeros(0),
             "distance": distance,

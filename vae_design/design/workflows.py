@@ -159,38 +159,22 @@ def latent_designs(
         counts, valid = decode_constrained(model.vae, part, target, constraints)
         valid &= ~model.vae.head.descriptors.unsupported(constraints.to_fractions(counts))
         if valid.any():
-            table = score(model, counts[valid], constraints.grid, known, settings)
+            table = score(model, counts[valid], constraints.grid, known, settings, target)
             table.insert(0, "latent_index", np.flatnonzero(valid.numpy()) + start)
             parts.append(table)
         if progress:
             progress(min(start + batch, len(z)), len(z))
     if not parts:  # no valid alloy: an empty table with every column
         empty = torch.zeros((0, len(constraints.elements)), dtype=torch.long)
-        parts = [score(model, empty, constraints.grid, known, settings)]
+        parts = [score(model, empty, constraints.grid, known, settings, target)]
         parts[0].insert(0, "latent_index", np.zeros(0, dtype=np.int64))
     table = pd.concat(parts, ignore_index=True)
-    table = with_target_probability(model, table, target)
     z = torch.cat(decoded) if decoded else z
     chosen = z[torch.as_tensor(table["latent_index"].to_numpy(dtype=np.int64))].numpy()
     for d in range(chosen.shape[1]):
         table[f"z{d + 1}"] = chosen[:, d]
     figures = batch_figures(table, len(z), constraints.elements) if len(table) else {"validity": 0.0}
     return Designs(table, figures, z.numpy())
-
-
-def with_target_probability(model, table: pd.DataFrame, target: int) -> pd.DataFrame:
-    """P(target class): the single-phase probability itself, or its complement for the multi-phase class."""
-    if len(table) == 0:
-        table["target_probability"] = []
-        return table
-    if len(model.classes) == 2:
-        single = model.classes.index("single phase")
-        value = table["probability"] if target == single else 1 - table["probability"]
-    else:
-        value = model.predict_proba(list(table["formula"]))[:, target]
-    position = list(table.columns).index("uncertainty") + 1
-    table.insert(position, "target_probability", np.asarray(value, dtype=float))
-    return table
 
 
 def invert_path(
@@ -250,8 +234,7 @@ def invert_path(
         loss.backward()
         optimiser.step()
     counts = torch.stack([r[0] for r in rows])
-    table = score(model, counts, constraints.grid, known, settings)
-    table = with_target_probability(model, table, target)
+    table = score(model, counts, constraints.grid, known, settings, target)
     table.insert(0, "step", [r[3] for r in rows])
     table.insert(1, "stage", [r[2] for r in rows])
     seed_fractions = counts[0].double() / constraints.steps
