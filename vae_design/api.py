@@ -168,19 +168,29 @@ class AlloyVAE:
         if self.vae is None:
             raise RuntimeError("the model is not trained: call fit() or AlloyVAE.load() first")
         parsed = as_compositions(compositions)
-        for position, composition in enumerate(parsed):
+        reasons = self.unusable(parsed)
+        if reasons:
+            first = min(reasons)
+            raise InputError(f"composition {first}: {reasons[first]}")
+        return self.vocabulary.to_tensor(parsed)
+
+    def unusable(self, compositions: Sequence[Composition]) -> dict[int, str]:
+        """Position -> one-line reason, for each composition this model cannot score: an element outside its
+        vocabulary, or an element (pair) without descriptor data. The one check behind every prediction."""
+        reasons = {}
+        inside = []
+        for position, composition in enumerate(compositions):
             outside = self.vocabulary.outside(composition)
             if outside:
-                raise InputError(
-                    f"composition {position}: element {outside[0]} is not in the model's vocabulary "
-                    f"(trained on {len(self.vocabulary)} elements)"
-                )
-        x = self.vocabulary.to_tensor(parsed)
-        bad = self.vae.head.descriptors.unsupported_reasons(x.double())
-        if bad:
-            row, reason = next(iter(bad.items()))
-            raise InputError(f"composition {row}: {reason}")
-        return x
+                trained = f"trained on {len(self.vocabulary)} elements"
+                reasons[position] = f"element {outside[0]} is not in the model's vocabulary ({trained})"
+            else:
+                inside.append(position)
+        if inside:
+            x = self.vocabulary.to_tensor([compositions[i] for i in inside], dtype=torch.float64)
+            for row, reason in self.vae.head.descriptors.unsupported_reasons(x).items():
+                reasons[inside[row]] = reason
+        return reasons
 
     @property
     def classes(self) -> tuple[str, ...]:

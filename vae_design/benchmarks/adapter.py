@@ -94,12 +94,8 @@ class HeaBenchClassifier(PhaseClassifier):
         self.model.fit(compositions, y, unlabelled=pool, seed=self.seed)
 
     def _proba(self, compositions: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-        vocabulary = self.model.vocabulary
-        inside = np.array([not vocabulary.outside(c) for c in compositions])
-        ok = inside.copy()
-        if inside.any():
-            x = vocabulary.to_tensor([c for c, keep in zip(compositions, inside, strict=True) if keep])
-            ok[inside] = ~self.model.vae.head.descriptors.unsupported(x.double()).numpy()
+        ok = np.ones(len(compositions), dtype=bool)
+        ok[list(self.model.unusable(compositions))] = False
         p_single = np.zeros(len(compositions))
         if ok.any():
             rows = [c for c, keep in zip(compositions, ok, strict=True) if keep]

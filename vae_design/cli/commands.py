@@ -263,25 +263,8 @@ def load_model(cfg: DictConfig):
 
 
 def _locate_unusable(model, compositions: list, path: str, rows: list[int], column: str) -> None:
-    """The first row the model cannot predict (an element outside its vocabulary, or without descriptor data)
-    as an error naming file, row and column."""
-    import torch
-
-    from vae_design.features.descriptors import Descriptors
-
-    for row, composition in zip(rows, compositions, strict=True):
-        outside = model.vocabulary.outside(composition)
-        if outside:
-            raise InputError(
-                located(
-                    f"element {outside[0]} is not in the model's vocabulary ({len(model.vocabulary)} elements)",
-                    path,
-                    row,
-                    column,
-                )
-            )
-    fractions = model.vocabulary.to_tensor(compositions, dtype=torch.float64)
-    reasons = Descriptors(model.vocabulary.elements).unsupported_reasons(fractions)
+    """The first row the model cannot predict (:meth:`AlloyVAE.unusable`) as an error naming file, row and column."""
+    reasons = model.unusable(compositions)
     if reasons:
         first = min(reasons)
         raise InputError(located(reasons[first], path, rows[first], column))

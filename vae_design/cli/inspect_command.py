@@ -7,7 +7,16 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from vae_design.cli.commands import _checked, _part, load_dataset, load_model, options, run_dir, save_config
+from vae_design.cli.commands import (
+    _checked,
+    _locate_unusable,
+    _part,
+    load_dataset,
+    load_model,
+    options,
+    run_dir,
+    save_config,
+)
 from vae_design.errors import InputError, located
 from vae_design.outputs import staged_run_dir
 
@@ -42,7 +51,7 @@ def held_out_alloys(cfg: DictConfig, model, model_path: Path):
                 raise InputError(located("a test alloy needs a label", path, row, label_col))
             compositions.append(parse_formula_cell(cells[formula_col], path, row, formula_col))
             labels.append(label)
-        _check_usable(model, compositions, path, [row for row, _ in rows], formula_col)
+        _locate_unusable(model, compositions, path, [row for row, _ in rows], formula_col)
         return compositions, np.asarray(labels, dtype=int)
     recorded = model_path / "config.yaml"
     if not recorded.is_file():
@@ -67,12 +76,6 @@ def held_out_alloys(cfg: DictConfig, model, model_path: Path):
     return _part(table, split.test)
 
 
-def _check_usable(model, compositions, path, rows, column) -> None:
-    from vae_design.cli.commands import _locate_unusable
-
-    _locate_unusable(model, compositions, path, rows, column)
-
-
 def run_inspect(cfg: DictConfig, overrides: list[str]) -> int:
     from vae_design.data.composition import parse_formula
     from vae_design.inspect.inspection import InspectionData, inspect_model
@@ -89,7 +92,7 @@ def run_inspect(cfg: DictConfig, overrides: list[str]) -> int:
             composition = parse_formula(text)
         except InputError as error:
             raise InputError(f"alloy={text}: {error}") from None
-        _check_usable(model, [composition], f"alloy={text}", [None], None)
+        _locate_unusable(model, [composition], f"alloy={text}", [None], None)
         print(explain_one(model, data, composition, text, settings))
         return 0
     data.test = held_out_alloys(cfg, model, model_path)
