@@ -25,19 +25,22 @@ def evaluate_vae(
     label over val + test alloys, 5-fold; near 0.5 means z carries no label information). Class probabilities
     include the measured-neighbour update when ``neighbours`` is given."""
     metrics: dict[str, float] = {}
+    latents, predicted = {}, {}
     for prefix, x, y in (("val", x_val, y_val), ("test", x_test, y_test)):
         if len(x):
             probabilities, _ = vae.class_probabilities(x)
+            # the head's own verdict (before the neighbour update) chooses y for encoding, as vae.encode would
+            predicted[prefix] = probabilities.argmax(-1)
+            latents[prefix] = vae.encode(x, predicted[prefix])
             if neighbours is not None:
                 probabilities = neighbours.update(x, probabilities)
             metrics.update(classification_metrics(y, probabilities.numpy(), prefix))
-    held_out = x_test if len(x_test) else x_val
-    if len(held_out):
-        predicted = vae.class_probabilities(held_out)[0].argmax(-1)
-        z = vae.encode(held_out, predicted)
-        metrics.update(reconstruction_metrics(held_out.numpy(), vae.decode(z, predicted).numpy()))
-    x_all = torch.cat([x_val, x_test])
-    y_all = np.concatenate([np.asarray(y_val, dtype=int), np.asarray(y_test, dtype=int)])
-    if len(x_all):
-        metrics["latent/probe_auc"] = probe_auc(vae.encode(x_all).numpy(), y_all, seed=seed)
+    held_out, x_held = ("test", x_test) if len(x_test) else ("val", x_val)
+    if held_out in latents:
+        decoded = vae.decode(latents[held_out], predicted[held_out])
+        metrics.update(reconstruction_metrics(x_held.numpy(), decoded.numpy()))
+    if latents:
+        z = torch.cat(list(latents.values()))  # val, then test: the order of y_all
+        y_all = np.concatenate([np.asarray(y_val, dtype=int), np.asarray(y_test, dtype=int)])
+        metrics["latent/probe_auc"] = probe_auc(z.numpy(), y_all, seed=seed)
     return metrics
