@@ -51,8 +51,7 @@ class NeighbourEvidence:
         """Head probabilities (N, K) updated with the neighbours' labels (unchanged when the update is off)."""
         if not math.isfinite(self.strength) or len(self.fractions) == 0:
             return probabilities
-        counts = self._counts(x, self.scale)
-        return (self.strength * probabilities + counts) / (self.strength + counts.sum(-1, keepdim=True))
+        return _mix(probabilities, self._counts(x, self.scale), self.strength)
 
     def select(self, x_val: torch.Tensor, y_val: np.ndarray, probabilities: torch.Tensor) -> dict[str, float]:
         """Choose (scale, strength) by validation log-loss, off included; returns the chosen values."""
@@ -61,12 +60,17 @@ class NeighbourEvidence:
         for scale in SCALES:
             counts = self._counts(x_val, scale)
             for strength in STRENGTHS:
-                if math.isfinite(strength):
-                    p = (strength * probabilities + counts) / (strength + counts.sum(-1, keepdim=True))
-                else:
-                    p = probabilities
+                p = _mix(probabilities, counts, strength)
                 loss = -p.clamp_min(1e-7).log().gather(1, y_val[:, None]).mean().item()
                 if loss < best[0] - 1e-9:
                     best = (loss, scale, strength)
         _, self.scale, self.strength = best
         return {"scale": self.scale, "strength": self.strength}
+
+
+def _mix(probabilities: torch.Tensor, counts: torch.Tensor, strength: float) -> torch.Tensor:
+    """The posterior mean of a Dirichlet(strength * p) prior updated with kernel-weighted label counts; an infinite
+    strength leaves the head's probabilities as they are (the update off)."""
+    if not math.isfinite(strength):
+        return probabilities
+    return (strength * probabilities + counts) / (strength + counts.sum(-1, keepdim=True))
