@@ -70,9 +70,10 @@ class TrainingPlan(L.LightningModule):
         # step), so the check is left to the scaler there.
         if str(self.trainer.precision).startswith("16"):
             return
-        for parameter in self.elbo.parameters():
-            if parameter.grad is not None and not torch.isfinite(parameter.grad).all():
-                raise FloatingPointError(f"a gradient became non-finite at epoch {self.current_epoch}")
+        gradients = [parameter.grad for parameter in self.elbo.parameters() if parameter.grad is not None]
+        # one reduction (one device sync on a GPU), not one per parameter tensor
+        if gradients and not torch.stack([torch.isfinite(gradient).all() for gradient in gradients]).all():
+            raise FloatingPointError(f"a gradient became non-finite at epoch {self.current_epoch}")
 
     def on_fit_start(self) -> None:
         self._fit_started = time.perf_counter()
