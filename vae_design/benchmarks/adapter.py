@@ -33,12 +33,18 @@ BENCHMARK_MAX_EPOCHS = 30
 
 
 @functools.cache
-def default_pool() -> tuple[dict, ...]:
-    """Compositions of vae-design's default unlabelled pool (labels never read), descriptor-supported ones only."""
+def default_table():
+    """``load_table()`` without alloys the descriptor tables cannot describe (dropped before any split)."""
     from vae_design.data import load_table
     from vae_design.features.coverage import drop_without_descriptors
 
-    alloys = drop_without_descriptors(load_table()).alloys
+    return drop_without_descriptors(load_table())
+
+
+@functools.cache
+def default_pool() -> tuple[dict, ...]:
+    """Compositions of vae-design's default unlabelled pool (labels never read), descriptor-supported ones only."""
+    alloys = default_table().alloys
     return tuple(dict(c) for c in alloys.loc[alloys["label"].isna(), "composition"])
 
 

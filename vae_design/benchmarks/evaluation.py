@@ -6,11 +6,11 @@ run itself reports), rules with the same definitions on their verdicts and score
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
+from vae_design.benchmarks.adapter import default_table
 from vae_design.benchmarks.rules import score_rule
 
 METRICS = ("auc", "balanced_accuracy", "accuracy", "log_loss")
@@ -27,15 +27,6 @@ class Parts:
     test: list[dict]
     y_test: np.ndarray
     pool: list[dict]  # unlabelled: the default pool plus labelled alloys a label budget withheld (labels dropped)
-
-
-@functools.cache
-def default_table():
-    """``load_table()`` without alloys the descriptor tables cannot describe (dropped before any split)."""
-    from vae_design.data import load_table
-    from vae_design.features.coverage import drop_without_descriptors
-
-    return drop_without_descriptors(load_table())
 
 
 def split_parts(scheme: str, seed: int, label_budget: int | float | None = None) -> Parts:
