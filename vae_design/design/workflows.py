@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -112,23 +113,29 @@ def target_log_probability(vae, z: torch.Tensor, y: torch.Tensor, usable: torch.
     return log_p.gather(-1, y[:, None])[:, 0]
 
 
-def guide_latents(
-    vae, z: torch.Tensor, target: int, usable: torch.Tensor, steps: int, step_size: float = 0.05, pull: float = 0.05
-) -> torch.Tensor:
-    """z moved ``steps`` Adam steps up the head's log P(target) of its decoded alloy, each pulled toward its start by
-    ``pull * ||z - z_start||^2``: the latent workflow's head guidance (0 steps: z unchanged)."""
-    if steps <= 0:
-        return z
+def ascend(vae, z: torch.Tensor, target: int, usable: torch.Tensor, step_size: float, pull: float):
+    """Latents (detached) before each Adam step up the head's log P(target) of their decoded alloys, each pulled
+    toward its start by ``pull * ||z - z_start||^2``; the first yielded is the start itself. Endless: the caller
+    stops it."""
     start = z.detach()
     moved = start.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([moved], lr=step_size)
-    y = torch.full((len(z),), target, dtype=torch.long)
-    for _ in range(steps):
+    y = torch.full((len(start),), target, dtype=torch.long)
+    while True:
+        yield moved.detach().clone()  # a copy: the next step changes moved in place
         optimiser.zero_grad()
         loss = -target_log_probability(vae, moved, y, usable).sum() + pull * ((moved - start) ** 2).sum()
         loss.backward()
         optimiser.step()
-    return moved.detach()
+
+
+def guide_latents(
+    vae, z: torch.Tensor, target: int, usable: torch.Tensor, steps: int, step_size: float = 0.05, pull: float = 0.05
+) -> torch.Tensor:
+    """z moved ``steps`` steps of :func:`ascend`: the latent workflow's head guidance (0 steps: z unchanged)."""
+    if steps <= 0:
+        return z
+    return next(itertools.islice(ascend(vae, z, target, usable, step_size, pull), steps, None))
 
 
 def latent_designs(
@@ -208,18 +215,16 @@ def invert_path(
     seed_counts = loose.round_to_grid(x_seed[None].double(), x_seed[None] > 0)
     rows = [(seed_counts[0], z_seed.clone(), "seed", 0)]
     seen = set()
-    z = z_seed.clone()[None].requires_grad_(True)
-    optimiser = torch.optim.Adam([z], lr=step_size)
-    y = torch.tensor([target])
     reached = False
-    for step in range(steps + 1):
+    path = ascend(vae, z_seed[None], target, usable, step_size, pull)
+    for step, z in zip(range(steps + 1), path, strict=False):
         with torch.no_grad():
-            counts, valid = decode_constrained(vae, z.detach(), target, constraints)
+            counts, valid = decode_constrained(vae, z, target, constraints)
             valid &= ~vae.head.descriptors.unsupported(constraints.to_fractions(counts))
         key = tuple(counts[0].tolist())
         if valid[0] and key not in seen:
             seen.add(key)
-            rows.append((counts[0], z.detach()[0].clone(), "flip y" if step == 0 else "gradient", step))
+            rows.append((counts[0], z[0].clone(), "flip y" if step == 0 else "gradient", step))
             x = constraints.to_fractions(counts).float()
             probability = model.neighbours.update(x, vae.class_probabilities(x)[0])[0, target]
             if probability >= threshold:
@@ -227,12 +232,6 @@ def invert_path(
                 break
         if progress:
             progress(step + 1, steps + 1)
-        if step == steps:
-            break
-        optimiser.zero_grad()
-        loss = -target_log_probability(vae, z, y, usable).sum() + pull * ((z - z_seed) ** 2).sum()
-        loss.backward()
-        optimiser.step()
     counts = torch.stack([r[0] for r in rows])
     table = score(model, counts, constraints.grid, known, settings, target)
     table.insert(0, "step", [r[3] for r in rows])
