@@ -13,8 +13,11 @@ f(x) are the standardised physics descriptors (differentiable, computed from x),
 descriptors is removed, so the descriptors' linear effects live in w alone and w's posterior is identified.
 The head is a Bayesian observation model p(y | f(x), w) whose prior on w is the expert's; for unlabelled alloys it
 is the informed label prior. y_n is observed for labelled alloys (its log-likelihood weighted by ``label_weight``)
-and summed out exactly for unlabelled ones. The model is conditional on x in the label prior (x appears on both
-sides), as in Kingma's M2 with a discriminative prior; the objective is still an ELBO of p(y, x | x-features).
+and summed out exactly for unlabelled ones. Where empirical rules agree on an unlabelled alloy
+(:mod:`vae_design.data.weak_labels`, ``weak=rules``), a factor exp(-scale * GCE(p(y | x), y_weak)) adds their verdict
+as a noisy label under a bounded loss; ``weak = (scale, q)``. The model is conditional on x in the label prior
+(x appears on both sides), as in Kingma's M2 with a discriminative prior; the objective is still an ELBO of
+p(y, x | x-features).
 
 Variational family (``Guide``):
 
@@ -129,6 +132,13 @@ def _scale_gradient(values: torch.Tensor, weight: float) -> torch.Tensor:
     return values * weight + values.detach() * (1.0 - weight)
 
 
+def _weak_label_loss(logits: torch.Tensor, y_weak: torch.Tensor, q: float) -> torch.Tensor:
+    """Generalised cross-entropy (1 - p_y^q) / q per alloy (0 where the rules abstained, y_weak = -1): bounded, so
+    a wrong weak label costs at most 1/q, where the cross-entropy would grow without limit as the head disagrees."""
+    p_y = logits.softmax(-1).gather(-1, y_weak.clamp_min(0).unsqueeze(-1)).squeeze(-1)
+    return (1 - p_y.clamp_min(1e-6) ** q) / q * (y_weak >= 0)
+
+
 def _onehot(y: torch.Tensor, n_classes: int) -> torch.Tensor:
     return nn.functional.one_hot(y.long(), n_classes).float()
 
@@ -141,7 +151,9 @@ class Model(PyroModule):
         self.head, self.decoder, self.z_dim = head, decoder, z_dim
         self.label_weight, self.kl_weight = label_weight, kl_weight
 
-    def forward(self, x_l=None, y_l=None, x_u=None, n_labelled: int = 0, n_unlabelled: int = 0) -> None:
+    def forward(
+        self, x_l=None, y_l=None, x_u=None, n_labelled: int = 0, n_unlabelled: int = 0, y_weak=None, weak=(0.0, 1.0)
+    ) -> None:
         head = self.head
         w = pyro.sample("coefficients", dist.Normal(head.coefficient_mean, head.coefficient_scale).to_event(2))
         b = pyro.sample("intercepts", dist.Normal(head.intercept_mean, head.intercept_scale).to_event(1))
@@ -158,6 +170,8 @@ class Model(PyroModule):
                 "unlabelled", max(n_unlabelled, len(x_u)), subsample=torch.arange(len(x_u), device=x_u.device)
             ):
                 logits = head.logits(x_u, head.features(x_u), w, b)
+                if y_weak is not None and weak[0] > 0:
+                    pyro.factor("y_weak", -weak[0] * _weak_label_loss(logits, y_weak, weak[1]))
                 y = pyro.sample("y_unlabelled", dist.Categorical(logits=logits))
                 with poutine.scale(scale=self.kl_weight):
                     z = pyro.sample("z_unlabelled", self._z_prior(x_u))
@@ -182,7 +196,9 @@ class Guide(PyroModule):
         self.intercept_loc = PyroParam(head.intercept_mean.clone())
         self.intercept_scale = PyroParam(torch.full_like(head.intercept_scale, 0.1), constraint=constraints.positive)
 
-    def forward(self, x_l=None, y_l=None, x_u=None, n_labelled: int = 0, n_unlabelled: int = 0) -> None:
+    def forward(
+        self, x_l=None, y_l=None, x_u=None, n_labelled: int = 0, n_unlabelled: int = 0, y_weak=None, weak=(0.0, 1.0)
+    ) -> None:
         head = self.head
         w = pyro.sample("coefficients", dist.Normal(self.coefficient_loc, self.coefficient_scale).to_event(2))
         b = pyro.sample("intercepts", dist.Normal(self.intercept_loc, self.intercept_scale).to_event(1))

@@ -19,6 +19,8 @@ class TrainingTensors:
     x_unlabelled: torch.Tensor
     x_val: torch.Tensor
     y_val: torch.Tensor
+    # weak labels of the unlabelled alloys (N_u,): 1/0 from empirical rules, -1 where they abstain; None: no rules
+    y_weak: torch.Tensor | None = None
 
 
 class EpochShuffle(Sampler[int]):
@@ -64,7 +66,8 @@ class AlloyDataModule(L.LightningDataModule):
         if len(t.x_train):
             loaders["labelled"] = self._loader(t.x_train, t.y_train, shuffle=True)
         if len(t.x_unlabelled):
-            loaders["unlabelled"] = self._loader(t.x_unlabelled, shuffle=True, offset=1)
+            weak = () if t.y_weak is None else (t.y_weak,)
+            loaders["unlabelled"] = self._loader(t.x_unlabelled, *weak, shuffle=True, offset=1)
         return CombinedLoader(loaders, mode="max_size_cycle")
 
     def val_dataloader(self):

@@ -12,6 +12,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
+from vae_design.data.weak_labels import WeakLabelling
 from vae_design.errors import InputError, NumericalError
 from vae_design.models.ssvae import PhaseVAE
 from vae_design.training.data import AlloyDataModule, TrainingTensors
@@ -134,10 +135,12 @@ def train_vae(
     run_dir: Path,
     seed: int = 0,
     resume: bool = False,
+    weak: WeakLabelling | None = None,
 ) -> tuple[PhaseVAE, dict[str, float]]:
     """Train in place, then load the best-on-validation weights; returns the model and ``train/*`` figures.
 
-    ``resume=True`` continues from ``run_dir/checkpoints/last.ckpt`` when it exists.
+    ``resume=True`` continues from ``run_dir/checkpoints/last.ckpt`` when it exists. ``weak`` weighs the
+    unlabelled alloys' weak labels (``tensors.y_weak``) as a whole ``weak.alpha`` times the labelled alloys.
     """
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
 
@@ -160,6 +163,7 @@ def train_vae(
         n_unlabelled=len(tensors.x_unlabelled),
         learning_rate=settings.learning_rate,
         weight_decay=settings.weight_decay,
+        weak=_weak_scale(weak, tensors),
     )
     trainer = _trainer(
         max_epochs=settings.max_epochs,
@@ -206,6 +210,14 @@ def train_vae(
         "train/epochs": float(trainer.current_epoch),
         "train/best_epoch": float(kept.get("epoch", float("nan"))),
     }
+
+
+def _weak_scale(weak: WeakLabelling | None, tensors: TrainingTensors) -> tuple[float, float]:
+    """(weight per weakly labelled alloy, q): alpha * n_labelled / n_weak, so the pool's size does not matter."""
+    if weak is None or tensors.y_weak is None:
+        return 0.0, 1.0
+    n_weak = int((tensors.y_weak >= 0).sum())
+    return (weak.alpha * len(tensors.x_train) / n_weak if n_weak else 0.0), weak.q
 
 
 def _last_good(last: Path) -> str:

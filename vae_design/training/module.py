@@ -23,12 +23,14 @@ class TrainingPlan(L.LightningModule):
         n_unlabelled: int,
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-4,
+        weak: tuple[float, float] = (0.0, 1.0),
     ) -> None:
         super().__init__()
         self.vae = vae
         self.elbo = elbo_module(vae)
         self.n_labelled, self.n_unlabelled = n_labelled, n_unlabelled
         self.learning_rate, self.weight_decay = learning_rate, weight_decay
+        self.weak = weak  # (scale per weakly labelled alloy, q of the robust loss); see Model
         self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
         # Training wall time (s) of the epochs before a resume, read from the checkpoint; see on_save_checkpoint.
         self.seconds_before = 0.0
@@ -48,9 +50,10 @@ class TrainingPlan(L.LightningModule):
         unlabelled = batch.get("unlabelled")
         x_l, y_l = labelled if labelled is not None else (None, None)
         x_u = unlabelled[0] if unlabelled is not None else None
+        y_weak = unlabelled[1] if unlabelled is not None and len(unlabelled) > 1 else None
         # The ELBO estimates the whole data set's log-evidence; per alloy it is comparable across data sizes.
         try:
-            elbo_loss = self.elbo(x_l, y_l, x_u, self.n_labelled, self.n_unlabelled)
+            elbo_loss = self.elbo(x_l, y_l, x_u, self.n_labelled, self.n_unlabelled, y_weak, self.weak)
         except ValueError as error:
             # NaN weights surface first as torch.distributions' argument check, before any loss exists.
             if "found invalid values" not in str(error):
