@@ -21,6 +21,7 @@ import torch
 from vae_design.data.composition import Composition, normalise, parse_formula
 from vae_design.data.table import check_target
 from vae_design.data.vocabulary import ElementVocabulary
+from vae_design.data.weak_labels import WeakLabelling, weak_labels
 from vae_design.errors import InputError
 from vae_design.features.descriptors import DESCRIPTOR_NAMES
 from vae_design.models.bundle import load_bundle, save_bundle
@@ -29,6 +30,7 @@ from vae_design.models.networks import DECODERS
 from vae_design.models.priors import HeadPrior
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 from vae_design.resources import prior_config
+from vae_design.training.pretrain import Pretraining
 
 CompositionLike = str | Mapping[str, float]
 
@@ -65,6 +67,8 @@ class AlloyVAE:
         unlabelled_head_weight: float = 0.0,
         descriptors: Sequence[str] = DESCRIPTOR_NAMES,
         training=None,
+        weak: WeakLabelling | Mapping | None = None,
+        pretrain: Pretraining | Mapping | None = None,
     ) -> None:
         classes = check_target(target)
         for key, value, low in (("z_dim", z_dim, 1), ("hidden", hidden, 1), ("embedding_hidden", embedding_hidden, 0)):
@@ -101,6 +105,12 @@ class AlloyVAE:
             "prior": head_prior.to_dict(),
         }
         self.training = training
+        # training-time knowledge, not architecture: weak labels from empirical rules for the unlabelled pool, and
+        # pretraining of the head on cheap descriptor targets (None: off)
+        self.weak = WeakLabelling(**weak) if isinstance(weak, Mapping) else weak
+        self.pretrain = Pretraining(**pretrain) if isinstance(pretrain, Mapping) else pretrain
+        if self.weak is not None and len(classes) != 2:
+            raise InputError("weak labels from the rules say single phase or not: they need target single_phase")
         self.vae: PhaseVAE | None = None
         self.vocabulary: ElementVocabulary | None = None
         self.known_alloys: pd.DataFrame | None = None
@@ -125,6 +135,7 @@ class AlloyVAE:
 
         from vae_design.training.data import TrainingTensors
         from vae_design.training.fit import TrainingSettings, train_vae
+        from vae_design.training.pretrain import freeze_pretrained, pretrain_on
 
         train = as_compositions(compositions)
         labels = np.asarray(labels, dtype=int)
@@ -151,12 +162,23 @@ class AlloyVAE:
         x_train = tensor(train)
         # Descriptor scaling from every composition seen in training (labels not needed; val/test excluded).
         vae.head.scaler.fit(vae.head.descriptors(torch.cat([x_train, tensor(pool)]).double()).float())
+        weak, before = None, {}
+        if self.weak is not None:
+            weak = torch.as_tensor(weak_labels(pool, self.weak.rules))
+            before["weak/coverage"] = float((weak >= 0).float().mean()) if len(weak) else 0.0
+        if self.pretrain is not None:
+            resuming = resume and run_dir is not None and (Path(run_dir) / "checkpoints" / "last.ckpt").is_file()
+            if not resuming:  # a resumed run's checkpoint already holds the pretrained weights
+                before |= pretrain_on(vae, self.vocabulary, [*train, *pool], self.pretrain, seed)
+            freeze_pretrained(vae, self.pretrain)
         tensors = TrainingTensors(
-            x_train, torch.as_tensor(labels), tensor(pool), tensor(val_compositions), torch.as_tensor(val_labels)
+            x_train, torch.as_tensor(labels), tensor(pool), tensor(val_compositions), torch.as_tensor(val_labels), weak
         )
         settings = self.training or TrainingSettings()
         with tempfile.TemporaryDirectory() as scratch:
-            self.vae, self.history = train_vae(vae, tensors, settings, Path(run_dir or scratch), seed, resume)
+            run = Path(run_dir or scratch)
+            self.vae, self.history = train_vae(vae, tensors, settings, run, seed, resume, self.weak)
+        self.history = before | self.history
         self.neighbours = NeighbourEvidence(x_train, torch.as_tensor(labels), n_classes)
         val_probabilities, _ = self.vae.class_probabilities(tensors.x_val)
         self.neighbours.select(tensors.x_val, val_labels, val_probabilities)

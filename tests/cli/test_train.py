@@ -101,7 +101,7 @@ def test_every_config_group_option_builds_a_model():
     options = {group.name: sorted(p.stem for p in group.glob("*.yaml")) for group in config_dir().iterdir()}
     assert set(options) >= {"data", "split", "model", "prior", "trainer", "logger", "experiment"}
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        for group in ("model", "prior", "trainer", "logger", "experiment"):
+        for group in ("model", "prior", "weak", "pretrain", "trainer", "logger", "experiment"):
             for option in options[group]:
                 model = build_model(compose("train", overrides=[f"{group}={option}"]))
                 assert model.training is not None, f"{group}={option}"
@@ -110,11 +110,30 @@ def test_every_config_group_option_builds_a_model():
         assert build_model(compose("train", overrides=["trainer=ddp"])).training.strategy == "ddp"
         assert build_model(compose("train", overrides=["logger=none"])).training.loggers == ()
         reference = build_model(compose("train", overrides=["experiment=reference"]))
+        plain = build_model(compose("train"))
+        knowing = build_model(compose("train", overrides=["weak=rules", "pretrain=descriptors", "weak.alpha=2"]))
+    assert plain.weak is None and plain.pretrain is None  # the defaults: weak=none, pretrain=none
+    assert knowing.weak.alpha == 2.0 and knowing.weak.rules == ("zhang_delta", "ye_phi")
+    assert knowing.pretrain.freeze and knowing.pretrain.enumerated == 10000
     assert reference.architecture["decoder"] == "multinomial" and reference.architecture["z_dim"] == 2
     assert "omega" not in reference.architecture["descriptors"]
     assert not reference.architecture["embedding_sees_composition"]
     assert reference.architecture["unlabelled_head_weight"] == 1.0
     assert reference.architecture["prior"]["class_prior"] is None  # flat: r = 0.5
+
+
+def test_weak_labels_and_pretraining_train_and_report(alloy_files, tmp_path, capsys):
+    out = tmp_path / "knowing"
+    args = ["train", *tiny_overrides(alloy_files), "weak=rules", "pretrain=descriptors", "logger=none"]
+    args += ["pretrain.enumerated=100", "pretrain.epochs=2", f"hydra.run.dir={out}"]
+    code, _, err = run(args, capsys)
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0 < metrics["weak/coverage"] <= 1  # some of the 120 unlabelled alloys got a weak label
+    assert metrics["pretrain/compositions"] == 80 + 120 + 100  # training + unlabelled + enumerated
+    assert math.isfinite(metrics["pretrain/r2"]) and math.isfinite(metrics["test/auc"])
+    assert "weak: rules" not in (out / ".hydra" / "config.yaml").read_text()  # the settings, not the choice
+    assert "alpha: 0.5" in (out / ".hydra" / "config.yaml").read_text()
 
 
 def test_reference_experiment_trains(alloy_files, tmp_path, capsys):
@@ -160,6 +179,12 @@ def test_phase_target_trains_and_predicts_four_classes(tmp_path, capsys):
         (["prior.coefficients.omega.scale=-1"], "scale > 0"),
         (["resume=maybe"], "resume must be true or false"),
         (["trainer=tpu"], "tpu"),
+        (["weak=rules", "weak.rules=[nope]"], "weak.rules must name rules from zhang_delta"),
+        (["weak=rules", "weak.alpha=abc"], "weak.alpha must be a number, got 'abc'"),
+        (["+weak.foo=1"], "unknown setting weak.foo"),
+        (["pretrain=descriptors", "pretrain.epochs=0"], "pretrain.epochs must be a whole number >= 1"),
+        (["pretrain=descriptors", "model.embedding_hidden=0"], "pretraining needs the head's composition network"),
+        (["weak=gossip"], "gossip"),
     ],
 )
 def test_bad_train_settings_are_one_line_errors_and_write_nothing(alloy_files, tmp_path, capsys, args, message):

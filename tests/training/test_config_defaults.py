@@ -27,3 +27,18 @@ def test_trainer_yaml_matches_training_settings():
     defaults = {f.name: f.default for f in dataclasses.fields(TrainingSettings)}
     for key, value in _yaml("trainer").items():
         assert value == defaults[key] or float(value) == defaults[key], f"trainer.{key}: {value!r} vs {defaults[key]!r}"
+
+
+def test_weak_and_pretrain_yaml_match_their_settings_defaults():
+    from vae_design.data.weak_labels import WeakLabelling
+    from vae_design.training.pretrain import Pretraining
+
+    for group, option, settings in (("weak", "rules", WeakLabelling), ("pretrain", "descriptors", Pretraining)):
+        values = yaml.safe_load((config_dir() / group / f"{option}.yaml").read_text(encoding="utf-8"))
+        defaults = {f.name: f.default for f in dataclasses.fields(settings)}
+        assert set(values) == set(defaults), f"configs/{group}/{option}.yaml"
+        for key, value in values.items():
+            expected = list(defaults[key]) if isinstance(value, list) else defaults[key]
+            assert value == expected, f"configs/{group}/{option}.yaml {key}={value!r}, default {defaults[key]!r}"
+        none = yaml.safe_load((config_dir() / group / "none.yaml").read_text(encoding="utf-8"))
+        assert none is None, f"configs/{group}/none.yaml must stay empty (it means: off)"

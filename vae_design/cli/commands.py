@@ -145,16 +145,31 @@ def training_settings(cfg: DictConfig):
 
 
 def build_model(cfg: DictConfig):
-    """An untrained :class:`AlloyVAE` from the ``model``, ``prior``, ``trainer`` and ``logger`` groups (every
-    setting checked here, before a run folder exists)."""
+    """An untrained :class:`AlloyVAE` from the ``model``, ``prior``, ``weak``, ``pretrain``, ``trainer`` and
+    ``logger`` groups (every setting checked here, before a run folder exists)."""
     from vae_design.api import AlloyVAE
 
     architecture = _checked("model", options(cfg, "model", AlloyVAE), AlloyVAE)
-    taken = sorted({"target", "prior", "training"} & set(architecture))
+    taken = sorted({"target", "prior", "training", "weak", "pretrain"} & set(architecture))
     if taken:
         raise InputError(f"model.{taken[0]} is not a model setting here (target: data.target; prior: prior=...)")
     prior = OmegaConf.to_container(cfg.prior, resolve=True)
-    return AlloyVAE(target=str(cfg.data.target), prior=prior, **architecture, training=training_settings(cfg))
+    knowledge = {key: _knowledge(cfg, key) for key in ("weak", "pretrain")}
+    return AlloyVAE(
+        target=str(cfg.data.target), prior=prior, **architecture, training=training_settings(cfg), **knowledge
+    )
+
+
+def _knowledge(cfg: DictConfig, key: str):
+    """The ``weak`` or ``pretrain`` group as its settings object; None when the group is ``none`` (empty)."""
+    from vae_design.data.weak_labels import WeakLabelling
+    from vae_design.training.pretrain import Pretraining
+
+    if cfg.get(key) is None:
+        return None
+    settings = {"weak": WeakLabelling, "pretrain": Pretraining}[key]
+    values = _checked(key, options(cfg, key, settings), settings)
+    return settings(**values) if values else None
 
 
 def _is_rank_zero() -> bool:
