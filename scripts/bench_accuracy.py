@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import yaml
 
 from vae_design.benchmarks import BENCHMARK_MAX_EPOCHS, HeaBenchClassifier, PeerClassifier, benchmark_settings
 from vae_design.benchmarks.evaluation import (
@@ -40,12 +39,12 @@ from vae_design.benchmarks.evaluation import (
     fit_vae,
     mean_sd,
     probability_metrics,
+    reference_kwargs,
     rule_metrics,
     split_parts,
 )
 from vae_design.benchmarks.peers import PEERS
 from vae_design.benchmarks.rules import RULE_NAMES
-from vae_design.resources import config_dir
 from vae_design.training.fit import TrainingSettings
 
 SHORT = {
@@ -55,12 +54,6 @@ SHORT = {
     "gradient-boosting": "gb",
     "logistic-regression": "lr",
 }
-
-
-def reference_kwargs() -> dict:
-    """The reference setup from configs/experiment/reference.yaml (its prior override is the flat prior)."""
-    experiment = yaml.safe_load((config_dir() / "experiment" / "reference.yaml").read_text(encoding="utf-8"))
-    return {**experiment["model"], "prior": "flat"}
 
 
 def part_a(schemes, seeds: int, training) -> pd.DataFrame:

@@ -66,24 +66,47 @@ def rule_metrics(name: str, compositions: list[dict], y_true: np.ndarray) -> dic
     }
 
 
-def fit_vae(parts: Parts, seed: int, training, run_dir=None, **vae_kwargs):
-    """AlloyVAE trained on a split's train part (early-stopped on its val part, pool unlabelled); returns the model
-    and its P(single phase) on the test part."""
+def fit_vae(parts: Parts, seed: int, training, run_dir=None, use_pool: bool = True, **vae_kwargs):
+    """AlloyVAE trained on a split's train part (early-stopped on its val part, pool unlabelled unless
+    ``use_pool=False``); returns the model and its P(single phase) on the test part.
+
+    Without the pool the vocabulary still spans every part's elements (labels unused), or test alloys with an
+    element no training alloy has could not be scored at all.
+    """
     from vae_design.api import AlloyVAE
+    from vae_design.data.vocabulary import ElementVocabulary
 
     model = AlloyVAE(training=training, **vae_kwargs)
+    everything = [*parts.train, *parts.val, *parts.test, *parts.pool]
     model.fit(
-        parts.train, parts.y_train, unlabelled=parts.pool, val=(parts.val, parts.y_val), seed=seed, run_dir=run_dir
+        parts.train,
+        parts.y_train,
+        unlabelled=parts.pool if use_pool else (),
+        val=(parts.val, parts.y_val),
+        seed=seed,
+        run_dir=run_dir,
+        elements=None if use_pool else ElementVocabulary.from_compositions(everything).elements,
     )
     return model, model.predict_proba(parts.test)[:, model.classes.index("single phase")]
 
 
-def fit_peer(kind: str, parts: Parts, seed: int) -> np.ndarray:
-    """A peer trained on the train part only (fixed hyper-parameters: val is not needed); P(single) on test."""
+def reference_kwargs() -> dict:
+    """AlloyVAE settings of the reference setup, from configs/experiment/reference.yaml (with its flat prior)."""
+    import yaml
+
+    from vae_design.resources import config_dir
+
+    experiment = yaml.safe_load((config_dir() / "experiment" / "reference.yaml").read_text(encoding="utf-8"))
+    return {**experiment["model"], "prior": "flat"}
+
+
+def fit_peer(kind: str, parts: Parts, seed: int, extra: tuple[str, ...] = ()) -> np.ndarray:
+    """A peer trained on the train part only (fixed hyper-parameters: val is not needed); P(single) on test.
+    ``extra``: hea-bench descriptors (:data:`vae_design.training.pretrain.TARGETS`) added as input columns."""
     from vae_design.benchmarks.peers import PeerClassifier
     from vae_design.benchmarks.protocol import decode_labels
 
-    peer = PeerClassifier(kind, seed=seed).fit(parts.train, decode_labels(parts.y_train))
+    peer = PeerClassifier(kind, seed=seed, extra=extra).fit(parts.train, decode_labels(parts.y_train))
     return peer.predict_proba(parts.test)[:, 1]
 
 

@@ -73,20 +73,33 @@ def make_estimator(kind: str, seed: int = 0):
 class PeerClassifier(PhaseClassifier):
     """A scikit-learn peer in the hea-bench protocol (``fit`` / ``predict`` on compositions, label strings)."""
 
-    def __init__(self, kind: str = "random-forest", seed: int = 0) -> None:
+    def __init__(self, kind: str = "random-forest", seed: int = 0, extra: tuple[str, ...] = ()) -> None:
         super().__init__()
         make_estimator(kind)  # fail on an unknown kind now, not at the first fit
-        self.kind, self.seed, self.name = kind, seed, kind
+        self.kind, self.seed, self.extra = kind, seed, tuple(extra)
+        self.name = kind + (f"+{len(self.extra)} descriptors" if self.extra else "")
         self.vocabulary: ElementVocabulary | None = None
         self.estimator = None
+        self.fill: np.ndarray | None = None  # training means of the extra columns, for alloys hea-bench lacks data for
+
+    def _inputs(self, compositions: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        x, ok = feature_matrix(compositions, self.vocabulary)
+        if not self.extra:
+            return x, ok
+        from vae_design.training.pretrain import descriptor_targets
+
+        extra = descriptor_targets(compositions, self.extra)
+        if self.fill is None:
+            self.fill = np.nan_to_num(np.nanmean(extra[ok], 0))
+        return np.hstack([x, np.where(np.isnan(extra), self.fill, extra)]), ok
 
     def _fit(self, compositions: list[dict], y: np.ndarray) -> None:
-        self.vocabulary = ElementVocabulary.from_compositions(compositions)
-        x, ok = feature_matrix(compositions, self.vocabulary)
+        self.vocabulary, self.fill = ElementVocabulary.from_compositions(compositions), None
+        x, ok = self._inputs(compositions)
         self.estimator = make_estimator(self.kind, self.seed).fit(x[ok], y[ok])
 
     def _proba(self, compositions: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-        x, ok = feature_matrix(compositions, self.vocabulary)
+        x, ok = self._inputs(compositions)
         p_single = np.zeros(len(compositions))
         classes = list(self.estimator.classes_)
         if ok.any() and 1 in classes:  # a training set of one class leaves P(single) = 0 or 1 by that class

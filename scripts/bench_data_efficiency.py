@@ -1,0 +1,284 @@
+"""Data efficiency: test metrics against the number of labels, for vae-design and its supervised peers.
+
+For each label budget (a fraction of the training labels, or a count) on the default data's random and
+family-grouped splits, and each seed, ``make_split(..., label_budget=B)`` keeps B labelled training alloys; the
+others join the unlabelled pool without their labels; val and test do not change with B. Then, on the same split:
+
+==================  ==========================================================================================
+vae                 vae-design defaults: the B labels plus the unlabelled pool
+vae-labelled        the same model on the B labels alone (no pool)
+reference           ``experiment=reference`` (plain M2, flat prior), with the pool
+rf, gb              random forest and gradient boosting on the B labels (fractions + the nine descriptors)
+vae+weak            vae with weak labels from the rules on the pool (``weak=rules``)
+vae+pretrain        vae whose head was pretrained on hea-bench's cheap descriptors (``pretrain=descriptors``)
+rf+desc, gb+desc    rf and gb fed the pretraining targets as eight more input columns (the alternative to
+                    pretraining: give the model the descriptors directly)
+==================  ==========================================================================================
+
+The knowledge variants (the last three rows) run at the budgets of ``--variant-budgets`` with
+``--variant-seeds`` seeds, and so do the ablations of ``--ablations`` (``ABLATIONS``: the default with one setting
+changed: prior, loss weights, decoder, head), which show what moves the curve. Every fit early-stops on the
+split's validation part; test alloys are scored once.
+Test probabilities go to ``predictions.csv`` (one row per test alloy and fit), so every summary, including the
+bootstrap intervals, can be recomputed without refitting: ``--summarise-only``. Interrupted runs continue where
+they stopped (fits already in ``predictions.csv`` are skipped).
+
+Intervals: for each model and budget, the mean over seeds of a metric; its 95 % interval resamples the test alloys
+of every seed (1,000 bootstrap draws). The gap to the best supervised peer (rf, gb, vae-labelled) is bootstrapped
+in the same draws, so its interval is paired.
+
+    python -u scripts/bench_data_efficiency.py --jobs 2                 # everything (hours on 2 cores)
+    python -u scripts/bench_data_efficiency.py --quick                  # smoke test, ~2 minutes
+
+Writes OUT/predictions.csv, OUT/summary.csv, OUT/summary.json, OUT/curves.png; the last line is ``key=value``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+MAIN = ("vae", "vae-labelled", "reference", "rf", "gb")
+VARIANTS = ("vae+weak", "vae+pretrain", "rf+desc", "gb+desc")
+# why the curve sits where it does: one setting of the default changed at a time (``--ablations``)
+ABLATIONS = {
+    "vae:flat-prior": {"prior": "flat"},  # prior strength: no descriptor knowledge
+    "vae:m2-head": {"unlabelled_head_weight": 0.1},  # loss weights: unlabelled ELBO reaches the head
+    "vae:multinomial": {"decoder": "multinomial"},  # decoder: the reference's dense softmax
+    "vae:linear-head": {"embedding_hidden": 0},  # the expert-prior logistic model alone (no h)
+    "vae+weak:alpha2": {"weak": {"alpha": 2.0}},  # weak labels weighing twice the labelled alloys
+}
+SUPERVISED = ("vae-labelled", "rf", "gb")
+BUDGETS = ("0.05", "0.1", "0.25", "0.5", "1.0", "50", "100", "250")
+
+
+def budget_value(text: str) -> int | float | None:
+    """'0.25' -> 0.25 (a fraction), '50' -> 50 (a count), '1.0' -> None (every label)."""
+    value = float(text)
+    if value == 1.0 and "." in text:
+        return None
+    return value if "." in text else int(value)
+
+
+def fit_cell(scheme: str, budget: str, seed: int, models: tuple[str, ...], max_epochs: int) -> list[dict]:
+    """Fit ``models`` on one split; one row per test alloy and model (y, p_single) plus per-fit extras."""
+    import torch
+
+    torch.set_num_threads(1)
+    from vae_design.benchmarks import benchmark_settings
+    from vae_design.benchmarks.evaluation import fit_peer, fit_vae, reference_kwargs, split_parts
+    from vae_design.data.weak_labels import WeakLabelling
+    from vae_design.training.metrics import classification_metrics
+    from vae_design.training.pretrain import TARGETS, Pretraining
+
+    parts = split_parts(scheme, seed, label_budget=budget_value(budget))
+    training = benchmark_settings(max_epochs)
+    vae_settings = {
+        "vae": {},
+        "vae-labelled": {"use_pool": False},
+        "reference": reference_kwargs(),
+        "vae+weak": {"weak": WeakLabelling()},
+        "vae+pretrain": {"pretrain": Pretraining()},
+    } | {name: dict(settings) for name, settings in ABLATIONS.items()}
+    if "weak" in vae_settings["vae+weak:alpha2"]:
+        vae_settings["vae+weak:alpha2"]["weak"] = WeakLabelling(**ABLATIONS["vae+weak:alpha2"]["weak"])
+    rows = []
+    for name in models:
+        started = time.perf_counter()
+        extras: dict[str, float] = {}
+        if name in vae_settings:
+            model, p_single = fit_vae(parts, seed, training, **vae_settings[name])
+            p_val = model.predict_proba(parts.val)[:, model.classes.index("single phase")]
+            extras = {"val_auc": classification_metrics(parts.y_val, np.column_stack([1 - p_val, p_val]), "v")["v/auc"]}
+            extras |= {k.replace("/", "_"): v for k, v in model.history.items() if not k.startswith("train/sec")}
+        else:
+            kind = {"rf": "random-forest", "gb": "gradient-boosting"}[name.split("+")[0]]
+            p_single = fit_peer(kind, parts, seed, extra=TARGETS if name.endswith("+desc") else ())
+        seconds = time.perf_counter() - started
+        for index, (y, p) in enumerate(zip(parts.y_test, p_single, strict=True)):
+            rows.append(
+                {"scheme": scheme, "budget": budget, "seed": seed, "model": name, "n_labels": len(parts.train)}
+                | {"test_index": index, "y": int(y), "p_single": float(p), "seconds": seconds}
+                | extras
+            )
+        print(f"{scheme:8s} budget={budget:5s} seed={seed} {name:13s} ({seconds:.0f} s)", flush=True)
+    return rows
+
+
+def metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    from vae_design.training.metrics import classification_metrics
+
+    scores = classification_metrics(y, np.column_stack([1 - p, p]), "t")
+    return {name: scores[f"t/{name}"] for name in ("auc", "balanced_accuracy", "log_loss", "ece")}
+
+
+def fast_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float, float]:
+    """The four figures of :func:`metrics`, same definitions, in plain numpy (the bootstrap calls it 10^5 times)."""
+    from scipy.stats import rankdata
+
+    positives = y == 1
+    n_pos, n_neg = positives.sum(), (~positives).sum()
+    auc = (rankdata(p)[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    predicted = p > 0.5  # argmax of (1 - p, p): a tie goes to class 0
+    balanced = 0.5 * (predicted[positives].mean() + (~predicted[~positives]).mean())
+    clipped = np.clip(p, 1e-7, 1 - 1e-7)
+    log_loss = -np.mean(np.where(positives, np.log(clipped), np.log(1 - clipped)))
+    confidence = np.maximum(p, 1 - p)
+    correct = predicted == positives
+    bins = np.minimum((confidence * 10).astype(int), 9)
+    counts = np.bincount(bins, minlength=10)
+    used = counts > 0
+    gaps = np.bincount(bins, weights=correct, minlength=10)[used] - np.bincount(bins, confidence, 10)[used]
+    return auc, balanced, log_loss, float(np.abs(gaps).sum() / len(p))
+
+
+def summarise(predictions: pd.DataFrame, draws: int = 1000) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Per (scheme, budget, model): seed mean, seed s.d. and bootstrap 95 % interval of each metric, and the paired
+    AUC gap of vae / vae+weak / vae+pretrain to the best supervised peer."""
+    rows, summary = [], {}
+    rng = np.random.default_rng(0)
+    for (scheme, budget), cell in predictions.groupby(["scheme", "budget"], sort=False):
+        seeds = sorted(cell["seed"].unique())
+        # the same bootstrap draws for every model of a seed (pairs the comparison)
+        n_test = {s: int(cell.loc[cell["seed"] == s, "test_index"].max()) + 1 for s in seeds}
+        draws_by_seed = {s: rng.integers(0, n_test[s], size=(draws, n_test[s])) for s in seeds}
+        boot: dict[str, np.ndarray] = {}
+        for model, fits in cell.groupby("model", sort=False):
+            present = sorted(fits["seed"].unique())
+            per_seed = []
+            samples = np.zeros((draws, 4))
+            for s in present:
+                fit = fits[fits["seed"] == s].sort_values("test_index")
+                y, p = fit["y"].to_numpy(), fit["p_single"].to_numpy()
+                per_seed.append(metrics(y, p))
+                for d, index in enumerate(draws_by_seed[s]):
+                    both = 0 < y[index].sum() < len(index)
+                    samples[d] += fast_metrics(y[index], p[index]) if both else np.nan
+            samples /= len(present)
+            boot[model] = samples[:, 0]
+            table = pd.DataFrame(per_seed)
+            row = {"scheme": scheme, "budget": budget, "model": model, "seeds": len(present)}
+            row["n_labels"] = float(fits["n_labels"].mean())
+            for j, name in enumerate(table.columns):
+                row[f"{name}_mean"] = table[name].mean()
+                row[f"{name}_sd"] = table[name].std(ddof=1) if len(table) > 1 else np.nan
+                row[f"{name}_lo"], row[f"{name}_hi"] = np.nanpercentile(samples[:, j], [2.5, 97.5])
+            if "val_auc" in fits:
+                row["val_auc_mean"] = fits.groupby("seed")["val_auc"].first().mean()
+            rows.append(row)
+        peers = [m for m in SUPERVISED if m in boot]
+        for model in ("vae", "vae+weak", "vae+pretrain"):
+            if model in boot and peers and len(cell.loc[cell["model"] == model, "seed"].unique()) == len(seeds):
+                best = np.max([boot[m] for m in peers], axis=0)
+                gap = boot[model] - best
+                point = next(r for r in rows if r["model"] == model and r["budget"] == budget and r["scheme"] == scheme)
+                peer_means = [
+                    next(r for r in rows if r["model"] == m and r["budget"] == budget and r["scheme"] == scheme)
+                    for m in peers
+                ]
+                point["gap_auc"] = point["auc_mean"] - max(r["auc_mean"] for r in peer_means)
+                point["gap_auc_lo"], point["gap_auc_hi"] = np.nanpercentile(gap, [2.5, 97.5])
+                key = _key(model)
+                summary[f"{key}_gap_auc_{scheme}_b{budget}"] = point["gap_auc"]
+        for r in rows:
+            if r["scheme"] == scheme and r["budget"] == budget:
+                key = _key(r["model"])
+                summary[f"{key}_auc_{scheme}_b{budget}"] = r["auc_mean"]
+    return pd.DataFrame(rows), summary
+
+
+def _key(model: str) -> str:
+    """A model name as a summary key: vae+weak:alpha2 -> vae_weak_alpha2."""
+    return re.sub(r"[^a-z0-9]+", "_", model)
+
+
+def plot(table: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    schemes = list(dict.fromkeys(table["scheme"]))
+    figure, axes = plt.subplots(2, len(schemes), figsize=(6 * len(schemes), 8), squeeze=False)
+    for column, scheme in enumerate(schemes):
+        for row, metric in enumerate(("auc", "balanced_accuracy")):
+            axis = axes[row, column]
+            for model, curve in table[table["scheme"] == scheme].groupby("model", sort=False):
+                curve = curve.sort_values("n_labels")
+                style = "-" if model in MAIN else "--"
+                axis.plot(curve["n_labels"], curve[f"{metric}_mean"], style, marker="o", label=model)
+                axis.fill_between(curve["n_labels"], curve[f"{metric}_lo"], curve[f"{metric}_hi"], alpha=0.12)
+            axis.set_xscale("log")
+            axis.set_xlabel("labelled training alloys")
+            axis.set_ylabel(f"test {metric.replace('_', ' ')}")
+            axis.set_title(f"{scheme} split")
+            axis.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budgets", nargs="+", default=list(BUDGETS), help="fractions (with a dot) or counts")
+    parser.add_argument("--schemes", nargs="+", default=["random", "grouped"], choices=["random", "grouped"])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--models", nargs="*", default=list(MAIN), choices=MAIN + VARIANTS)
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--variant-budgets", nargs="*", default=["0.05", "0.1", "0.25"])
+    parser.add_argument("--variant-seeds", type=int, default=3)
+    parser.add_argument("--ablations", nargs="*", default=[], choices=list(ABLATIONS), help="at --variant-budgets")
+    parser.add_argument("--max-epochs", type=int, default=30, help="see bench_priors: under a minute a fit")
+    parser.add_argument("--jobs", type=int, default=1, help="fits in parallel, one thread each")
+    parser.add_argument("--quick", action="store_true", help="one seed, one budget, 2 epochs: a smoke test")
+    parser.add_argument("--summarise-only", action="store_true", help="recompute the summary from predictions.csv")
+    parser.add_argument("--out", type=Path, default=Path("outputs/bench_data_efficiency"))
+    args = parser.parse_args()
+    if args.quick:
+        args.budgets, args.seeds, args.max_epochs = ["50"], 1, 2
+        args.variant_budgets, args.variant_seeds = ["50"], 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    stored = args.out / "predictions.csv"
+    done = pd.read_csv(stored, dtype={"budget": str}) if stored.exists() else pd.DataFrame()
+    if not args.summarise_only:
+        finished = set()
+        if len(done):
+            finished = set(done[["scheme", "budget", "seed", "model"]].drop_duplicates().itertuples(index=False))
+        cells = []
+        for budget in args.budgets:
+            for seed in range(args.seeds):
+                for scheme in args.schemes:
+                    models = list(args.models)
+                    if budget in args.variant_budgets and seed < args.variant_seeds:
+                        models += [*args.variants, *args.ablations]
+                    todo = tuple(m for m in models if (scheme, budget, seed, m) not in finished)
+                    if todo:
+                        cells.append((scheme, budget, seed, todo, args.max_epochs))
+        print(f"{len(cells)} splits to fit, {sum(len(c[3]) for c in cells)} fits", flush=True)
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            for future in as_completed([pool.submit(fit_cell, *cell) for cell in cells]):
+                fresh = pd.DataFrame(future.result())
+                fresh.to_csv(stored, mode="a", header=not stored.exists(), index=False)
+        done = pd.read_csv(stored, dtype={"budget": str})
+    table, summary = summarise(done)
+    table.to_csv(args.out / "summary.csv", index=False)
+    plot(table, args.out / "curves.png")
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    columns = ["scheme", "budget", "model", "seeds", "n_labels", "auc_mean", "auc_sd", "auc_lo", "auc_hi"]
+    columns += ["balanced_accuracy_mean", "log_loss_mean", "ece_mean", "gap_auc", "gap_auc_lo", "gap_auc_hi"]
+    print(table[[c for c in columns if c in table]].round(3).to_string(index=False))
+    print(" ".join(f"{key}={value:.4f}" for key, value in summary.items()))
+
+
+if __name__ == "__main__":
+    main()

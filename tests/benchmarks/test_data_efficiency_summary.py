@@ -1,0 +1,63 @@
+"""scripts/bench_data_efficiency.py's summary: the bootstrap's metrics match the training metrics, and the gap to
+the best supervised peer is paired (a model identical to that peer has gap 0 in every draw)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+SCRIPT = Path(__file__).parents[2] / "scripts" / "bench_data_efficiency.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_data_efficiency", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fast_metrics_are_the_training_metrics(bench):
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        y = rng.integers(0, 2, 150)
+        p = np.clip(rng.random(150) * 0.6 + 0.4 * y, 0, 1)
+        p[:8] = 0.5  # ties at the threshold go to class 0, as argmax does
+        assert np.allclose(list(bench.metrics(y, p).values()), bench.fast_metrics(y, p))
+
+
+def test_budgets_read_as_fractions_counts_or_everything(bench):
+    assert bench.budget_value("0.25") == 0.25
+    assert bench.budget_value("50") == 50
+    assert bench.budget_value("1.0") is None
+
+
+def _predictions(models: dict[str, np.ndarray], y: np.ndarray, seeds: int = 2) -> pd.DataFrame:
+    rows = []
+    for seed in range(seeds):
+        for model, p in models.items():
+            for index, (label, prob) in enumerate(zip(y, p, strict=True)):
+                rows.append(
+                    {"scheme": "grouped", "budget": "0.05", "seed": seed, "model": model, "n_labels": 50}
+                    | {"test_index": index, "y": label, "p_single": prob}
+                )
+    return pd.DataFrame(rows)
+
+
+def test_gap_to_the_best_supervised_peer_is_paired(bench):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 120)
+    good = np.clip(0.7 * y + 0.3 * rng.random(120), 0, 1)
+    weak = rng.random(120)
+    table, summary = bench.summarise(_predictions({"vae": good, "rf": good, "gb": weak}, y), draws=200)
+    vae = table[table["model"] == "vae"].iloc[0]
+    assert vae["gap_auc"] == 0 and vae["gap_auc_lo"] == 0 and vae["gap_auc_hi"] == 0
+    assert summary["vae_gap_auc_grouped_b0.05"] == 0
+    table, summary = bench.summarise(_predictions({"vae": weak, "rf": good, "gb": weak}, y), draws=200)
+    vae = table[table["model"] == "vae"].iloc[0]
+    assert vae["gap_auc_hi"] < 0 < vae["auc_hi"] - vae["auc_lo"]  # clearly behind, and a real interval
+    assert summary["rf_auc_grouped_b0.05"] == pytest.approx(vae["auc_mean"] - vae["gap_auc"])
