@@ -33,8 +33,8 @@ def test_an_alloy_is_labelled_only_where_every_describing_rule_agrees(monkeypatc
     )
     monkeypatch.setattr(weak, "rule_verdicts", lambda compositions, rules: table)
     labels = weak_labels([{}] * 6, ("zhang_delta", "ye_phi"))
-    # agree 1, agree 0, disagree, one rule silent (the other decides), one silent, none describes it
-    assert labels.tolist() == [1, 0, -1, 0, 1, -1]
+    # agree 1, agree 0, disagree, then one rule or both cannot describe the alloy: no label from one rule alone
+    assert labels.tolist() == [1, 0, -1, -1, -1, -1]
 
 
 def test_undescribed_alloys_abstain():

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from vae_design.benchmarks.protocol import MULTI, SINGLE
+from vae_design.data.weak_labels import is_single_phase
 
 
 def _rules() -> dict[str, Callable[[Mapping[str, float]], tuple[str, float]]]:
@@ -41,7 +42,7 @@ def _rules() -> dict[str, Callable[[Mapping[str, float]], tuple[str, float]]]:
 
     def guo(c):
         v = round(vec(c), 6)  # hea-bench rounds before its boundary test; so do we, to match its verdicts
-        verdict = SINGLE if guo_vec.predict(c) in ("FCC", "BCC") else MULTI
+        verdict = SINGLE if is_single_phase(guo_vec.predict(c)) else MULTI
         return verdict, max(v - guo_vec.FCC_THRESHOLD, guo_vec.BCC_THRESHOLD - v)
 
     def both(c):
