@@ -11,11 +11,10 @@ import torch
 from tests.models.test_ssvae import ELEMENTS, _vae
 from vae_design.data.vocabulary import ElementVocabulary
 from vae_design.errors import InputError
+from vae_design.features.cheap_targets import TARGETS, descriptor_targets
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 from vae_design.training.pretrain import (
-    TARGETS,
     Pretraining,
-    descriptor_targets,
     enumerate_compositions,
     freeze_pretrained,
     pretrain_head,

@@ -141,7 +141,7 @@ def reference_kwargs() -> dict:
 
 def fit_peer(kind: str, parts: Parts, seed: int, extra: tuple[str, ...] = ()) -> np.ndarray:
     """A peer trained on the train part only (fixed hyper-parameters: val is not needed); P(single) on test.
-    ``extra``: hea-bench descriptors (:data:`vae_design.training.pretrain.TARGETS`) added as input columns."""
+    ``extra``: hea-bench descriptors (:data:`vae_design.features.cheap_targets.TARGETS`) added as input columns."""
     from vae_design.benchmarks.peers import PeerClassifier
     from vae_design.benchmarks.protocol import decode_labels
 

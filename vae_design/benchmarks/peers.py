@@ -86,7 +86,7 @@ class PeerClassifier(PhaseClassifier):
         x, ok = feature_matrix(compositions, self.vocabulary)
         if not self.extra:
             return x, ok
-        from vae_design.training.pretrain import descriptor_targets
+        from vae_design.features.cheap_targets import descriptor_targets
 
         extra = descriptor_targets(compositions, self.extra)
         if self.fill is None:

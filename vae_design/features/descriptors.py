@@ -53,6 +53,10 @@ DESCRIPTOR_UNITS = {
     "omega": "dimensionless",
 }
 
+# omega spans 0 to ~1e6 (it divides by |dH_mix|, which can cancel): networks see log1p(omega), capped so that a
+# cancelling enthalpy cannot dominate a standardised input.
+OMEGA_CAP = 1e4
+
 # J/(mol K). Yang & Zhang and matminer use 8.314, not CODATA's 8.314462618; the fifth digit would break
 # the 1e-6 agreement of dS_mix and omega with matminer.
 GAS_CONSTANT = 8.314

@@ -8,13 +8,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from vae_design.features.descriptors import DESCRIPTOR_NAMES
+from vae_design.features.descriptors import DESCRIPTOR_NAMES, OMEGA_CAP
 from vae_design.models.distributions import PRESENCE_THRESHOLD, FractionMultinomial, SparseComposition
 
 DECODERS = ("sparse", "multinomial")
-# omega spans 0 to ~1e6 (it divides by |dH_mix|, which can cancel): the network sees log1p(omega), capped so that a
-# cancelling enthalpy cannot dominate a standardised input.
-_OMEGA_CAP = 1e4
 
 
 def mlp(sizes: Sequence[int], dropout: float = 0.0) -> nn.Sequential:
@@ -56,7 +53,7 @@ class DescriptorScaler(nn.Module):
         """Select the head's descriptors from the (N, 9) raw matrix and log-transform omega (not standardised)."""
         values = raw[..., self.columns].to(self.mean.dtype)
         if self._omega is not None:
-            omega = torch.log1p(values[..., self._omega].clamp(0, _OMEGA_CAP))
+            omega = torch.log1p(values[..., self._omega].clamp(0, OMEGA_CAP))
             values = torch.cat([values[..., : self._omega], omega[..., None], values[..., self._omega + 1 :]], -1)
         return values
 
