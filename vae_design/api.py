@@ -109,6 +109,8 @@ class AlloyVAE:
         # pretraining of the head on cheap descriptor targets (None: off)
         self.weak = WeakLabelling(**weak) if isinstance(weak, Mapping) else weak
         self.pretrain = Pretraining(**pretrain) if isinstance(pretrain, Mapping) else pretrain
+        if self.pretrain is not None and embedding_hidden == 0:
+            raise InputError("pretraining needs the head's composition network: set model.embedding_hidden > 0")
         if self.weak is not None and len(classes) != 2:
             raise InputError("weak labels from the rules say single phase or not: they need target single_phase")
         self.vae: PhaseVAE | None = None
@@ -134,7 +136,7 @@ class AlloyVAE:
         import tempfile
 
         from vae_design.training.data import TrainingTensors
-        from vae_design.training.fit import TrainingSettings, train_vae
+        from vae_design.training.fit import TrainingSettings, last_checkpoint, train_vae
         from vae_design.training.pretrain import freeze_pretrained, pretrain_on
 
         train = as_compositions(compositions)
@@ -167,7 +169,7 @@ class AlloyVAE:
             weak = torch.as_tensor(weak_labels(pool, self.weak.rules))
             before["weak/coverage"] = float((weak >= 0).float().mean()) if len(weak) else 0.0
         if self.pretrain is not None:
-            resuming = resume and run_dir is not None and (Path(run_dir) / "checkpoints" / "last.ckpt").is_file()
+            resuming = resume and run_dir is not None and last_checkpoint(run_dir).is_file()
             if not resuming:  # a resumed run's checkpoint already holds the pretrained weights
                 before |= pretrain_on(vae, self.vocabulary, [*train, *pool], self.pretrain, seed)
             freeze_pretrained(vae, self.pretrain)

@@ -196,6 +196,7 @@ def write_metrics(metrics: dict[str, float], path: Path) -> None:
 def run_train(cfg: DictConfig, overrides: list[str]) -> int:
     from vae_design.data import ElementVocabulary
     from vae_design.plots import save_run_plots
+    from vae_design.training.fit import last_checkpoint
 
     resume = resume_setting(cfg)
     table, split = load_dataset(cfg)
@@ -219,7 +220,7 @@ def run_train(cfg: DictConfig, overrides: list[str]) -> int:
     if not _is_rank_zero():
         model.fit(*train, elements=elements, **fit)
         return 0
-    if cfg.resume and not (checkpoints / "last.ckpt").is_file():
+    if cfg.resume and not last_checkpoint(out).is_file():
         print(f"no checkpoint in {checkpoints}: training from the start")
     # Checkpoints and training logs go straight into the run folder, so an interrupted run keeps them for
     # resume=true; metrics, model and plots are staged and appear only when everything succeeded.

@@ -16,8 +16,8 @@ is the informed label prior. y_n is observed for labelled alloys (its log-likeli
 and summed out exactly for unlabelled ones. Where empirical rules agree on an unlabelled alloy
 (:mod:`vae_design.data.weak_labels`, ``weak=rules``), a factor exp(-scale * GCE(p(y | x), y_weak)) adds their verdict
 as a noisy label under a bounded loss; ``weak = (scale, q)``. The model is conditional on x in the label prior
-(x appears on both sides), as in Kingma's M2 with a discriminative prior; the objective is still an ELBO of
-p(y, x | x-features).
+(x appears on both sides), as in Kingma's M2 with a discriminative prior; the objective is an ELBO of
+p(y, x | x-features), plus the weak-label factor when there is one (an unnormalised term, so then not a bound).
 
 Variational family (``Guide``):
 

@@ -52,6 +52,11 @@ class TrainingSettings:
                 raise InputError(f"trainer.{key} must be a whole number >= 1, got {getattr(self, key)!r}")
 
 
+def last_checkpoint(run_dir: Path) -> Path:
+    """Where a run keeps the checkpoint that ``resume=true`` continues from."""
+    return Path(run_dir) / "checkpoints" / "last.ckpt"
+
+
 def _loggers(settings: TrainingSettings, run_dir: Path, resume: bool) -> list:
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
     from lightning.pytorch.utilities import rank_zero_only
@@ -182,7 +187,7 @@ def train_vae(
         default_root_dir=run_dir,
         plugins=[_atomic_checkpoints()],
     )
-    last = checkpoint_dir / "last.ckpt"
+    last = last_checkpoint(run_dir)
     for stale in checkpoint_dir.glob(".*.partial"):  # a checkpoint write cut short by a kill
         stale.unlink(missing_ok=True)
     started = time.perf_counter()
