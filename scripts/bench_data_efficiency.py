@@ -170,7 +170,8 @@ def fast_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float, flo
 def summarise(predictions: pd.DataFrame, draws: int = 1000) -> tuple[pd.DataFrame, dict[str, float]]:
     """Per (scheme, budget, model): seed mean, seed s.d. and bootstrap 95 % interval of each metric; for vae,
     vae+weak and vae+pretrain the AUC gap to the best supervised peer (chosen once, by mean AUC over the seeds both
-    have), bootstrapped in the same draws (paired)."""
+    have), and for every variant and ablation its AUC change against plain vae, each bootstrapped in the same
+    draws (paired)."""
     rows, summary = [], {}
     for (scheme, budget), cell in predictions.groupby(["scheme", "budget"], sort=False):
         # seeded per cell, so adding results elsewhere does not move this cell's intervals
@@ -218,6 +219,16 @@ def summarise(predictions: pd.DataFrame, draws: int = 1000) -> tuple[pd.DataFram
             row["gap_auc"], row["gap_peer"], row["gap_seeds"] = gap, best, len(shared)
             row["gap_auc_lo"], row["gap_auc_hi"] = np.nanpercentile(gap_draws, [2.5, 97.5])
             summary[f"{_key(model)}_gap_auc_{scheme}_b{budget}"] = gap
+        # each variant and ablation against the plain model on the seeds both have: what the change itself bought
+        for model in [m for m in point if m not in (*MAIN, "rf+desc", "gb+desc")]:
+            shared = sorted(set(point[model]) & set(point.get("vae", {})))
+            if not shared:
+                continue
+            draws_delta = np.mean([boot[model][s] - boot["vae"][s] for s in shared], axis=0)
+            row = next(r for r in rows if r["model"] == model and r["budget"] == budget and r["scheme"] == scheme)
+            row["vs_vae_auc"] = np.mean([point[model][s] - point["vae"][s] for s in shared])
+            row["vs_vae_auc_lo"], row["vs_vae_auc_hi"] = np.nanpercentile(draws_delta, [2.5, 97.5])
+            summary[f"{_key(model)}_vs_vae_auc_{scheme}_b{budget}"] = row["vs_vae_auc"]
     return pd.DataFrame(rows), summary
 
 
