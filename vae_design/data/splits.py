@@ -54,7 +54,7 @@ def _stratify(labels: np.ndarray) -> np.ndarray | None:
     return labels if counts.min() >= 2 and len(counts) > 1 else None
 
 
-def _carve(
+def carve(
     positions: np.ndarray,
     labels: np.ndarray,
     families: np.ndarray,
@@ -87,7 +87,7 @@ def _carve(
     return np.sort(positions[rest]), np.sort(positions[carved])
 
 
-def _apply_budget(
+def apply_label_budget(
     train: np.ndarray, labels: np.ndarray, budget: int | float | None, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Keep ``budget`` labelled training alloys (an int count, or a float fraction), stratified by label."""
@@ -148,12 +148,12 @@ def make_split(
     val = positions[labelled & (part == "val")]
     rest = positions[labelled & ~np.isin(part, ("val", "test"))]
     if len(test) == 0:
-        rest, test = _carve(rest, labels[rest], families[rest], test_fraction, scheme, seed, "test")
+        rest, test = carve(rest, labels[rest], families[rest], test_fraction, scheme, seed, "test")
     if len(val) == 0:
-        rest, val = _carve(
+        rest, val = carve(
             rest, labels[rest], families[rest], val_fraction / (1 - test_fraction), scheme, seed + 1, "val"
         )
-    train, withheld = _apply_budget(rest, labels[rest], label_budget, seed + 2)
+    train, withheld = apply_label_budget(rest, labels[rest], label_budget, seed + 2)
     pool = positions[~labelled]
     if scheme == "grouped" and pool_excludes_eval_families:
         # Val families too: model selection must also judge systems the model has not seen.
