@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from vae_design.benchmarks.protocol import MULTI, SINGLE
-from vae_design.data.weak_labels import is_single_phase
+from vae_design.data.weak_labels import RULE_ERRORS, is_single_phase
 
 
 def _rules() -> dict[str, Callable[[Mapping[str, float]], tuple[str, float]]]:
@@ -62,7 +62,7 @@ def score_rule(name: str, compositions: Sequence[Mapping[str, float]]) -> tuple[
     for row, composition in enumerate(compositions):
         try:
             verdict, score = rule(dict(composition))
-        except (KeyError, ValueError, ZeroDivisionError):
+        except RULE_ERRORS:
             failed += 1
             continue
         predicted[row] = int(verdict == SINGLE)

@@ -31,6 +31,8 @@ from vae_design.errors import InputError
 RULES = ("zhang_delta", "yang_omega", "king_phi", "ye_phi", "guo_vec")
 # hea-bench's rule outputs that mean one solid-solution phase (the rules use different words)
 _SINGLE = {"single-phase", "solid_solution", "FCC", "BCC"}
+# what hea-bench raises for an alloy it cannot describe (an element or pair without data)
+RULE_ERRORS = (KeyError, ValueError, ZeroDivisionError, TypeError)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def rule_verdicts(compositions: Sequence[Mapping[str, float]], rules: Sequence[s
         for n, composition in enumerate(compositions):
             try:
                 verdicts[r, n] = is_single_phase(predict(dict(composition)))
-            except (KeyError, ValueError, ZeroDivisionError, TypeError):
+            except RULE_ERRORS:
                 continue
     return verdicts
 
