@@ -76,7 +76,8 @@ def soft_composition(distribution, usable: torch.Tensor) -> torch.Tensor:
 def decode_constrained(
     vae, z: torch.Tensor, y: int | torch.Tensor, constraints: AlloyConstraints, batch: int = 65536
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode latents (N, z_dim) with class ``y`` -> (integer grid steps (N, E), valid (N,))."""
+    """Decode latents (N, z_dim) with class ``y`` -> (integer grid steps (N, E), valid (N,)); valid also needs
+    descriptors the head can compute (a decoded alloy may pair elements without tabulated data)."""
     counts, valid = [], []
     for start in range(0, len(z), batch):
         part = z[start : start + batch].float()
@@ -85,6 +86,7 @@ def decode_constrained(
         )
         scores, fractions = element_scores(vae.decoded(part, classes))
         c, v = constraints.apply(scores, fractions)
+        v &= ~vae.head.descriptors.unsupported(constraints.to_fractions(c))
         counts.append(c)
         valid.append(v)
     if not counts:

@@ -164,7 +164,6 @@ def latent_designs(
         )
         decoded.append(part)
         counts, valid = decode_constrained(model.vae, part, target, constraints)
-        valid &= ~model.vae.head.descriptors.unsupported(constraints.to_fractions(counts))
         if valid.any():
             table = score(model, counts[valid], constraints.grid, known, settings, target)
             table.insert(0, "latent_index", np.flatnonzero(valid.numpy()) + start)
@@ -220,7 +219,6 @@ def invert_path(
     for step, z in zip(range(steps + 1), path, strict=False):
         with torch.no_grad():
             counts, valid = decode_constrained(vae, z, target, constraints)
-            valid &= ~vae.head.descriptors.unsupported(constraints.to_fractions(counts))
         key = tuple(counts[0].tolist())
         if valid[0] and key not in seen:
             seen.add(key)
