@@ -153,10 +153,7 @@ def head_input_fisher(view: HeadView, x: torch.Tensor) -> torch.Tensor:
 def usable_rows(view: HeadView, x: torch.Tensor) -> torch.Tensor:
     """Boolean mask of the compositions whose descriptors can be computed (a decoded alloy may pair elements
     without tabulated data, e.g. Th-U)."""
-    mask = torch.ones(len(x), dtype=torch.bool)
-    for row in view.vae.head.descriptors.unsupported_reasons(x.detach().double()):
-        mask[row] = False
-    return mask
+    return ~view.vae.head.descriptors.unsupported(x.detach().double())
 
 
 def latent_fisher(view: HeadView, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
