@@ -154,20 +154,19 @@ def build_model(cfg: DictConfig):
     if taken:
         raise InputError(f"model.{taken[0]} is not a model setting here (target: data.target; prior: prior=...)")
     prior = OmegaConf.to_container(cfg.prior, resolve=True)
-    knowledge = {key: _knowledge(cfg, key) for key in ("weak", "pretrain")}
+    from vae_design.data.weak_labels import WeakLabelling
+    from vae_design.training.pretrain import Pretraining
+
+    knowledge = {"weak": _knowledge(cfg, "weak", WeakLabelling), "pretrain": _knowledge(cfg, "pretrain", Pretraining)}
     return AlloyVAE(
         target=str(cfg.data.target), prior=prior, **architecture, training=training_settings(cfg), **knowledge
     )
 
 
-def _knowledge(cfg: DictConfig, key: str):
-    """The ``weak`` or ``pretrain`` group as its settings object; None when the group is ``none`` (empty)."""
-    from vae_design.data.weak_labels import WeakLabelling
-    from vae_design.training.pretrain import Pretraining
-
+def _knowledge(cfg: DictConfig, key: str, settings: Callable):
+    """The ``weak`` or ``pretrain`` group as ``settings``; None when the group is ``none`` (empty)."""
     if cfg.get(key) is None:
         return None
-    settings = {"weak": WeakLabelling, "pretrain": Pretraining}[key]
     values = _checked(key, options(cfg, key, settings), settings)
     return settings(**values) if values else None
 
@@ -216,11 +215,11 @@ def run_train(cfg: DictConfig, overrides: list[str]) -> int:
         elements = ElementVocabulary.from_compositions(table.alloys["composition"]).elements
     else:  # data.elements=Fe is a one-item list, as load_table reads it
         elements = [str(configured)] if isinstance(configured, str) else list(configured)
-    fit = {"unlabelled": unlabelled[0], "val": val, "seed": cfg.seed, "run_dir": out, "resume": cfg.resume}
+    fit = {"unlabelled": unlabelled[0], "val": val, "seed": cfg.seed, "run_dir": out, "resume": resume}
     if not _is_rank_zero():
         model.fit(*train, elements=elements, **fit)
         return 0
-    if cfg.resume and not last_checkpoint(out).is_file():
+    if resume and not last_checkpoint(out).is_file():
         print(f"no checkpoint in {checkpoints}: training from the start")
     # Checkpoints and training logs go straight into the run folder, so an interrupted run keeps them for
     # resume=true; metrics, model and plots are staged and appear only when everything succeeded.
