@@ -7,7 +7,7 @@ import torch
 
 from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.ssvae import PhaseVAE
-from vae_design.training.metrics import classification_metrics, probe_auc, reconstruction_metrics
+from vae_design.training.metrics import classification_metrics, label_leakage, reconstruction_metrics
 
 
 @torch.no_grad()
@@ -20,10 +20,12 @@ def evaluate_vae(
     seed: int = 0,
     neighbours: NeighbourEvidence | None = None,
 ) -> dict[str, float]:
-    """``val/*`` and ``test/*`` classification metrics, ``recon/*`` on test alloys (encoded and decoded with the
-    predicted class, as a user without the label would), and ``latent/probe_auc`` (linear probe from z to the true
-    label over val + test alloys, 5-fold; near 0.5 means z carries no label information). Class probabilities
-    include the measured-neighbour update when ``neighbours`` is given."""
+    """``val/*`` and ``test/*`` classification metrics; ``recon/*`` on test alloys, encoded and decoded with the
+    predicted class (as a user without the label would) and, ``*_true_y``, with their measured class;
+    ``latent/*``: fresh probes reading the label from z of val + test alloys (:func:`label_leakage`; z encoded
+    with the predicted class, as ``encode`` does) and how well the decoder alone tells the classes apart
+    (``latent/y_generative_auc``); ``counterfactual/*`` (:func:`counterfactuals`). Class probabilities include
+    the measured-neighbour update when ``neighbours`` is given."""
     metrics: dict[str, float] = {}
     latents, predicted = {}, {}
     for prefix, x, y in (("val", x_val, y_val), ("test", x_test, y_test)):
@@ -35,12 +37,78 @@ def evaluate_vae(
             if neighbours is not None:
                 probabilities = neighbours.update(x, probabilities)
             metrics.update(classification_metrics(y, probabilities.numpy(), prefix))
-    held_out, x_held = ("test", x_test) if len(x_test) else ("val", x_val)
+    held_out, x_held, y_held = ("test", x_test, y_test) if len(x_test) else ("val", x_val, y_val)
     if held_out in latents:
         decoded = vae.decode(latents[held_out], predicted[held_out])
         metrics.update(reconstruction_metrics(x_held.numpy(), decoded.numpy()))
+        true_y = torch.as_tensor(np.asarray(y_held, dtype=int))
+        decoded = vae.decode(vae.encode(x_held, true_y), true_y)
+        figures = reconstruction_metrics(x_held.numpy(), decoded.numpy())
+        metrics |= {f"{k}_true_y": figures[k] for k in ("recon/element_set_exact", "recon/mae_present")}
+        metrics.update(counterfactuals(vae, x_held, true_y))
     if latents:
         z = torch.cat(list(latents.values()))  # val, then test: the order of y_all
         y_all = np.concatenate([np.asarray(y_val, dtype=int), np.asarray(y_test, dtype=int)])
-        metrics["latent/probe_auc"] = probe_auc(z.numpy(), y_all, seed=seed)
+        metrics.update(label_leakage(z.numpy(), y_all, seed=seed))
+        x_all = torch.cat([x for x in (x_val, x_test) if len(x)])
+        metrics["latent/y_generative_auc"] = generative_auc(vae, x_all, y_all)
     return metrics
+
+
+def _other_class(vae: PhaseVAE, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The class the head ranks first among those an alloy is not (for two classes: the other one)."""
+    probabilities, _ = vae.class_probabilities(x)
+    return probabilities.scatter(-1, y[:, None], -1.0).argmax(-1)
+
+
+@torch.no_grad()
+def counterfactuals(vae: PhaseVAE, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """Does the decoder follow y? Each alloy's z (posterior mean, encoded with its measured class y) decoded with
+    y and with the other class y'. ``counterfactual/distance``: median distance between the two decodes (at.%,
+    half the L1 distance: the share of atoms that change element); ``element_set_changed``: how often the element
+    set differs; ``head_own`` / ``head_other``: how often the head assigns each decode the class it was decoded
+    with (alloys the head cannot describe left out); ``log_likelihood_gain``: mean log p(x | y, z_y) -
+    log p(x | y', z_y') (nats, each z the encoder's for that class): what knowing y is worth to the decoder."""
+    other = _other_class(vae, x, y)
+    z = vae.encode(x, y)
+    own, flipped = vae.decode(z, y), vae.decode(z, other)
+    distance = 50 * (own - flipped).abs().sum(-1)
+    changed = ((own > 1e-6) != (flipped > 1e-6)).any(-1)
+    figures = {
+        "counterfactual/distance": float(distance.median()),
+        "counterfactual/element_set_changed": float(changed.float().mean()),
+        "counterfactual/log_likelihood_gain": float(
+            (vae.reconstruction_log_likelihood(x, y) - vae.reconstruction_log_likelihood(x, other)).mean()
+        ),
+    }
+    for name, decoded, wanted in (("head_own", own, y), ("head_other", flipped, other)):
+        usable = ~vae.head.descriptors.unsupported(decoded)
+        verdict = vae.class_probabilities(decoded[usable])[0].argmax(-1) if usable.any() else wanted[:0]
+        agrees = (verdict == wanted[usable]).float()
+        figures[f"counterfactual/{name}"] = float(agrees.mean()) if len(agrees) else float("nan")
+    return figures
+
+
+@torch.no_grad()
+def generative_auc(vae: PhaseVAE, x: torch.Tensor, y_true: np.ndarray) -> float:
+    """AUC of the decoder as a classifier: softmax over classes k of log p(x | k, z_k), z_k the posterior mean of
+    q(z | x, k). High: y carries what the decoder needs to tell the classes apart (the signal M2's unlabelled term
+    gives the head)."""
+    from vae_design.training.metrics import score_auc
+
+    n_classes = vae.config.n_classes
+    scores = torch.stack(
+        [vae.reconstruction_log_likelihood(x, torch.full((len(x),), k, dtype=torch.long)) for k in range(n_classes)],
+        dim=-1,
+    )
+    y_true = np.asarray(y_true, dtype=int)
+    if len(np.unique(y_true)) < 2:
+        return float("nan")
+    probabilities = scores.softmax(-1).double().numpy()
+    if n_classes > 2:
+        present = np.unique(y_true)
+        if len(present) < 3:
+            return float("nan")
+        probabilities = probabilities[:, present] / probabilities[:, present].sum(1, keepdims=True)
+        y_true = np.searchsorted(present, y_true)
+    return score_auc(y_true, probabilities)
