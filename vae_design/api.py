@@ -56,8 +56,8 @@ class AlloyVAE:
         self,
         target: str = "single_phase",
         prior: str | Mapping | HeadPrior = "literature",
-        z_dim: int = 16,
-        hidden: int = 256,
+        z_dim: int = 32,
+        hidden: int = 512,
         decoder: str = "sparse",
         embedding_hidden: int = 128,
         embedding_sees_composition: bool = True,
@@ -65,6 +65,8 @@ class AlloyVAE:
         label_weight: float = 1.0,
         kl_weight: float = 0.01,
         unlabelled_head_weight: float = 0.0,
+        independence_weight: float = 0.0,
+        encoder_sees_descriptors: bool = False,
         descriptors: Sequence[str] = DESCRIPTOR_NAMES,
         training=None,
         weak: WeakLabelling | Mapping | None = None,
@@ -83,6 +85,8 @@ class AlloyVAE:
                 raise InputError(f"model.{key} must be positive, got {value}")
         if not 0 <= unlabelled_head_weight <= 1:
             raise InputError(f"model.unlabelled_head_weight must be in [0, 1], got {unlabelled_head_weight}")
+        if not independence_weight >= 0:
+            raise InputError(f"model.independence_weight must be >= 0, got {independence_weight}")
         prior_values = prior_config(prior) if isinstance(prior, str) else prior
         if isinstance(prior_values, HeadPrior):
             prior_values = prior_values.to_dict()
@@ -102,6 +106,8 @@ class AlloyVAE:
             "label_weight": float(label_weight),
             "kl_weight": float(kl_weight),
             "unlabelled_head_weight": float(unlabelled_head_weight),
+            "independence_weight": float(independence_weight),
+            "encoder_sees_descriptors": bool(encoder_sees_descriptors),
             "prior": head_prior.to_dict(),
         }
         self.training = training

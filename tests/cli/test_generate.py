@@ -70,9 +70,10 @@ def test_latent_workflow_writes_scored_valid_distinct_candidates(trained_run, tm
 
 
 def test_latent_z_given_in_a_file_is_decoded_as_given(trained_run, tmp_path, capsys):
-    z = np.random.default_rng(1).normal(size=(5, 16))
+    z_dim = AlloyVAE.load(trained_run / "model").vae.config.z_dim
+    z = np.random.default_rng(1).normal(size=(5, z_dim))
     source = tmp_path / "z.csv"
-    pd.DataFrame(z, columns=[f"z{d + 1}" for d in range(16)]).to_csv(source, index=False)
+    pd.DataFrame(z, columns=[f"z{d + 1}" for d in range(z_dim)]).to_csv(source, index=False)
     table, _, _ = generate(
         trained_run,
         tmp_path / "out",
@@ -83,7 +84,7 @@ def test_latent_z_given_in_a_file_is_decoded_as_given(trained_run, tmp_path, cap
         "latent.guide_steps=0",
         "latent.min_probability=0",
     )
-    assert np.allclose(table[[f"z{d + 1}" for d in range(16)]].to_numpy(), z[table["latent_index"]], atol=1e-5)
+    assert np.allclose(table[[f"z{d + 1}" for d in range(z_dim)]].to_numpy(), z[table["latent_index"]], atol=1e-5)
     # the same file from Python (the API reads latent.file too)
     latent = {"source": "given", "file": str(source), "deduplicate": False, "guide_steps": 0, "min_probability": 0}
     designs = AlloyVAE.load(trained_run / "model").generate("latent", n=5, latent=latent)
@@ -224,7 +225,7 @@ def test_head_guidance_raises_the_target_probability_and_filters_apply(trained_r
         after = target_log_probability(model.vae, moved, y, usable).mean()
     assert after > before + 0.05
     common = {"n": 40, "constraints": {"min_elements": 3, "max_elements": 5}, "scoring": {"shipped_datasets": False}}
-    hot = model.generate("latent", **common, latent={"temperature": 3.0, "deduplicate": False})
+    hot = model.generate("latent", **common, latent={"temperature": 3.0, "deduplicate": False, "min_probability": 0})
     assert np.abs(hot.latents).mean() > 1.5  # z ~ N(0, 9 I): mean |z| = 3 sqrt(2 / pi) = 2.4
     kept = model.generate("latent", **common, latent={"min_probability": 0.5, "novel_only": True, "guide_steps": 5})
     assert (kept.table["target_probability"] >= 0.5).all() and kept.table["novel"].all()
@@ -251,7 +252,9 @@ def test_no_valid_latent_gives_an_empty_table_with_every_column(trained_run):
 
     model = AlloyVAE.load(trained_run / "model")
     rules = AlloyConstraints.from_settings(model.vocabulary, min_elements=3, max_elements=5)
-    designs = latent_designs(model, torch.zeros(0, 16), 1, rules, KnownAlloys.build(model, shipped=False))
+    designs = latent_designs(
+        model, torch.zeros(0, model.vae.config.z_dim), 1, rules, KnownAlloys.build(model, shipped=False)
+    )
     assert len(designs.table) == 0 and {"formula", "probability", "novel", "z1"} <= set(designs.table.columns)
 
 

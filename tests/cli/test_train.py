@@ -25,7 +25,11 @@ METRIC_KEYS = [
     "recon/mae_present",
     "recon/mae_all",
     "latent/probe_auc",
+    "latent/probe_auc_nonlinear",
+    "latent/mutual_information",
+    "counterfactual/distance",
     "train/seconds",
+    "train/best_epoch_generative",
     "n/train",
     "n/unlabelled",
     "n/val",
@@ -48,6 +52,12 @@ def test_train_writes_metrics_model_and_plots(trained_run):
     assert metrics["test/auc"] > 0.8  # the rule behind the labels is easy: two epochs learn it
     for name in ("roc.png", "latent.png", "reconstruction.png", "checkpoints/last.ckpt", ".hydra/config.yaml"):
         assert (trained_run / name).is_file(), name
+    assert (trained_run / "checkpoints" / "best-generative.ckpt").is_file()  # the encoder's and decoder's epoch
+    # every term of the loss is logged on its own, per epoch
+    logged = pd.read_csv(trained_run / "logs" / "metrics.csv")
+    for term in ("reconstruction", "kl_z", "label", "kl_head", "label_unlabelled"):
+        assert logged[f"train/{term}"].notna().any(), term
+    assert logged["val/generative_loss"].notna().any()
     bundle = trained_run / "model"
     assert {"model.json", "weights.pt", "elements.txt", "config.yaml"} <= {p.name for p in bundle.iterdir()}
     assert "hidden: 16" in (bundle / "config.yaml").read_text()
@@ -62,7 +72,7 @@ def test_bundle_reloads_and_reproduces_the_run(trained_run, alloy_files):
     again = model.evaluate(val=(list(val.formula), val.label), test=(list(test.formula), test.label))
     for key in ("test/auc", "test/log_loss", "val/accuracy", "recon/mae_all"):
         assert again[key] == pytest.approx(metrics[key], rel=1e-5), key
-    assert model.architecture["z_dim"] == 16 and model.architecture["hidden"] == 16
+    assert model.architecture["z_dim"] == 32 and model.architecture["hidden"] == 16
 
 
 def test_resume_continues_an_interrupted_run(trained_run, alloy_files, tmp_path, capsys):
@@ -227,7 +237,14 @@ def _figures(folder):
 
 
 def test_same_seed_same_metrics_and_a_resumed_run_matches_an_uninterrupted_one(trained_run, alloy_files, tmp_path):
-    args = ["train", *tiny_overrides(alloy_files), "trainer.max_epochs=3", "logger=none"]
+    # a constant step size: the cosine schedule spans max_epochs, and the run resumed here was started with 2
+    args = [
+        "train",
+        *tiny_overrides(alloy_files),
+        "trainer.max_epochs=3",
+        "logger=none",
+        "trainer.lr_schedule=constant",
+    ]
     assert main([*args, f"hydra.run.dir={tmp_path / 'a'}"]) == 0
     assert main([*args, f"hydra.run.dir={tmp_path / 'b'}"]) == 0
     assert _figures(tmp_path / "a") == _figures(tmp_path / "b")  # exactly equal, not approximately

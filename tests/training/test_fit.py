@@ -51,8 +51,23 @@ def test_metrics_have_every_key_and_finite_values(trained):
     for part in ("val", "test"):
         for name in ("accuracy", "auc", "balanced_accuracy", "f1", "log_loss", "ece"):
             assert np.isfinite(metrics[f"{part}/{name}"])
-    for key in ("recon/element_set_exact", "recon/mae_present", "recon/mae_all", "latent/probe_auc"):
-        assert np.isfinite(metrics[key])
+    for key in (
+        "recon/element_set_exact",
+        "recon/mae_present",
+        "recon/mae_all",
+        "recon/mae_present_equiatomic",
+        "recon/element_set_exact_true_y",
+        "latent/probe_auc",
+        "latent/probe_auc_nonlinear",
+        "latent/mutual_information",
+        "latent/y_generative_auc",
+        "counterfactual/distance",
+        "counterfactual/element_set_changed",
+        "counterfactual/head_own",
+        "counterfactual/log_likelihood_gain",
+    ):
+        assert np.isfinite(metrics[key]), key
+    assert metrics["recon/mae_present_equiatomic"] > 0 and metrics["latent/mutual_information"] >= 0
 
 
 def test_same_seed_same_model():
@@ -93,3 +108,39 @@ def test_metric_definitions():
     assert scores["recon/element_set_exact"] == 1.0  # 0.1 at.% counts as absent
     assert scores["recon/mae_present"] == pytest.approx(5.0)
     assert scores["recon/mae_all"] == pytest.approx(10 / 3)
+
+
+def test_head_and_generative_networks_keep_their_own_best_epochs():
+    from vae_design.training.fit import merged_state
+
+    head = {"vae.model.head.w": 1, "vae.model.decoder.net.0.weight": 1, "elbo.guide.encoder.net.0.bias": 1}
+    generative = dict.fromkeys(head, 2)
+    assert merged_state(head, generative) == {
+        "vae.model.head.w": 1,
+        "vae.model.decoder.net.0.weight": 2,
+        "elbo.guide.encoder.net.0.bias": 2,
+    }
+
+
+def test_training_stops_only_when_every_monitor_has_stalled():
+    from types import SimpleNamespace
+
+    from vae_design.training.fit import JointEarlyStopping
+
+    stopping = JointEarlyStopping({"val/log_loss": "min", "val/generative_loss": "min"}, patience=2)
+    strategy = SimpleNamespace(reduce_boolean_decision=lambda decision, all: decision)
+    trainer = SimpleNamespace(sanity_checking=False, should_stop=False, strategy=strategy, callback_metrics={})
+    stopped_at = None
+    # the head stalls after epoch 1; the decoder keeps improving until epoch 4
+    for epoch, (head, generative) in enumerate(
+        [(1.0, 9.0), (0.5, 8.0), (0.6, 7.0), (0.7, 6.0), (0.8, 5.0)] + [(0.9, 5.5)] * 3
+    ):
+        trainer.callback_metrics = {"val/log_loss": head, "val/generative_loss": generative}
+        stopping.on_validation_end(trainer, None)
+        if trainer.should_stop:
+            stopped_at = epoch
+            break
+    assert stopped_at == 6  # two epochs after the decoder's last improvement (epoch 4)
+    resumed = JointEarlyStopping(stopping.monitors, patience=2)
+    resumed.load_state_dict(stopping.state_dict())
+    assert resumed.wait == stopping.wait and resumed.best == stopping.best

@@ -21,7 +21,7 @@ from vae_design.errors import InputError
 from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 
-FORMAT = 3  # 2: neighbours.pt and the "neighbours" settings; 3: h residualised on the descriptors
+FORMAT = 4  # 2: neighbours.pt; 3: h residualised on the descriptors; 4: independence, encoder inputs
 
 
 def save_bundle(

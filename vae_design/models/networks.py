@@ -68,7 +68,8 @@ class DescriptorScaler(nn.Module):
 
 
 class Encoder(nn.Module):
-    """q(z | x, y): a diagonal Normal from composition, element presence, standardised descriptors and the class.
+    """q(z | x, y): a diagonal Normal from composition, element presence, the class and (``n_descriptors`` > 0)
+    the head's standardised descriptors.
 
     Presence indicators are given explicitly: the element set is what the decoder most needs from z, and a
     0/1 input makes it linearly available (doubled the element sets recovered after 20 epochs in a test).
@@ -76,11 +77,13 @@ class Encoder(nn.Module):
 
     def __init__(self, n_elements: int, n_descriptors: int, n_classes: int, z_dim: int, hidden: int) -> None:
         super().__init__()
+        self.sees_descriptors = n_descriptors > 0
         self.net = mlp([2 * n_elements + n_descriptors + n_classes, hidden, hidden, 2 * z_dim])
 
     def forward(self, x: torch.Tensor, features: torch.Tensor, y_onehot: torch.Tensor):
         present = (x > PRESENCE_THRESHOLD).to(x.dtype)
-        loc, raw_scale = self.net(broadcast_cat([x, present, features, y_onehot])).chunk(2, dim=-1)
+        inputs = [x, present, features, y_onehot] if self.sees_descriptors else [x, present, y_onehot]
+        loc, raw_scale = self.net(broadcast_cat(inputs)).chunk(2, dim=-1)
         return loc, nn.functional.softplus(raw_scale) + 1e-4
 
 

@@ -42,6 +42,7 @@ from torch import nn
 from torch.distributions import constraints
 
 from vae_design.features.descriptors import DESCRIPTOR_NAMES, Descriptors
+from vae_design.models.independence import class_prior_mmd
 from vae_design.models.networks import CompositionEmbedding, DescriptorScaler, Encoder, make_decoder
 from vae_design.models.priors import HeadPrior
 
@@ -54,8 +55,8 @@ class VAEConfig:
     classes: tuple[str, ...] = ("multi-phase", "single phase")
     reference_class: int = 0  # the class whose log-odds are fixed at 0 (multi-phase)
     descriptors: tuple[str, ...] = DESCRIPTOR_NAMES
-    z_dim: int = 16
-    hidden: int = 256
+    z_dim: int = 32
+    hidden: int = 512
     decoder: str = "sparse"
     embedding_hidden: int = 128  # 0: the head is the expert-prior linear model alone
     embedding_sees_composition: bool = True  # False: h sees descriptors only, like the reference's classifier
@@ -69,6 +70,12 @@ class VAEConfig:
     # unchanged (y is still summed out exactly); only the gradient is scaled. Plain M2 lets the decoder's clusters
     # override the labels: on the default data val AUC fell from 0.92 to 0.80 within three epochs.
     unlabelled_head_weight: float = 0.0
+    # Weight of the independence term (models/independence.py): each class's aggregate q(z | x, y=k) matched to
+    # N(0, I), so z holds no label information and the decoder has to read y. Per alloy, beside the ELBO per alloy.
+    independence_weight: float = 0.0
+    # False: q(z | x, y) reads composition, presence and y only. The head's descriptors (delta, omega, ...) are
+    # almost the label, and an encoder that reads them hands z the label linearly.
+    encoder_sees_descriptors: bool = False
     prior: dict = field(default_factory=dict)  # HeadPrior.to_dict()
 
     @property
@@ -229,7 +236,8 @@ class PhaseVAE(nn.Module):
         pyro.settings.set(module_local_params=True)
         self.config = config
         head = PhaseHead(config)
-        encoder = Encoder(len(config.elements), len(config.descriptors), config.n_classes, config.z_dim, config.hidden)
+        n_seen = len(config.descriptors) if config.encoder_sees_descriptors else 0
+        encoder = Encoder(len(config.elements), n_seen, config.n_classes, config.z_dim, config.hidden)
         decoder = make_decoder(config.decoder, len(config.elements), config.n_classes, config.z_dim, config.hidden)
         self.model = Model(head, decoder, config.z_dim, config.label_weight, config.kl_weight)
         self.guide = Guide(head, encoder, config.unlabelled_head_weight, config.kl_weight)
@@ -268,6 +276,49 @@ class PhaseVAE(nn.Module):
         loc, _ = self.guide.encoder(x, self.head.features(x), _onehot(y, self.config.n_classes))
         return loc
 
+    def independence_penalty(self, x_l=None, y_l=None, x_u=None) -> torch.Tensor:
+        """The independence term (:func:`class_prior_mmd`) on one batch: z drawn from q(z | x, y) (reparameterised),
+        labelled alloys in their class, unlabelled ones in every class weighted by the head's q(y | x) (held
+        fixed: this term trains the encoder, not the head)."""
+        n_classes = self.config.n_classes
+        memberships = None
+        if x_u is not None and len(x_u):
+            with torch.no_grad():
+                memberships = self.head.logits(x_u, self.head.features(x_u), *self._posterior_means()).softmax(-1)
+        classes = []
+        for k in range(n_classes):
+            parts = []
+            if x_l is not None and len(x_l):
+                members = x_l[y_l == k]
+                parts.append((members, torch.ones(len(members), device=x_l.device)))
+            if memberships is not None:
+                parts.append((x_u, memberships[:, k]))
+            parts = [(x, a) for x, a in parts if len(x)]
+            if not parts:
+                continue
+            x = torch.cat([x for x, _ in parts])
+            y = torch.full((len(x),), k, dtype=torch.long, device=x.device)
+            loc, scale = self.guide.encoder(x, self.head.features(x), _onehot(y, n_classes))
+            classes.append((loc + scale * torch.randn_like(loc), torch.cat([a for _, a in parts])))
+        return class_prior_mmd(classes)
+
+    def _posterior_means(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.guide.coefficient_loc, self.guide.intercept_loc
+
+    @torch.no_grad()
+    def reconstruction_log_likelihood(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """log p(x | y, z) at z = the posterior mean of q(z | x, y), per alloy (N,) in nats."""
+        z = self.encode(x, y)
+        return self.decoded(z, y).log_prob(x)
+
+    @torch.no_grad()
+    def generative_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """-log p(x | y, z) at the posterior mean + kl_weight * KL(q(z | x, y) || N(0, I)) per alloy (N,), nats."""
+        onehot = _onehot(y, self.config.n_classes)
+        loc, scale = self.guide.encoder(x, self.head.features(x), onehot)
+        kl = (0.5 * (loc.square() + scale.square() - 1) - scale.log()).sum(-1)
+        return -self.model.decoder(onehot, loc).log_prob(x) + self.config.kl_weight * kl
+
     def decoded(self, z: torch.Tensor, y: torch.Tensor):
         """The decoder's distribution over compositions for latents (z, y); ``.decode()`` gives fractions."""
         return self.model.decoder(_onehot(y, self.config.n_classes), z)
@@ -281,3 +332,39 @@ class PhaseVAE(nn.Module):
 def elbo_module(vae: PhaseVAE, max_plate_nesting: int = 1):
     """The ELBO as a torch module over ``vae``'s parameters (Pyro's module-local mode; Lightning owns the optimizer)."""
     return pyro.infer.TraceEnum_ELBO(max_plate_nesting=max_plate_nesting)(vae.model, vae.guide)
+
+
+# Which ELBO term each site of the model belongs to (losses: positive is a cost).
+TERMS = {
+    "y_labelled": "label",
+    "x_labelled": "reconstruction",
+    "x_unlabelled": "reconstruction",
+    "z_labelled": "kl_z",
+    "z_unlabelled": "kl_z",
+    "coefficients": "kl_head",
+    "intercepts": "kl_head",
+    "y_unlabelled": "label_unlabelled",
+    "y_weak": "weak",
+}
+
+
+@torch.no_grad()
+def elbo_terms(vae: PhaseVAE, *args) -> dict[str, float]:
+    """The negative ELBO split into its terms, for the logs: one draw from the guide (y of unlabelled alloys sampled,
+    not summed out), each model site's -log p, less the guide's log q at the same site, with the ELBO's scales
+    (kl_weight, label_weight, the data set's size). The terms add up to a one-sample estimate of the loss that
+    TraceEnum_ELBO computes exactly; kl_z is KL(q(z | x, y) || p(z)) times kl_weight, label_unlabelled is
+    E[log q(y | x) - log p(y | x)] (zero when head and label prior agree, as in eval mode)."""
+    guide_trace = poutine.trace(vae.guide).get_trace(*args)
+    model_trace = poutine.trace(poutine.replay(vae.model, trace=guide_trace)).get_trace(*args)
+    model_trace.compute_log_prob()
+    guide_trace.compute_log_prob()
+    terms: dict[str, float] = {}
+    for name, site in model_trace.nodes.items():
+        if site["type"] != "sample" or name not in TERMS:
+            continue
+        cost = -site["log_prob_sum"]
+        if name in guide_trace.nodes and not guide_trace.nodes[name]["is_observed"]:
+            cost = cost + guide_trace.nodes[name]["log_prob_sum"]
+        terms[TERMS[name]] = terms.get(TERMS[name], 0.0) + float(cost)
+    return terms

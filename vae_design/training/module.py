@@ -9,8 +9,10 @@ import lightning as L
 import numpy as np
 import torch
 
-from vae_design.models.ssvae import PhaseVAE, elbo_module
+from vae_design.models.ssvae import PhaseVAE, elbo_module, elbo_terms
 from vae_design.training.metrics import classification_metrics
+
+TERMS_EVERY = 5  # training batches between two evaluations of the separate loss terms
 
 
 class TrainingPlan(L.LightningModule):
@@ -24,12 +26,13 @@ class TrainingPlan(L.LightningModule):
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-4,
         weak: tuple[float, float] = (0.0, 1.0),
+        lr_schedule: str = "constant",
     ) -> None:
         super().__init__()
         self.vae = vae
         self.elbo = elbo_module(vae)
         self.n_labelled, self.n_unlabelled = n_labelled, n_unlabelled
-        self.learning_rate, self.weight_decay = learning_rate, weight_decay
+        self.learning_rate, self.weight_decay, self.lr_schedule = learning_rate, weight_decay, lr_schedule
         self.weak = weak  # (scale per weakly labelled alloy, q of the robust loss); see Model
         self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
         # Training wall time (s) of the epochs before a resume, read from the checkpoint; see on_save_checkpoint.
@@ -60,11 +63,24 @@ class TrainingPlan(L.LightningModule):
                 raise
             epoch = self.current_epoch
             raise FloatingPointError(f"a distribution's parameters became non-finite at epoch {epoch}") from None
-        loss = elbo_loss / (self.n_labelled + self.n_unlabelled)
+        n_alloys = self.n_labelled + self.n_unlabelled
+        loss = elbo_loss / n_alloys
+        weight = self.vae.config.independence_weight
+        independence = self.vae.independence_penalty(x_l, y_l, x_u) if weight > 0 else None
+        if independence is not None:
+            loss = loss + weight * independence
         if not torch.isfinite(loss):
             raise FloatingPointError(f"the training loss became {loss.item()} at epoch {self.current_epoch}")
         batch_size = sum(len(part[0]) for part in (labelled, unlabelled) if part is not None)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
+        if batch_idx % TERMS_EVERY == 0:
+            # Each term on its own (per alloy, epoch means over every TERMS_EVERY-th batch), so a user sees which
+            # one moves; the extra model and guide pass costs about a fifth of a step.
+            terms = elbo_terms(self.vae, x_l, y_l, x_u, self.n_labelled, self.n_unlabelled, y_weak, self.weak)
+            terms = {f"train/{name}": value / n_alloys for name, value in terms.items()}
+            if independence is not None:
+                terms["train/independence"] = weight * float(independence.detach())
+            self.log_dict(terms, on_step=False, on_epoch=True, batch_size=batch_size)
         return loss
 
     def on_before_optimizer_step(self, optimizer) -> None:
@@ -98,6 +114,11 @@ class TrainingPlan(L.LightningModule):
         x, y = batch
         probabilities, _ = self.vae.class_probabilities(x, n_samples=32)
         self._val_outputs.append((y, probabilities))
+        # The generative networks' own validation figure: -log p(x | y, z) + kl_weight * KL(q(z | x, y) || p(z))
+        # per alloy, with the true y and z at the posterior mean (nats); the encoder and decoder kept are those of
+        # its best epoch, whatever the head's figures did then.
+        loss = self.vae.generative_loss(x, y).mean()
+        self.log("val/generative_loss", loss, batch_size=len(x), sync_dist=self.trainer.world_size > 1)
 
     def on_validation_epoch_end(self) -> None:
         if not self._val_outputs:
@@ -127,7 +148,12 @@ class TrainingPlan(L.LightningModule):
             {"params": [p for p in parameters if id(p) in decayed], "weight_decay": self.weight_decay},
             {"params": [p for p in parameters if id(p) not in decayed], "weight_decay": 0.0},
         ]
-        return torch.optim.AdamW([g for g in groups if g["params"]], lr=self.learning_rate)
+        optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=self.learning_rate)
+        if self.lr_schedule == "constant":
+            return optimizer
+        # stepped once per epoch; a resumed run restores its position from the checkpoint
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(self.trainer.max_epochs, 1))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}
 
 
 def _to_float32(layer, inputs, output):
