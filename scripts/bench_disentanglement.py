@@ -1,0 +1,129 @@
+"""Is the latent split real? Probes, counterfactuals, reconstruction and the raw decoder judged by the oracle.
+
+For each variant (a set of ``vae-design train`` overrides), split (random, grouped) and seed, one training run on
+the default data, then:
+
+* its ``metrics.json``: fresh probes of the label in z of held-out alloys (``latent/probe_auc`` linear,
+  ``latent/probe_auc_nonlinear`` random forest, ``latent/mutual_information`` a lower bound in nats), the decoder
+  as a classifier (``latent/y_generative_auc``), counterfactual decodes (``counterfactual/*``), reconstruction of
+  test alloys beside the equiatomic guess (``recon/*``) and the head's test AUC;
+* the raw decoder: ``--n`` latents z ~ N(0, I) decoded with y = 1 and, from the same z, y = 0, under the default
+  constraints, no head guidance, no probability filter; the independent oracle
+  (:class:`vae_design.benchmarks.oracle.PhaseOracle`, a random forest with its own features, fitted on every
+  labelled default alloy) calls each design single phase or not (``raw_y1_oracle_single_phase``, ...).
+
+Variants: ``--variant NAME="override override ..."`` (repeatable); by default ``before`` (the architecture before
+issue 12), ``no-independence`` and ``independence`` (today's architecture with the independence term off / at
+weight 10).
+Results: ``OUT/runs.csv`` (one row per run) and ``OUT/summary.csv`` (mean and s.d. over seeds per variant and
+split); the last lines print the main figures.
+
+    python scripts/bench_disentanglement.py --seeds 0 1 2 --out outputs/bench_disentanglement
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from vae_design.api import AlloyVAE
+from vae_design.benchmarks.designs import design_quality, oracle_fit
+from vae_design.cli.main import main as cli
+from vae_design.design import KnownAlloys
+
+# the model before issue 12: z_dim 16, hidden 256, an encoder that reads the descriptors, a constant step size
+BEFORE = (
+    "model.z_dim=16 model.hidden=256 model.encoder_sees_descriptors=true trainer.lr_schedule=constant "
+    "model.independence_weight=0"
+)
+RAW = {"temperature": 1.0, "guide_steps": 0, "min_probability": 0.0}
+SHOWN = (
+    "latent/probe_auc",
+    "latent/probe_auc_nonlinear",
+    "latent/mutual_information",
+    "latent/y_generative_auc",
+    "counterfactual/distance",
+    "counterfactual/element_set_changed",
+    "counterfactual/head_other",
+    "recon/element_set_exact",
+    "recon/mae_present",
+    "recon/mae_present_equiatomic",
+    "test/auc",
+    "raw_y1_oracle_single_phase",
+    "raw_y0_oracle_single_phase",
+    "raw_y1_validity",
+)
+
+
+def one_run(name: str, overrides: str, split: str, seed: int, args, oracle) -> dict:
+    run = args.out / name / split / str(seed)
+    metrics_path = run / "metrics.json"
+    if not metrics_path.is_file():
+        words = ["train", f"split={split}", f"seed={seed}", "trainer.progress_bar=false", f"hydra.run.dir={run}"]
+        code = cli([*words, *args.train.split(), *shlex.split(overrides)])
+        if code != 0:
+            raise SystemExit(f"{name} {split} seed {seed}: training failed ({code})")
+    row = {"variant": name, "split": split, "seed": seed, **json.loads(metrics_path.read_text())}
+    model = AlloyVAE.load(run / "model")
+    row |= validation_figures(model, seed)
+    known = KnownAlloys.build(model, shipped=True)
+    raw = design_quality(model, oracle, known, args.n, seed, RAW)
+    return row | {f"raw_{key}": value for key, value in raw.items()}
+
+
+def validation_figures(model: AlloyVAE, seed: int) -> dict[str, float]:
+    """The same figures on the validation alloys alone (``valsel:`` keys), what defaults are chosen on: recon,
+    counterfactuals and probes of the val part (fewer alloys than val + test, so the probes read less)."""
+    known = model.known_alloys
+    val = known[known["part"] == "val"]
+    figures = model.evaluate(val=(list(val["formula"]), val["label"].to_numpy(dtype=int)), seed=seed)
+    return {f"valsel:{key}": value for key, value in figures.items() if not key.startswith("test/")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--splits", nargs="+", default=["random", "grouped"])
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help='NAME="overrides" (default: before, no-independence, independence)',
+    )
+    parser.add_argument("--train", default="", help="overrides for every run (e.g. trainer.max_epochs=40)")
+    parser.add_argument("--n", type=int, default=1000, help="raw-decoder latents per class")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("outputs/bench_disentanglement"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    variants = dict(v.split("=", 1) for v in args.variant) or {
+        "before": BEFORE,
+        "no-independence": "model.independence_weight=0",
+        "independence": "model.independence_weight=10",
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for seed in args.seeds:
+        oracle, oracle_figures = oracle_fit(seed)
+        print(f"oracle (seed {seed}): 5-fold accuracy {oracle_figures['oracle_cv_accuracy']:.3f}")
+        for split in args.splits:
+            for name, overrides in variants.items():
+                rows.append(one_run(name, overrides, split, seed, args, oracle) | oracle_figures)
+                pd.DataFrame(rows).to_csv(args.out / "runs.csv", index=False)
+    runs = pd.DataFrame(rows)
+    summary = runs.groupby(["variant", "split"], sort=False)[list(SHOWN)].agg(["mean", "std"])
+    summary.to_csv(args.out / "summary.csv")
+    with pd.option_context("display.width", 250, "display.max_columns", 50):
+        for split in args.splits:
+            table = runs[runs["split"] == split].groupby("variant", sort=False)[list(SHOWN)]
+            shown = table.mean().round(3).astype(str) + " ± " + table.std().round(3).astype(str)
+            print(f"\n{split} split, mean ± s.d. over seeds {args.seeds}:\n{shown.T.to_string()}")
+
+
+if __name__ == "__main__":
+    main()
