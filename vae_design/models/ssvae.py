@@ -284,7 +284,8 @@ class PhaseVAE(nn.Module):
         memberships = None
         if x_u is not None and len(x_u):
             with torch.no_grad():
-                memberships = self.head.logits(x_u, self.head.features(x_u), *self._posterior_means()).softmax(-1)
+                w, b = self.guide.coefficient_loc, self.guide.intercept_loc  # the posterior means
+                memberships = self.head.logits(x_u, self.head.features(x_u), w, b).softmax(-1)
         classes = []
         for k in range(n_classes):
             parts = []
@@ -301,9 +302,6 @@ class PhaseVAE(nn.Module):
             loc, scale = self.guide.encoder(x, self.head.features(x), _onehot(y, n_classes))
             classes.append((loc + scale * torch.randn_like(loc), torch.cat([a for _, a in parts])))
         return class_prior_mmd(classes)
-
-    def _posterior_means(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.guide.coefficient_loc, self.guide.intercept_loc
 
     @torch.no_grad()
     def reconstruction_log_likelihood(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,7 @@ import torch
 
 from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.ssvae import PhaseVAE
-from vae_design.training.metrics import classification_metrics, label_leakage, reconstruction_metrics
+from vae_design.training.metrics import classification_metrics, label_leakage, reconstruction_metrics, score_auc
 
 
 @torch.no_grad()
@@ -27,10 +27,11 @@ def evaluate_vae(
     (``latent/y_generative_auc``); ``counterfactual/*`` (:func:`counterfactuals`). Class probabilities include
     the measured-neighbour update when ``neighbours`` is given."""
     metrics: dict[str, float] = {}
-    latents, predicted = {}, {}
+    latents, predicted, head = {}, {}, {}
     for prefix, x, y in (("val", x_val, y_val), ("test", x_test, y_test)):
         if len(x):
             probabilities, _ = vae.class_probabilities(x)
+            head[prefix] = probabilities
             # the head's own verdict (before the neighbour update) chooses y for encoding, as vae.encode would
             predicted[prefix] = probabilities.argmax(-1)
             latents[prefix] = vae.encode(x, predicted[prefix])
@@ -45,7 +46,7 @@ def evaluate_vae(
         decoded = vae.decode(vae.encode(x_held, true_y), true_y)
         figures = reconstruction_metrics(x_held.numpy(), decoded.numpy())
         metrics |= {f"{k}_true_y": figures[k] for k in ("recon/element_set_exact", "recon/mae_present")}
-        metrics.update(counterfactuals(vae, x_held, true_y))
+        metrics.update(counterfactuals(vae, x_held, true_y, head[held_out]))
     if latents:
         z = torch.cat(list(latents.values()))  # val, then test: the order of y_all
         y_all = np.concatenate([np.asarray(y_val, dtype=int), np.asarray(y_test, dtype=int)])
@@ -55,21 +56,17 @@ def evaluate_vae(
     return metrics
 
 
-def _other_class(vae: PhaseVAE, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The class the head ranks first among those an alloy is not (for two classes: the other one)."""
-    probabilities, _ = vae.class_probabilities(x)
-    return probabilities.scatter(-1, y[:, None], -1.0).argmax(-1)
-
-
 @torch.no_grad()
-def counterfactuals(vae: PhaseVAE, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+def counterfactuals(vae: PhaseVAE, x: torch.Tensor, y: torch.Tensor, probabilities: torch.Tensor) -> dict[str, float]:
     """Does the decoder follow y? Each alloy's z (posterior mean, encoded with its measured class y) decoded with
     y and with the other class y'. ``counterfactual/distance``: median distance between the two decodes (at.%,
     half the L1 distance: the share of atoms that change element); ``element_set_changed``: how often the element
     set differs; ``head_own`` / ``head_other``: how often the head assigns each decode the class it was decoded
     with (alloys the head cannot describe left out); ``log_likelihood_gain``: mean log p(x | y, z_y) -
-    log p(x | y', z_y') (nats, each z the encoder's for that class): what knowing y is worth to the decoder."""
-    other = _other_class(vae, x, y)
+    log p(x | y', z_y') (nats, each z the encoder's for that class): what knowing y is worth to the decoder.
+    y' is the class the head (``probabilities``, (N, K), already computed by the caller) ranks first among those
+    the alloy is not; for two classes, the other one."""
+    other = probabilities.scatter(-1, y[:, None], -1.0).argmax(-1)
     z = vae.encode(x, y)
     own, flipped = vae.decode(z, y), vae.decode(z, other)
     distance = 50 * (own - flipped).abs().sum(-1)
@@ -94,8 +91,6 @@ def generative_auc(vae: PhaseVAE, x: torch.Tensor, y_true: np.ndarray) -> float:
     """AUC of the decoder as a classifier: softmax over classes k of log p(x | k, z_k), z_k the posterior mean of
     q(z | x, k). High: y carries what the decoder needs to tell the classes apart (the signal M2's unlabelled term
     gives the head)."""
-    from vae_design.training.metrics import score_auc
-
     n_classes = vae.config.n_classes
     scores = torch.stack(
         [vae.reconstruction_log_likelihood(x, torch.full((len(x),), k, dtype=torch.long)) for k in range(n_classes)],
