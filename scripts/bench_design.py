@@ -57,9 +57,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="latents decoded per target")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=2, help="screen timings (the best is reported)")
-    parser.add_argument("--temperature", type=float, default=3.0, help="design mode: latent.temperature")
-    parser.add_argument("--guide-steps", type=int, default=50, help="design mode: latent.guide_steps")
-    parser.add_argument("--min-probability", type=float, default=0.8, help="design mode: latent.min_probability")
+    parser.add_argument("--temperature", type=float, default=1.0, help="design mode: latent.temperature")
+    parser.add_argument("--guide-steps", type=int, default=200, help="design mode: latent.guide_steps")
+    parser.add_argument("--guide-pull", type=float, default=0.0, help="design mode: latent.guide_pull")
+    parser.add_argument("--min-probability", type=float, default=0.5, help="design mode: latent.min_probability")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest on a shared 2-core CPU)")
     parser.add_argument("--screen-only", action="store_true", help="only the screening throughput (needs --model)")
     parser.add_argument("--out", type=Path, default=Path("outputs/bench_design"))
@@ -96,6 +97,7 @@ def main() -> None:
         "design": {
             "temperature": args.temperature,
             "guide_steps": args.guide_steps,
+            "guide_pull": args.guide_pull,
             "min_probability": args.min_probability,
         },
     }

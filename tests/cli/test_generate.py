@@ -219,10 +219,10 @@ def test_head_guidance_raises_the_target_probability_and_filters_apply(trained_r
     usable = gradient_elements(model.vae, rules)
     z = torch.randn(64, model.vae.config.z_dim, generator=torch.Generator().manual_seed(0))
     y = torch.ones(64, dtype=torch.long)
-    moved = guide_latents(model.vae, z, 1, usable, steps=20, step_size=0.1, pull=0.01)
+    moved = guide_latents(model.vae, z, 1, rules, steps=20, step_size=0.1, pull=0.01)
     with torch.no_grad():
-        before = target_log_probability(model.vae, z, y, usable).mean()
-        after = target_log_probability(model.vae, moved, y, usable).mean()
+        before = target_log_probability(model.vae, z, y, rules, usable).mean()
+        after = target_log_probability(model.vae, moved, y, rules, usable).mean()
     assert after > before + 0.05
     common = {"n": 40, "constraints": {"min_elements": 3, "max_elements": 5}, "scoring": {"shipped_datasets": False}}
     hot = model.generate("latent", **common, latent={"temperature": 3.0, "deduplicate": False, "min_probability": 0})
@@ -269,3 +269,24 @@ def test_an_interrupted_screen_is_continued_only_with_resume(trained_run, tmp_pa
     assert code == 0, err
     assert not (out / ".screen-work").exists() and (out / "screen.parquet").is_file()
     assert len(pd.read_csv(out / "candidates.csv")) == 5
+
+
+def test_guidance_scores_the_alloy_that_is_decoded_and_still_has_a_gradient(trained_run):
+    """Straight-through guidance: the head sees the constrained hard decoding (what decode_constrained keeps), and
+    the gradient of the relaxed composition still reaches z."""
+    import torch
+
+    from vae_design.design.constraints import AlloyConstraints
+    from vae_design.design.sampler import decode_constrained
+    from vae_design.design.workflows import gradient_elements, guided_composition
+
+    model = AlloyVAE.load(trained_run / "model")
+    rules = AlloyConstraints.from_settings(model.vocabulary, min_elements=3, max_elements=5)
+    z = torch.randn(32, model.vae.config.z_dim, generator=torch.Generator().manual_seed(1)).requires_grad_(True)
+    y = torch.ones(32, dtype=torch.long)
+    x = guided_composition(model.vae, z, y, rules, gradient_elements(model.vae, rules))
+    counts, valid = decode_constrained(model.vae, z.detach(), 1, rules)
+    assert valid.any()
+    torch.testing.assert_close(x[valid].detach(), rules.to_fractions(counts[valid]).to(x.dtype))
+    (x[:, : x.shape[1] // 2].sum()).backward()
+    assert z.grad is not None and z.grad.abs().sum() > 0

@@ -45,8 +45,8 @@ def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[
             known,
             ScoringSettings(),
             guide_steps=mode["guide_steps"],
-            guide_step_size=0.1,
-            guide_pull=0.05,
+            guide_step_size=mode.get("guide_step_size", 0.1),
+            guide_pull=mode.get("guide_pull", 0.05),
         )
         valid = designs.table
         table = valid[valid["target_probability"] >= mode["min_probability"]]
@@ -57,6 +57,7 @@ def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[
         figures[prefix + "validity"] = len(valid) / n
         figures[prefix + "accepted"] = len(table) / n
         figures[prefix + "uniqueness"] = len(distinct) / max(len(table), 1)
+        figures[prefix + "kept_distinct"] = float(len(distinct))  # what generate n=N writes
         figures[prefix + "novelty"] = float(distinct["novel"].mean()) if len(distinct) else float("nan")
         figures[prefix + "in_domain"] = float(distinct["in_domain"].mean()) if len(distinct) else float("nan")
         figures[prefix + "oracle_single_phase"] = float((verdict >= 0.5).mean()) if len(table) else float("nan")

@@ -77,7 +77,7 @@ COMMANDS: dict[str, Command] = {
         "  summary.json     validity, uniqueness, novelty, in-domain share, diversity (invert: the path's figures)\n"
         "  latent.png, delta_vs_dH.png   (screen with more than 100,000 candidates: also screen.parquet)\n\n"
         "  example: vae-design generate model=runs/default/model workflow=latent n=1000 target=1 hydra.run.dir=out\n"
-        "  example: vae-design generate model=runs/default/model latent.temperature=3 latent.guide_steps=50 "
+        "  example: vae-design generate model=runs/default/model latent.temperature=1.5 latent.guide_steps=100 "
         "latent.min_probability=0.8\n"
         "  example: vae-design generate model=runs/default/model workflow=screen n=200 "
         "screen.palette=[Al,Co,Cr,Fe,Ni,Ti] constraints.min_elements=5\n"

@@ -22,6 +22,7 @@ from vae_design.design.constraints import AlloyConstraints
 from vae_design.design.sampler import (
     around_latents,
     decode_constrained,
+    element_scores,
     grid_latents,
     prior_latents,
     soft_composition,
@@ -104,19 +105,37 @@ def gradient_elements(vae, constraints: AlloyConstraints) -> torch.Tensor:
     return constraints.mask() & torch.tensor([e not in gaps for e in constraints.elements])
 
 
-def target_log_probability(vae, z: torch.Tensor, y: torch.Tensor, usable: torch.Tensor) -> torch.Tensor:
-    """log P(y | decoded(z, y)) under the head's posterior mean, differentiable in z through the relaxed decoded
-    composition and its descriptors (N,)."""
-    soft = soft_composition(vae.decoded(z, y), usable)
+def guided_composition(vae, z: torch.Tensor, y: torch.Tensor, constraints: AlloyConstraints, usable: torch.Tensor):
+    """The decoded alloy (N, E) that guidance scores, straight-through: the forward value is the constrained hard
+    decoding (what ``decode_constrained`` keeps), the gradient is that of the relaxed composition
+    (:func:`soft_composition`). Scoring the relaxation itself (forward and backward) lets guidance climb a
+    composition that is never decoded: on a default model after 50 steps its P(target) averaged 0.85 while the
+    hard decodings' averaged 0.34. Rows whose hard decoding is invalid or lacks descriptor data use the relaxation."""
+    distribution = vae.decoded(z, y)
+    soft = soft_composition(distribution, usable)
+    with torch.no_grad():
+        counts, valid = constraints.apply(*element_scores(distribution))
+        hard = constraints.to_fractions(counts).to(soft.dtype)
+        valid &= ~vae.head.descriptors.unsupported(hard)
+    return torch.where(valid[:, None], hard + soft - soft.detach(), soft)
+
+
+def target_log_probability(
+    vae, z: torch.Tensor, y: torch.Tensor, constraints: AlloyConstraints, usable: torch.Tensor
+) -> torch.Tensor:
+    """log P(y | decoded(z, y)) under the head's posterior mean (N,), differentiable in z through
+    :func:`guided_composition` and its descriptors."""
+    x = guided_composition(vae, z, y, constraints, usable)
     w, b = vae.coefficient_posterior()[0], vae.intercept_posterior()[0]
-    log_p = vae.head.logits(soft, vae.head.features(soft), w, b).log_softmax(-1)
+    log_p = vae.head.logits(x, vae.head.features(x), w, b).log_softmax(-1)
     return log_p.gather(-1, y[:, None])[:, 0]
 
 
-def ascend(vae, z: torch.Tensor, target: int, usable: torch.Tensor, step_size: float, pull: float):
+def ascend(vae, z: torch.Tensor, target: int, constraints: AlloyConstraints, step_size: float, pull: float):
     """Latents (detached) before each Adam step up the head's log P(target) of their decoded alloys, each pulled
     toward its start by ``pull * ||z - z_start||^2``; the first yielded is the start itself. Endless: the caller
     stops it."""
+    usable = gradient_elements(vae, constraints)
     start = z.detach()
     moved = start.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([moved], lr=step_size)
@@ -124,18 +143,24 @@ def ascend(vae, z: torch.Tensor, target: int, usable: torch.Tensor, step_size: f
     while True:
         yield moved.detach().clone()  # a copy: the next step changes moved in place
         optimiser.zero_grad()
-        loss = -target_log_probability(vae, moved, y, usable).sum() + pull * ((moved - start) ** 2).sum()
+        loss = -target_log_probability(vae, moved, y, constraints, usable).sum() + pull * ((moved - start) ** 2).sum()
         loss.backward()
         optimiser.step()
 
 
 def guide_latents(
-    vae, z: torch.Tensor, target: int, usable: torch.Tensor, steps: int, step_size: float = 0.05, pull: float = 0.05
+    vae,
+    z: torch.Tensor,
+    target: int,
+    constraints: AlloyConstraints,
+    steps: int,
+    step_size: float = 0.05,
+    pull: float = 0.05,
 ) -> torch.Tensor:
     """z moved ``steps`` steps of :func:`ascend`: the latent workflow's head guidance (0 steps: z unchanged)."""
     if steps <= 0:
         return z
-    return next(itertools.islice(ascend(vae, z, target, usable, step_size, pull), steps, None))
+    return next(itertools.islice(ascend(vae, z, target, constraints, step_size, pull), steps, None))
 
 
 def latent_designs(
@@ -156,11 +181,10 @@ def latent_designs(
     actually decoded, ``z1..zD``)."""
     target = target_index(model, target)
     settings = settings or ScoringSettings()
-    usable = gradient_elements(model.vae, constraints)
     parts, decoded = [], []
     for start in range(0, len(z), batch):
         part = guide_latents(
-            model.vae, z[start : start + batch], target, usable, guide_steps, guide_step_size, guide_pull
+            model.vae, z[start : start + batch], target, constraints, guide_steps, guide_step_size, guide_pull
         )
         decoded.append(part)
         counts, valid = decode_constrained(model.vae, part, target, constraints)
@@ -177,8 +201,8 @@ def latent_designs(
     table = pd.concat(parts, ignore_index=True)
     z = torch.cat(decoded) if decoded else z
     chosen = z[torch.as_tensor(table["latent_index"].to_numpy(dtype=np.int64))].numpy()
-    for d in range(chosen.shape[1]):
-        table[f"z{d + 1}"] = chosen[:, d]
+    columns = pd.DataFrame(chosen, columns=[f"z{d + 1}" for d in range(chosen.shape[1])], index=table.index)
+    table = pd.concat([table, columns], axis=1)
     figures = batch_figures(table, len(z), constraints.elements) if len(table) else {"validity": 0.0}
     return Designs(table, figures, z.numpy())
 
@@ -202,7 +226,6 @@ def invert_path(
     settings = settings or ScoringSettings()
     vae = model.vae
     x_seed, z_seed, y_seed = seed_latent(model, seed_alloy)
-    usable = gradient_elements(model.vae, constraints)
     loose = AlloyConstraints(
         min_elements=1,
         max_elements=len(constraints.elements),
@@ -215,7 +238,7 @@ def invert_path(
     rows = [(seed_counts[0], z_seed.clone(), "seed", 0)]
     seen = set()
     reached = False
-    path = ascend(vae, z_seed[None], target, usable, step_size, pull)
+    path = ascend(vae, z_seed[None], target, constraints, step_size, pull)
     for step, z in zip(range(steps + 1), path, strict=False):
         with torch.no_grad():
             counts, valid = decode_constrained(vae, z, target, constraints)
