@@ -23,11 +23,16 @@ def test_shipped_alloys_without_element_data_are_dropped_before_splitting():
     assert set(covered.alloys["formula"].to_numpy()[split.test]).isdisjoint(dropped)
 
 
-def test_a_users_alloy_without_element_data_is_an_error_naming_its_row(tmp_path):
+def test_a_users_alloy_without_element_data_is_reported_or_an_error_naming_its_row(tmp_path):
     path = tmp_path / "mine.csv"
     path.write_text("formula,label\nCoCrFeNi,1\nFe80N20,0\n")
-    table = load_csv(path=str(path))
     with pytest.raises(InputError, match=r"mine.csv, row 3: Fe80N20: no bulk modulus for element 'N'"):
-        drop_without_descriptors(table)
-    shipped = dataclasses.replace(table, from_user_files=False)  # shipped data: dropped with a note instead
-    assert len(drop_without_descriptors(shipped).alloys) == 1
+        drop_without_descriptors(load_csv(path=str(path), on_problem="error"))
+    table = load_csv(path=str(path))  # the default policy: dropped and reported
+    kept = drop_without_descriptors(table)
+    assert len(kept.alloys) == 1 and [(p.kind, p.row, p.formula) for p in kept.problems] == [
+        ("no_descriptor_data", 3, "Fe80N20")
+    ]
+    assert "no bulk modulus for element 'N'" in kept.problems[0].problem
+    shipped = dataclasses.replace(table, from_user_files=False)  # shipped data: dropped with a note, no report
+    assert len(drop_without_descriptors(shipped).alloys) == 1 and not drop_without_descriptors(shipped).problems

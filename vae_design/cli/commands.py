@@ -60,12 +60,25 @@ def load_dataset(cfg: DictConfig):
     from vae_design.data import load_table, make_split
     from vae_design.features.coverage import drop_without_descriptors
 
-    data = options(cfg, "data", load_table, extra=("drop_without_descriptors",))
+    data = options(cfg, "data", load_table, extra=("drop_without_descriptors", "report"))
     drop = data.pop("drop_without_descriptors", True)
+    data.pop("report", None)
     table = load_table(**data)
     if drop:
         table = drop_without_descriptors(table)
     return table, make_split(table, **options(cfg, "split", make_split))
+
+
+def write_data_report(table, path: Path) -> None:
+    """The table's data problems as CSV (kind, file, row, formula, problem, action), written atomically."""
+    from vae_design.data.problems import problems_frame
+
+    write_text_atomic(path, problems_frame(table.problems).to_csv(index=False))
+
+
+def report_setting(cfg: DictConfig) -> Path | None:
+    report = cfg.data.get("report")
+    return Path(str(report)) if report else None
 
 
 def run_data_summary(cfg: DictConfig, overrides: list[str]) -> int:
@@ -73,6 +86,10 @@ def run_data_summary(cfg: DictConfig, overrides: list[str]) -> int:
 
     table, split = load_dataset(cfg)
     print(summarise(table, split))
+    report = report_setting(cfg)
+    if report is not None:
+        write_data_report(table, report)
+        print(f"wrote {len(table.problems)} data problems to {report}")
     return 0
 
 
@@ -105,6 +122,7 @@ def run_featurize(cfg: DictConfig, overrides: list[str]) -> int:
 # ------------------------------------------------------------------------------------------------------ train
 # What a trained run's folder holds besides the training's own checkpoints/, logs/ and tensorboard/.
 METRICS_FILE = "metrics.json"
+DATA_REPORT = "data_report.csv"  # a user's data problems (data=csv), one row per excluded or merged row
 BUNDLE_DIR = "model"
 
 
@@ -194,11 +212,13 @@ def write_metrics(metrics: dict[str, float], path: Path) -> None:
 
 def run_train(cfg: DictConfig, overrides: list[str]) -> int:
     from vae_design.data import ElementVocabulary
+    from vae_design.data.problems import describe, problem_counts
     from vae_design.plots import save_run_plots
     from vae_design.training.fit import last_checkpoint
 
     resume = resume_setting(cfg)
     table, split = load_dataset(cfg)
+    report = report_setting(cfg)
     model = build_model(cfg)
     out = run_dir(cfg).absolute()
     checkpoints = out / "checkpoints"
@@ -221,6 +241,8 @@ def run_train(cfg: DictConfig, overrides: list[str]) -> int:
         return 0
     if resume and not last_checkpoint(out).is_file():
         print(f"no checkpoint in {checkpoints}: training from the start")
+    for line in describe(table.problems, first=0):
+        print(f"data: {line} -> {DATA_REPORT}")
     # Checkpoints and training logs go straight into the run folder, so an interrupted run keeps them for
     # resume=true; metrics, model and plots are staged and appear only when everything succeeded.
     with staged_run_dir(out) as staging:
@@ -228,12 +250,17 @@ def run_train(cfg: DictConfig, overrides: list[str]) -> int:
         metrics = model.evaluate(val=val, test=test, seed=cfg.seed)
         metrics.update(model.history)
         metrics.update({f"n/{part}": float(n) for part, n in split.sizes().items()})
+        if table.from_user_files:
+            metrics.update(problem_counts(table.problems))
+            write_data_report(table, staging / DATA_REPORT)
         write_metrics(metrics, staging / METRICS_FILE)
         model.save(staging / BUNDLE_DIR)
         save_config(cfg, overrides, staging)
         shutil.copyfile(staging / ".hydra" / "config.yaml", staging / BUNDLE_DIR / "config.yaml")
         labelled = (train[0] + val[0] + test[0], np.concatenate([train[1], val[1], test[1]]))
         plots = save_run_plots(model, staging, test, labelled)
+    if report is not None:
+        write_data_report(table, report)
     print(_train_summary(metrics, out, plots))
     return 0
 

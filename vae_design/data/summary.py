@@ -1,4 +1,4 @@
-"""A plain-text portrait of a dataset: classes, sources, elements, number of elements, split sizes."""
+"""A plain-text portrait of a dataset: classes, sources, elements, number of elements, data problems, split sizes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections import Counter
 import pandas as pd
 
 from vae_design.data.hea_sources import CITATIONS
+from vae_design.data.problems import describe
 from vae_design.data.splits import Split
 from vae_design.data.table import AlloyTable
 
@@ -83,6 +84,9 @@ def summarise(table: AlloyTable, split: Split | None = None) -> str:
     if len(table.conflicts):
         lines += ["", f"label conflicts excluded: {len(table.conflicts)} (first 3 below)"]
         lines += [f"  {row.formula}: {row.labels}" for row in table.conflicts.head(3).itertuples()]
+    if table.from_user_files:
+        lines += ["", f"data problems (data.on_problem={table.on_problem}): {len(table.problems) or 'none'}"]
+        lines += [f"  {line}" for line in describe(table.problems)]
     if split is not None:
         sizes = split.sizes()
         lines += [

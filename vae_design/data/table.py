@@ -102,8 +102,11 @@ class AlloyTable:
     name: str
     conflicts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["formula", "labels"]))
     notes: tuple[str, ...] = ()
-    # A user's own files: an alloy that cannot be used is an error naming its row, never silently dropped.
+    # A user's own files: an alloy that cannot be used is recorded in ``problems`` and dropped (on_problem
+    # 'exclude') or an error naming its row ('error'), never silently dropped.
     from_user_files: bool = False
+    problems: tuple = ()  # vae_design.data.problems.DataProblem, in the order met
+    on_problem: str = "exclude"
 
     @property
     def labelled(self) -> pd.DataFrame:
@@ -117,21 +120,33 @@ class AlloyTable:
     def class_names(self) -> tuple[str, ...]:
         return TARGETS[self.target]
 
-    def drop_alloys(self, positions: Sequence[int], reason: Callable[[int], str], note: str) -> AlloyTable:
+    def drop_alloys(self, positions: Sequence[int], reason: Callable[[int], str], note: str, kind: str) -> AlloyTable:
         """The table without the alloys at ``positions`` (row positions), with ``note`` added.
 
-        From a user's files the first such alloy is instead an InputError naming its file and row, with
-        ``reason(position)`` saying why.
+        From a user's files each dropped alloy is also a problem of ``kind`` with ``reason(position)`` saying
+        why; under ``on_problem='error'`` the first is instead an InputError naming its file and row.
         """
+        from vae_design.data.problems import DataProblem
+
         if len(positions) == 0:
             return self
+        problems = self.problems
         if self.from_user_files:
             first = self.alloys.iloc[positions[0]]
-            place = str(first["source"]).replace(":", ", row ")  # user rows come as "file.csv:row"
-            raise InputError(f"{place}: {first['formula']}: {reason(positions[0])}")
+            if self.on_problem == "error":
+                place = str(first["source"]).replace(":", ", row ")  # user rows come as "file.csv:row"
+                raise InputError(f"{place}: {first['formula']}: {reason(positions[0])}")
+            dropped = []
+            for position in positions:
+                alloy = self.alloys.iloc[position]
+                file, _, row = str(alloy["source"]).partition(":")
+                row = int(row) if row.isdigit() else None
+                dropped.append(DataProblem(kind, file, row, alloy["formula"], reason(position), "dropped"))
+            problems = (*problems, *dropped)
         keep = np.ones(len(self.alloys), dtype=bool)
         keep[list(positions)] = False
-        return replace(self, alloys=self.alloys[keep].reset_index(drop=True), notes=(*self.notes, note))
+        alloys = self.alloys[keep].reset_index(drop=True)
+        return replace(self, alloys=alloys, notes=(*self.notes, note), problems=problems)
 
 
 def alloy_row(

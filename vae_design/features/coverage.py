@@ -19,7 +19,8 @@ from vae_design.features.descriptors import Descriptors
 def drop_without_descriptors(table: AlloyTable) -> AlloyTable:
     """The table without alloys the descriptor tables cannot describe, with a note counting them by reason.
 
-    In a user's own files (``table.from_user_files``) the first such alloy is an error naming its row instead.
+    In a user's own files each is also recorded in ``table.problems``, or under ``data.on_problem=error`` the first
+    is an error naming its row.
     """
     alloys = table.alloys
     vocabulary = ElementVocabulary.from_compositions(alloys["composition"])
@@ -32,4 +33,4 @@ def drop_without_descriptors(table: AlloyTable) -> AlloyTable:
         f"{len(reasons)} alloys ({int(alloys['label'].iloc[positions].notna().sum())} labelled) were dropped "
         f"because descriptor data are missing, mostly: " + "; ".join(f"{reason} ({n})" for reason, n in counts)
     )
-    return table.drop_alloys(positions, reasons.__getitem__, note)
+    return table.drop_alloys(positions, reasons.__getitem__, note, "no_descriptor_data")
