@@ -11,6 +11,7 @@ normalised to mole fractions. Labels are integers in the target's class order (s
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -309,6 +310,23 @@ class AlloyVAE:
                 )
         return pd.DataFrame(rows)
 
+    def record_test_alloys(self, compositions: Sequence[CompositionLike], labels: Sequence[int]) -> None:
+        """Add a run's test alloys to the known alloys the bundle stores (part 'test'): ``inspect`` reports on
+        them without the training data, and generated candidates are not called novel next to them."""
+        from vae_design.data.composition import canonical_formula
+
+        if self.known_alloys is None:
+            raise RuntimeError("record_test_alloys: the model is not trained")
+        rows = pd.DataFrame(
+            {
+                "formula": [canonical_formula(c) for c in as_compositions(compositions)],
+                "label": pd.array([int(y) for y in labels], dtype="Int64"),
+                "part": "test",
+            }
+        )
+        known = self.known_alloys[self.known_alloys["part"] != "test"]
+        self.known_alloys = pd.concat([known, rows], ignore_index=True)
+
     # ------------------------------------------------------------------------------------------------ bundle
     def save(self, path: str | Path) -> Path:
         """Write the model bundle (weights, architecture, vocabulary, scalers, known alloys, version) to ``path``."""
@@ -318,10 +336,11 @@ class AlloyVAE:
 
     @classmethod
     def load(cls, path: str | Path) -> AlloyVAE:
+        """A trained model from its bundle, built through ``__init__`` like any other (so it can also be refit)."""
         vae, target, known_alloys, history, neighbours = load_bundle(Path(path))
-        architecture = {k: v for k, v in vae.config.to_dict().items() if k != "elements"}
-        model = cls.__new__(cls)
-        model.target, model.architecture, model.training = target, architecture, None
+        config = vae.config.to_dict()
+        arguments = set(inspect.signature(cls.__init__).parameters) - {"self", "target"}
+        model = cls(target=target, **{key: value for key, value in config.items() if key in arguments})
         model.vae, model.vocabulary = vae, ElementVocabulary(vae.config.elements)
         model.known_alloys, model.history, model.neighbours = known_alloys, history, neighbours
         return model

@@ -75,6 +75,18 @@ def test_bundle_reloads_and_reproduces_the_run(trained_run, alloy_files):
     assert model.architecture["z_dim"] == 32 and model.architecture["hidden"] == 16
 
 
+def test_a_loaded_model_can_be_refit(trained_run, alloy_files, tmp_path):
+    """load() builds through __init__ (it used to skip it: fit raised AttributeError: no attribute 'weak')."""
+    from vae_design.training.fit import TrainingSettings
+
+    model = AlloyVAE.load(trained_run / "model")
+    assert model.weak is None and model.pretrain is None
+    model.training = TrainingSettings(max_epochs=1, progress_bar=False, lr_schedule="constant")
+    labelled = pd.read_csv(alloy_files["labelled"])
+    model.fit(list(labelled.formula), labelled.label.to_numpy(), run_dir=tmp_path / "refit")
+    assert model.architecture["hidden"] == 16 and model.history["train/epochs"] == 1
+
+
 def test_resume_continues_an_interrupted_run(trained_run, alloy_files, tmp_path, capsys):
     out = tmp_path / "resumed"
     shutil.copytree(trained_run, out)

@@ -250,6 +250,7 @@ def run_train(cfg: DictConfig, overrides: list[str]) -> int:
         metrics = model.evaluate(val=val, test=test, seed=cfg.seed)
         metrics.update(model.history)
         metrics.update({f"n/{part}": float(n) for part, n in split.sizes().items()})
+        model.record_test_alloys(*test)
         if table.from_user_files:
             metrics.update(problem_counts(table.problems))
             write_data_report(table, staging / DATA_REPORT)

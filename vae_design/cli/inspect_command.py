@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from vae_design.cli.commands import (
     _checked,
     _locate_unusable,
-    _part,
-    load_dataset,
     load_model,
     options,
     run_dir,
@@ -37,8 +35,8 @@ def inspect_settings(cfg: DictConfig):
 
 
 def held_out_alloys(cfg: DictConfig, model, model_path: Path):
-    """(compositions, labels) of the test alloys: from test=FILE.csv, else rebuilt from the training run's recorded
-    data and split (model/config.yaml); None when neither is available."""
+    """(compositions, labels) of the test alloys: from test=FILE.csv, else the training run's test part stored in
+    the bundle (``known_alloys.csv``, part 'test'); None when neither is available."""
     from vae_design.data.csv_input import parse_formula_cell, parse_label, read_table
 
     if cfg.test is not None:
@@ -53,27 +51,14 @@ def held_out_alloys(cfg: DictConfig, model, model_path: Path):
             labels.append(label)
         _locate_unusable(model, compositions, path, [row for row, _ in rows], formula_col)
         return compositions, np.asarray(labels, dtype=int)
-    recorded = model_path / "config.yaml"
-    if not recorded.is_file():
-        return None
-    training = OmegaConf.load(recorded)
-    if "data" not in training or "split" not in training:
-        return None
-    try:
-        table, split = load_dataset(training)
-    except InputError as error:  # the training data moved or changed since: report without test figures
-        print(f"note: no test alloys ({recorded}: {error}); pass test=FILE.csv to add them")
-        return None
-    # The table's formulas are canonical, as the bundle's are: the rebuilt split must hold the same alloys.
+    from vae_design.data.composition import parse_formula
+
     known = model.known_alloys
-    same = all(
-        set(known.loc[known["part"] == part, "formula"]) == set(table.alloys.iloc[getattr(split, part)]["formula"])
-        for part in ("train", "val")
-    )
-    if not same:
-        print(f"note: no test alloys (the data of {recorded} no longer split as in training); pass test=FILE.csv")
+    rows = known[known["part"] == "test"] if known is not None else None
+    if rows is None or not len(rows):
+        print(f"note: {model_path / 'known_alloys.csv'} lists no test alloys; pass test=FILE.csv to add them")
         return None
-    return _part(table, split.test)
+    return [parse_formula(f) for f in rows["formula"]], rows["label"].to_numpy(dtype=int)
 
 
 def run_inspect(cfg: DictConfig, overrides: list[str]) -> int:

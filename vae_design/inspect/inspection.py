@@ -48,7 +48,8 @@ class InspectionData:
 
     @classmethod
     def from_bundle(cls, model, test: Part | None = None) -> InspectionData:
-        """The alloys stored in the model bundle (``known_alloys.csv``); test alloys are not stored there."""
+        """The training, pool and validation alloys stored in the model bundle (``known_alloys.csv``); ``test``
+        as given (the bundle's test part is read by the CLI, or a user's file)."""
         from vae_design.data.composition import parse_formula
 
         known = model.known_alloys
