@@ -78,3 +78,18 @@ def test_label_budget_moves_labels_to_the_pool_without_touching_val_and_test(tab
 def test_split_errors(table, options, message):
     with pytest.raises(InputError, match=message):
         make_split(table, **options)
+
+
+@pytest.mark.parametrize("n", [5, 10])
+def test_a_file_too_small_to_stratify_is_a_one_line_error_saying_what_works(tmp_path, n):
+    elements = ["Al", "Co", "Cr", "Fe", "Ni", "Mn", "Ti"]
+    rows = [f"{a}{b},{k % 2}" for k, (a, b) in enumerate((a, b) for a in elements for b in elements if a < b)][:n]
+    path = tmp_path / "small.csv"
+    path.write_text("formula,label\n" + "\n".join(rows) + "\n")
+    table = load_table(source="csv", path=str(path))
+    with pytest.raises(InputError, match="too few for each of the 2 classes; give a test file .* at least 11") as error:
+        make_split(table)
+    assert "\n" not in str(error.value)
+    rows = [f"{a}{b},{k % 2}" for k, (a, b) in enumerate((a, b) for a in elements for b in elements if a < b)][:20]
+    path.write_text("formula,label\n" + "\n".join(rows) + "\n")
+    assert make_split(load_table(source="csv", path=str(path))).sizes()["test"] == 2

@@ -17,6 +17,8 @@ budget applied to what is left, so changing the budget never changes val or test
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +75,16 @@ def carve(
             f"give a {part} file or more labelled alloys"
         )
     if scheme == "random":
-        rest, carved = train_test_split(positions, test_size=fraction, random_state=seed, stratify=_stratify(labels))
+        stratify = _stratify(labels)
+        n_classes, n_carved = len(np.unique(labels)), math.ceil(fraction * len(positions))  # sklearn's rounding
+        if stratify is not None and min(n_carved, len(positions) - n_carved) < n_classes:
+            enough = math.floor((n_classes - 1) / fraction) + 1
+            raise InputError(
+                f"only {len(positions)} labelled alloys left: a {fraction:.0%} {part} part would hold {n_carved}, "
+                f"too few for each of the {n_classes} classes; give a {part} file (data.{part}=FILE), a larger "
+                f"split.{part}_fraction, or at least {enough} labelled alloys"
+            )
+        rest, carved = train_test_split(positions, test_size=fraction, random_state=seed, stratify=stratify)
         return np.sort(rest), np.sort(carved)
     n_splits = max(2, round(1 / fraction))
     n_families = len(np.unique(families))
