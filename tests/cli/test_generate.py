@@ -290,3 +290,36 @@ def test_guidance_scores_the_alloy_that_is_decoded_and_still_has_a_gradient(trai
     torch.testing.assert_close(x[valid].detach(), rules.to_fractions(counts[valid]).to(x.dtype))
     (x[:, : x.shape[1] // 2].sum()).backward()
     assert z.grad is not None and z.grad.abs().sum() > 0
+
+
+def test_batches_join_into_fixed_element_columns_whatever_n(trained_run):
+    """Scored in batches, a latent run has the same columns as in one batch (0 at.% where a batch lacked an
+    element), and its diversity is a number."""
+    import torch
+
+    from vae_design.design import KnownAlloys
+    from vae_design.design.constraints import AlloyConstraints
+    from vae_design.design.workflows import latent_designs
+
+    model = AlloyVAE.load(trained_run / "model")
+    rules = AlloyConstraints.from_settings(model.vocabulary, min_elements=3, max_elements=5)
+    known = KnownAlloys.build(model, shipped=False)
+    z = torch.randn(64, model.vae.config.z_dim, generator=torch.Generator().manual_seed(3)) * 2
+    whole = latent_designs(model, z, 1, rules, known)
+    batched = latent_designs(model, z, 1, rules, known, batch=4)
+    pd.testing.assert_frame_equal(whole.table, batched.table)
+    elements = [c for c in batched.table.columns if c in model.vocabulary.elements]
+    assert elements == sorted(elements) and not batched.table[elements].isna().any().any()
+    assert np.isfinite(batched.figures["diversity"])
+
+
+def test_a_latent_run_too_large_is_refused_and_progress_reaches_the_logs(trained_run, tmp_path, capsys):
+    args = ["generate", f"model={trained_run / 'model'}", "scoring.shipped_datasets=false", "plots=false"]
+    out = tmp_path / "huge"
+    assert main([*args, "n=100000000", f"hydra.run.dir={out}"]) == 2
+    err = capsys.readouterr().err
+    assert "n=100000000 latents is more than latent.limit=100000" in err and err.count("\n") == 1
+    assert not out.exists()
+    small = tmp_path / "small"
+    assert main([*args, "n=20", "latent.guide_steps=2", "latent.limit=20", f"hydra.run.dir={small}"]) == 0
+    assert "generate (latent): 20/20 (100 %)" in capsys.readouterr().out  # captured output is not a terminal

@@ -54,12 +54,17 @@ def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
     known = KnownAlloys.build(model, shipped=plan.scoring.shipped_datasets)
     with staged_run_dir(out) as staging, Progress(transient=True) as progress:
         task = progress.add_task(f"generate ({plan.workflow})", total=None)
+        logged = [0]  # the last tenth printed, for logs (rich draws its bar only on a terminal)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+            tenth = 10 * done // max(total, 1)
+            if not progress.console.is_terminal and tenth > logged[0]:
+                logged[0] = tenth
+                print(f"generate ({plan.workflow}): {done}/{total} ({10 * tenth} %)", flush=True)
+
         designs = run_generation(
-            plan,
-            known,
-            parquet=staging / "screen.parquet" if parquet else None,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-            work=work,
+            plan, known, parquet=staging / "screen.parquet" if parquet else None, progress=report, work=work
         )
         table = designs.table
         table.to_csv(staging / "candidates.csv", index=False, float_format="%.6g")

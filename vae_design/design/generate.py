@@ -37,6 +37,7 @@ DEFAULTS = {
         "guide_steps": 200,
         "guide_step_size": 0.1,
         "guide_pull": 0.0,
+        "limit": 100_000,
     },
     "screen": {
         "palette": None,
@@ -145,6 +146,13 @@ def plan_generation(
     settings = _group(workflow, {"latent": latent, "screen": screen, "invert": invert}[workflow])
     plan = GenerationPlan(model, workflow, n, target, rules, scores, settings, seed_alloy)
     if workflow == "latent":
+        limit = whole(settings["limit"], "latent.limit", 1)
+        if n > limit:  # checked before n latents are even allocated
+            raise InputError(
+                f"n={n} latents is more than latent.limit={limit} (with the default 200 guidance steps a 2-core CPU "
+                f"decodes about 70 latents/s, so this would take about {n / 70 / 3600:.1f} h); raise latent.limit "
+                "to run it anyway"
+            )
         given = settings["given"]  # an array from Python, or latent.file=Z.csv
         if given is None:
             given = given_latents(settings["file"], model.vae.config.z_dim)

@@ -150,6 +150,15 @@ def score(
     return table
 
 
+def join_scored(parts: Sequence[pd.DataFrame], elements: Sequence[str]) -> pd.DataFrame:
+    """Tables of :func:`score` for batches of one run as one table: every element column any batch used, at.%
+    (0 where a batch lacked the element), alphabetical and after the other columns, whatever the batch count."""
+    table = pd.concat(parts, ignore_index=True)
+    present = sorted(e for e in elements if e in table.columns)
+    table[present] = table[present].fillna(0.0)
+    return table[[c for c in table.columns if c not in set(present)] + present]
+
+
 def batch_figures(table: pd.DataFrame, n_requested: int, elements: Sequence[str], seed: int = 0) -> dict[str, float]:
     """validity (valid candidates / requested), uniqueness (distinct formulas / valid), novelty (novel share of the
     distinct ones), in_domain share, mean probability, and diversity: the mean distance (at.%) between two

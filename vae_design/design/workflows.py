@@ -27,7 +27,7 @@ from vae_design.design.sampler import (
     prior_latents,
     soft_composition,
 )
-from vae_design.design.scoring import KnownAlloys, ScoringSettings, batch_figures, score
+from vae_design.design.scoring import KnownAlloys, ScoringSettings, batch_figures, join_scored, score
 from vae_design.errors import InputError
 
 LATENT_SOURCES = ("prior", "grid", "seed", "given")
@@ -198,7 +198,7 @@ def latent_designs(
         empty = torch.zeros((0, len(constraints.elements)), dtype=torch.long)
         parts = [score(model, empty, constraints.grid, known, settings, target)]
         parts[0].insert(0, "latent_index", np.zeros(0, dtype=np.int64))
-    table = pd.concat(parts, ignore_index=True)
+    table = join_scored(parts, model.vocabulary.elements)
     z = torch.cat(decoded) if decoded else z
     chosen = z[torch.as_tensor(table["latent_index"].to_numpy(dtype=np.int64))].numpy()
     columns = pd.DataFrame(chosen, columns=[f"z{d + 1}" for d in range(chosen.shape[1])], index=table.index)
