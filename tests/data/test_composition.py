@@ -158,3 +158,13 @@ def test_canonical_formula_is_a_fixed_point_on_whole_percentages(parts):
     formula = canonical_formula(parse_formula(write_formula(whole)))
     assert canonical_formula(parse_formula(formula)) == formula
     assert formula == "".join(f"{e}{whole[e]}" for e in sorted(whole))
+
+
+def test_weight_percent_is_converted_with_atomic_masses():
+    from vae_design.data.composition import canonical_formula
+
+    assert canonical_formula(parse_formula("Fe70Cr18Ni12wt%")) == "Cr19.19Fe69.48Ni11.33"
+    for written in ("Fe70Cr18Ni12 wt.%", "Fe70Cr18Ni12 WT %", "Fe70Cr18Ni12wtpct"):
+        assert canonical_formula(parse_formula(written)) == "Cr19.19Fe69.48Ni11.33"
+    assert canonical_formula(parse_formula("Fe70Cr18Ni12at%")) == "Cr18Fe70Ni12"  # atomic, the default, said
+    assert parse_formula("Fe70Cr18Ni12mol%") == parse_formula("Fe70Cr18Ni12")

