@@ -178,3 +178,25 @@ def test_data_summary_runs_end_to_end_from_the_console_script():
     result = subprocess.run([str(script), "data", "summary"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "labelled alloys per class:" in result.stdout and "split (random, seed 0)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["predict", "model=M", "fomula=x"], "unknown setting fomula; did you mean formula or formula_col?"),
+        (["predict", "model=M", "+fomula=x"], "unknown setting fomula; did you mean formula"),  # was ignored
+        (["train", "trainer.max_epoch=5"], "unknown setting trainer.max_epoch; did you mean trainer.max_epochs"),
+        (["train", "data=csv", "data.pth=a.csv"], "unknown setting data.pth; did you mean data.path"),
+    ],
+)
+def test_typos_in_keys_name_the_closest_valid_keys(args, message, capsys):
+    code, _, err = run(args, capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_formula_values_need_no_hydra_quoting():
+    from vae_design.cli.main import compose
+
+    for given in ("formula=(CoCrFeNi)90Al10", "formula='(CoCrFeNi)90Al10'", 'formula="(CoCrFeNi)90Al10"'):
+        assert compose("predict", ["model=M", given]).formula == "(CoCrFeNi)90Al10"
+    assert compose("generate", ["model=M", "seed_alloy=Al0.5(CoCrFeNi)"]).seed_alloy == "Al0.5(CoCrFeNi)"

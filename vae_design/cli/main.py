@@ -8,6 +8,7 @@ before the run directory is created: bad input ends with one line on stderr, exi
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 
@@ -128,13 +129,53 @@ COMMAND_GROUPS = {name.split()[0] for name in COMMANDS if " " in name}
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
 
+# Settings whose values are formulas: `(CoCrFeNi)90Al10` is not Hydra override grammar, so they are quoted for it.
+FORMULA_KEYS = ("formula", "seed_alloy", "alloy")
+
+
+def quote_formulas(overrides: list[str]) -> list[str]:
+    """``formula=(CoCrFeNi)90Al10`` as Hydra must read it (``formula='(CoCrFeNi)90Al10'``); quoted values as given."""
+    quoted = []
+    for text in overrides:
+        key, equals, value = text.partition("=")
+        if equals and key.lstrip("+~") in FORMULA_KEYS and value and value[0] not in "'\"":
+            value = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        quoted.append(f"{key}{equals}{value}")
+    return quoted
+
+
+def _flat_keys(node, prefix: str = "") -> list[str]:
+    from omegaconf import DictConfig
+
+    keys = []
+    for key in node.keys():
+        name = f"{prefix}{key}"
+        value = node._get_node(key)
+        keys.append(name)
+        if isinstance(value, DictConfig):
+            keys += _flat_keys(value, name + ".")
+    return keys
+
+
+def unknown_key(key: str, known: list[str]) -> InputError:
+    """One line naming an unknown setting and the closest valid ones."""
+    import difflib
+
+    close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(close)}?" if close else " (`vae-design <command> --help` lists them)"
+    return InputError(f"unknown setting {key}{hint}")
+
+
 def compose(config: str, overrides: list[str]):
-    """The composed config (with its ``hydra`` node, so ``hydra.run.dir`` is available)."""
+    """The composed config (with its ``hydra`` node, so ``hydra.run.dir`` is available). An unknown key, also one
+    added with ``+key=...`` that no command would read, is a one-line error naming the closest valid keys."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import ConfigCompositionException
     from omegaconf import OmegaConf
 
+    overrides = quote_formulas(overrides)
     # A plain key named like a config group (predict's model=PATH beside the model/ group of train) would be read
     # by Hydra as a group choice; such overrides are set on the composed config instead.
     own_keys = OmegaConf.load(config_dir() / f"{config}.yaml").keys()
@@ -142,8 +183,24 @@ def compose(config: str, overrides: list[str]):
     parser = OverridesParser.create()
     later = [parser.parse_override(text) for text in overrides if text.split("=", 1)[0] in shadowing]
     overrides = [text for text in overrides if text.split("=", 1)[0] not in shadowing]
+    groups = [text for text in overrides if (config_dir() / text.split("=", 1)[0]).is_dir()]
+    added = [text.split("=", 1)[0][1:] for text in overrides if text.startswith("+") and not text.startswith("++")]
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = hydra_compose(config_name=config, overrides=overrides, return_hydra_config=True)
+        try:
+            cfg = hydra_compose(config_name=config, overrides=overrides, return_hydra_config=True)
+        except ConfigCompositionException as error:
+            match = re.match(r"Could not override '([^']+)'", str(error))
+            if match is None:
+                raise
+            base = hydra_compose(config_name=config, overrides=groups)
+            raise unknown_key(match.group(1), _flat_keys(base)) from None
+        new = [key for key in added if not key.startswith("hydra.") and (config_dir() / key).is_dir() is False]
+        if new:
+            base = hydra_compose(config_name=config, overrides=groups)
+            known = _flat_keys(base)
+            for key in new:
+                if key not in known:
+                    raise unknown_key(key, known)
     for override in later:
         cfg[override.key_or_group] = override.value()
     return cfg
