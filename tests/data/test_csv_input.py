@@ -179,3 +179,11 @@ def test_csv_loader_never_raises_anything_but_its_own_error(tmp_path, content):
         assert "\n" not in str(error) and str(path) in str(error)
     else:
         assert table.alloys["formula"].is_unique
+
+
+def test_semicolon_separated_files_from_european_spreadsheets(tmp_path):
+    path = write(tmp_path / "eu.csv", "formula;label\nFeNi;1\nAl0.5CoCrFeNi;0\n")
+    assert load_csv(path=path).alloys["label"].tolist() == [1, 0]
+    decimal_comma = write(tmp_path / "eu2.csv", "formula;label\nAl0,5CoCrFeNi;0\n")
+    with pytest.raises(InputError, match="eu2.csv, row 2, column 'formula'"):
+        load_csv(path=decimal_comma)

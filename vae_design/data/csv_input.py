@@ -40,7 +40,7 @@ def read_table(
 ) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV file as (spreadsheet row number, {column: stripped text}) for the named columns.
 
-    Blank lines are skipped. Any problem (missing file, non-UTF-8 bytes, NUL bytes, no header, a missing
+    Blank lines are skipped; a header separated by ';' (and no comma) makes ';' the delimiter. Any problem (missing file, non-UTF-8 bytes, NUL bytes, no header, a missing
     required column, a short row, no data rows) is an InputError naming the file and row.
     """
     name = str(path)
@@ -71,7 +71,7 @@ def read_table(
     if "\x00" in text:
         row = text[: text.index("\x00")].count("\n") + 1
         raise InputError(located("NUL byte: this looks like a binary file, not CSV text", name, row))
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=_delimiter(text))
     records = []
     try:
         # Spreadsheet rows: one per record (a quoted cell may span lines), blank rows included.
@@ -111,6 +111,13 @@ def read_table(
     if not rows:
         raise InputError(f"{name}: the file has a header but no data rows")
     return rows
+
+
+def _delimiter(text: str) -> str:
+    """',' unless the header row is separated by ';' and has no comma (CSV from a spreadsheet set to a European
+    locale, where the comma is the decimal mark)."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    return ";" if ";" in header and "," not in header else ","
 
 
 def parse_formula_cell(text: str, file: str, row: int, column: str) -> Composition:
