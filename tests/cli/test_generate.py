@@ -323,3 +323,14 @@ def test_a_latent_run_too_large_is_refused_and_progress_reaches_the_logs(trained
     small = tmp_path / "small"
     assert main([*args, "n=20", "latent.guide_steps=2", "latent.limit=20", f"hydra.run.dir={small}"]) == 0
     assert "generate (latent): 20/20 (100 %)" in capsys.readouterr().out  # captured output is not a terminal
+
+
+def test_latent_candidates_are_ranked_best_first(trained_run):
+    model = AlloyVAE.load(trained_run / "model")
+    designs = model.generate(
+        "latent", n=60, latent={"min_probability": 0, "guide_steps": 3}, scoring={"shipped_datasets": False}
+    )
+    table = designs.table
+    assert table["target_probability"].is_monotonic_decreasing and not table["latent_index"].is_monotonic_increasing
+    z = table[[f"z{d + 1}" for d in range(model.vae.config.z_dim)]].to_numpy()
+    np.testing.assert_array_equal(designs.latents, z)  # the latents stay aligned with their rows

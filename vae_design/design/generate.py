@@ -254,6 +254,8 @@ def run_generation(
         )
         if settings["deduplicate"]:
             table = table.drop_duplicates("formula")
+        # Ranked, best first: P(target), ties by the latent's order (latent_index keeps where each came from)
+        table = table.sort_values("target_probability", ascending=False, kind="stable")
         z_columns = [f"z{d + 1}" for d in range(model.vae.config.z_dim)]
         return flows.Designs(table.reset_index(drop=True), figures, table[z_columns].to_numpy())
     if plan.workflow == "invert":
