@@ -119,3 +119,17 @@ def test_a_screen_too_large_or_empty_is_refused_before_any_work():
         plan_screen(rule, ("Fe", "W"), spread=5.0, limit=1000)
     with pytest.raises(InputError, match="enumerates no candidate"):
         plan_screen(rule, ("Fe", "Ni", "Cr"), spread=5.0, limit=1000)
+
+
+def test_radioactive_and_precious_elements_are_out_unless_asked():
+    from vae_design.data.vocabulary import ElementVocabulary
+    from vae_design.design.constraints import AlloyConstraints
+
+    vocabulary = ElementVocabulary(("Al", "Co", "Cr", "Fe", "Ni", "Pt", "Tc", "U"))
+    assert AlloyConstraints.from_settings(vocabulary).usable == ("Al", "Co", "Cr", "Fe", "Ni")
+    assert "Pt" in AlloyConstraints.from_settings(vocabulary, precious=True).usable
+    assert {"Tc", "U"} <= set(AlloyConstraints.from_settings(vocabulary, radioactive=True).usable)
+    named = AlloyConstraints.from_settings(vocabulary, allowed=["Co", "Cr", "Fe", "Ni", "Pt"])
+    assert "Pt" in named.usable  # named in allowed: wanted
+    with pytest.raises(InputError, match="constraints.precious must be true or false"):
+        AlloyConstraints.from_settings(vocabulary, precious="yes")

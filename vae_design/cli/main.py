@@ -148,7 +148,7 @@ def _flat_keys(node, prefix: str = "") -> list[str]:
     from omegaconf import DictConfig
 
     keys = []
-    for key in node.keys():
+    for key in node:
         name = f"{prefix}{key}"
         value = node._get_node(key)
         keys.append(name)

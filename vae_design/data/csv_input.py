@@ -40,8 +40,9 @@ def read_table(
 ) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV file as (spreadsheet row number, {column: stripped text}) for the named columns.
 
-    Blank lines are skipped; a header separated by ';' (and no comma) makes ';' the delimiter. Any problem (missing file, non-UTF-8 bytes, NUL bytes, no header, a missing
-    required column, a short row, no data rows) is an InputError naming the file and row.
+    Blank lines are skipped; a header separated by ';' (and no comma) makes ';' the delimiter. Any problem
+    (missing file, non-UTF-8 bytes, NUL bytes, no header, a missing required column, a short row, no data rows)
+    is an InputError naming the file and row.
     """
     name = str(path)
     path = Path(path)

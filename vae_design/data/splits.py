@@ -18,7 +18,6 @@ budget applied to what is left, so changing the budget never changes val or test
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
 import numpy as np

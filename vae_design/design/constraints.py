@@ -20,16 +20,27 @@ from vae_design.errors import InputError
 # Bisection steps for the box-constrained projection onto the simplex: the threshold is bracketed in [-1, 1], so 50
 # halvings leave it within 1e-15, far below one grid step.
 _BISECTION_STEPS = 50
+# No stable isotope (Tc, Pm, and everything from Po on): not weighed out for an alloy outside a nuclear lab.
+RADIOACTIVE = frozenset(
+    ("Tc", "Pm", "Po", "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U", "Np", "Pu", "Am", "Cm", "Bk", "Cf", "Es")
+)
+# Platinum-group metals, gold and rhenium: thousands to tens of thousands of $/kg, against 1-50 $/kg for the usual
+# HEA elements (Al, Co, Cr, Cu, Fe, Mn, Mo, Nb, Ni, Ti, V, W, Zr); a model trained on few of them still proposes them.
+PRECIOUS = frozenset(("Ru", "Rh", "Pd", "Os", "Ir", "Pt", "Au", "Re"))
 
 
 @dataclass(frozen=True)
 class AlloyConstraints:
     """Fractions in at.% (``min_fraction=5`` means 5 at.%); ``grid`` is the composition step in at.%.
 
-    ``allowed`` empty means every element of the model's vocabulary; ``forbidden`` removes elements from it."""
+    ``allowed`` empty means every element of the model's vocabulary; ``forbidden`` removes elements from it.
+    Radioactive (:data:`RADIOACTIVE`) and precious (:data:`PRECIOUS`) elements are left out unless ``radioactive``
+    / ``precious`` is true or the element is named in ``allowed``."""
 
     allowed: tuple[str, ...] = ()
     forbidden: tuple[str, ...] = ()
+    radioactive: bool = False
+    precious: bool = False
     min_elements: int = 4
     max_elements: int = 6
     min_fraction: float = 5.0
@@ -43,6 +54,8 @@ class AlloyConstraints:
         vocabulary: ElementVocabulary,
         allowed: Sequence[str] | str | None = (),
         forbidden: Sequence[str] | str | None = (),
+        radioactive: bool = False,
+        precious: bool = False,
         min_elements: int = 4,
         max_elements: int = 6,
         min_fraction: float = 5.0,
@@ -66,15 +79,20 @@ class AlloyConstraints:
                 raise InputError(f"constraints.{key} must be a number, got {value!r}")
             return float(value)
 
+        for key, value in (("radioactive", radioactive), ("precious", precious)):
+            if not isinstance(value, bool):
+                raise InputError(f"constraints.{key} must be true or false, got {value!r}")
         constraints = cls(
-            as_tuple(allowed),
-            as_tuple(forbidden),
-            whole(min_elements, "min_elements"),
-            whole(max_elements, "max_elements"),
-            number(min_fraction, "min_fraction"),
-            number(max_fraction, "max_fraction"),
-            number(grid, "grid"),
-            vocabulary.elements,
+            allowed=as_tuple(allowed),
+            forbidden=as_tuple(forbidden),
+            radioactive=radioactive,
+            precious=precious,
+            min_elements=whole(min_elements, "min_elements"),
+            max_elements=whole(max_elements, "max_elements"),
+            min_fraction=number(min_fraction, "min_fraction"),
+            max_fraction=number(max_fraction, "max_fraction"),
+            grid=number(grid, "grid"),
+            elements=vocabulary.elements,
         )
         constraints.check()
         return constraints
@@ -96,7 +114,10 @@ class AlloyConstraints:
     def usable(self) -> tuple[str, ...]:
         """Vocabulary elements a candidate may contain."""
         chosen = set(self.allowed) if self.allowed else set(self.elements)
-        return tuple(e for e in self.elements if e in chosen and e not in set(self.forbidden))
+        left_out = set(self.forbidden)
+        left_out |= set() if self.radioactive else RADIOACTIVE - set(self.allowed)
+        left_out |= set() if self.precious else PRECIOUS - set(self.allowed)
+        return tuple(e for e in self.elements if e in chosen and e not in left_out)
 
     def feasible_sizes(self) -> list[int]:
         """Numbers of elements for which some on-grid composition meets every bound."""
@@ -121,7 +142,9 @@ class AlloyConstraints:
                     f"({len(vocabulary)} elements)"
                 )
         if not self.usable:
-            raise InputError("constraints allow no element (allowed minus forbidden is empty)")
+            raise InputError(
+                "constraints allow no element (allowed minus forbidden, radioactive and precious elements is empty)"
+            )
         if self.min_elements < 1:
             raise InputError(f"constraints.min_elements must be at least 1, got {self.min_elements}")
         if self.min_elements > self.max_elements:

@@ -226,7 +226,9 @@ def invert_path(
     settings = settings or ScoringSettings()
     vae = model.vae
     x_seed, z_seed, y_seed = seed_latent(model, seed_alloy)
-    loose = AlloyConstraints(
+    loose = AlloyConstraints(  # the seed as it is, whatever it contains
+        radioactive=True,
+        precious=True,
         min_elements=1,
         max_elements=len(constraints.elements),
         min_fraction=0.0,
