@@ -189,7 +189,7 @@ def test_phase_target_trains_and_predicts_four_classes(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["model.foo=1"], "Could not override 'model.foo'"),
+        (["model.foo=1"], "unknown setting model.foo; did you mean model.dropout"),
         (["+model.foo=1"], "unknown setting model.foo"),
         (["+trainer.foo=1"], "unknown setting trainer.foo"),
         (["model.z_dim=abc"], "model.z_dim must be a whole number, got 'abc'"),
