@@ -8,7 +8,10 @@ import numpy as np
 from vae_design.benchmarks.oracle import PhaseOracle
 from vae_design.data import load_table, parse_formula
 from vae_design.design import AlloyConstraints, ScoringSettings, latent_designs
+from vae_design.design.generate import DEFAULTS
 from vae_design.design.sampler import prior_latents
+
+LATENT = DEFAULTS["latent"]  # guidance settings a mode leaves out are configs/generate.yaml's
 
 
 def oracle_fit(seed: int) -> tuple[PhaseOracle, dict[str, float]]:
@@ -45,8 +48,8 @@ def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[
             known,
             ScoringSettings(),
             guide_steps=mode["guide_steps"],
-            guide_step_size=mode.get("guide_step_size", 0.1),
-            guide_pull=mode.get("guide_pull", 0.05),
+            guide_step_size=mode.get("guide_step_size", LATENT["guide_step_size"]),
+            guide_pull=mode.get("guide_pull", LATENT["guide_pull"]),
         )
         valid = designs.table
         table = valid[valid["target_probability"] >= mode["min_probability"]]

@@ -17,7 +17,7 @@ import io
 import re
 from pathlib import Path
 
-from vae_design.data.composition import Composition, canonical_formula, parse_formula
+from vae_design.data.composition import Composition, parse_formula
 from vae_design.data.problems import ProblemLog
 from vae_design.data.table import (
     PHASES,
@@ -204,10 +204,9 @@ def read_alloy_csv(
                         split_col,
                     )
                 )
-        entry = same_alloy(
-            {**alloy_row(composition, label, phase, f"{Path(name).name}:{row}", row_part), "file": name, "row": row}
-        )
-        written = canonical_formula(composition)
+        entry = alloy_row(composition, label, phase, f"{Path(name).name}:{row}", row_part)
+        written = entry["formula"]
+        entry = same_alloy({**entry, "file": name, "row": row})
         if entry["formula"] != written:
             problems.add("near_duplicate", name, row, written, f"within 0.1 at.% of {entry['formula']}", "merged", "")
         previous = seen.get(entry["formula"])

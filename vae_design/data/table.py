@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from vae_design.data.composition import canonical_formula, family_of
+from vae_design.data.problems import DataProblem
 from vae_design.errors import InputError
 
 PHASES = ("BCC", "FCC", "HCP", "multi-phase")
@@ -126,8 +127,6 @@ class AlloyTable:
         From a user's files each dropped alloy is also a problem of ``kind`` with ``reason(position)`` saying
         why; under ``on_problem='error'`` the first is instead an InputError naming its file and row.
         """
-        from vae_design.data.problems import DataProblem
-
         if len(positions) == 0:
             return self
         problems = self.problems
