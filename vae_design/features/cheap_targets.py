@@ -22,7 +22,7 @@ def _target_functions() -> dict:
     import hea_bench.descriptors as d
 
     return {
-        "dH_mix": d.mixing_enthalpy,  # Miedema mixing enthalpy, kJ/mol
+        "dH_mix": d.mixing_enthalpy,  # mixing enthalpy (Takeuchi-Inoue pair table), kJ/mol
         "dH_ss": d.delta_h_ss,  # solid-solution enthalpy (chemical + elastic), kJ/mol
         "dH_elastic": d.h_elastic,  # elastic (size-mismatch) part, kJ/mol
         "dG_ss": d.delta_g_ss,  # solid-solution Gibbs energy at the mean melting point, kJ/mol

@@ -23,7 +23,9 @@ vec       e/atom       sum c_i VEC_i, valence electron concentration (Guo's conv
 delta     %            100 sqrt(sum c_i (1 - r_i / rbar)^2), rbar = sum c_i r_i, Miracle radii
 dchi      Pauling      sqrt(sum c_i (chi_i - chibar)^2), electronegativity mismatch
 dS_mix    J/(mol K)    -R sum c_i ln c_i, ideal mixing entropy, R = 8.314
-dH_mix    kJ/mol       sum_{i<j} 4 H_ij c_i c_j, Miedema liquid pair enthalpies (Takeuchi & Inoue 2005)
+dH_mix    kJ/mol       sum_{i<j} 4 H_ij c_i c_j, regular-solution sum over Takeuchi & Inoue's (2005) binary pair
+                       table (H_ij: equiatomic liquid enthalpies they computed with Miedema's model; not
+                       matminer's full ``Miedema`` featurizer)
 omega     1            tm * dS_mix / (1000 max(|dH_mix|, 1e-6)) (Yang & Zhang, Mater. Chem. Phys. 132, 233
                        (2012)); 0 for a pure element
 ========  ===========  ======================================================================================

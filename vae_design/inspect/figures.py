@@ -97,6 +97,8 @@ def fisher_spectra(inspection):
 
 def formula_path(inspection):
     """Validation AUC of the distilled formulas against their number of terms, beside the head and the rules."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = _pyplot()
     path = inspection.formula.path
     comparison = inspection.summary["comparison"]
@@ -115,6 +117,7 @@ def formula_path(inspection):
         ax.axhline(scores["auc_val"], linestyle=next(styles, "--"), color="grey" if name != "head" else "black",
                    label=f"{name} ({scores['auc_val']:.3f})")  # fmt: skip
     ax.set(xlabel="number of terms", ylabel="validation AUC", title="explicit formula vs head and empirical rules")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # a count of terms: no 1.5 ticks
     ax.legend(fontsize="x-small", loc="lower right")
     fig.tight_layout()
     return fig
@@ -151,29 +154,58 @@ def latent_maps(inspection):
     return fig
 
 
-def traversals(inspection, min_fraction: float = 0.05):
-    """Decoded compositions (at.%) along z axes (most used first), other axes at 0, for each class."""
+def traversal_change(traversal) -> float:
+    """How much one traversal moves the decoded alloy, as a fraction (0-1): the larger of the composition's
+    change (half the summed per-element range over the steps, i.e. at.% / 100 moved) and the range of
+    P(single phase), the larger over the classes."""
+    change = 0.0
+    for name, fractions in traversal.fractions.items():
+        composition = 0.5 * float((fractions.max(0) - fractions.min(0)).sum())
+        probability = traversal.probability[name]
+        phase = float(np.nanmax(probability) - np.nanmin(probability)) if np.isfinite(probability).any() else 0.0
+        change = max(change, composition, phase)
+    return change
+
+
+def informative_traversals(rows: list, top: int = 8) -> list:
+    """The ``top`` traversals that change the decoded alloy most (:func:`traversal_change`), most first; with 32
+    latent axes a figure of every one is too small to read, and unused axes decode to the same alloy anyway."""
+    return sorted(rows, key=traversal_change, reverse=True)[:top]
+
+
+def traversals(inspection, min_fraction: float = 0.05, top: int = 8):
+    """Decoded compositions (at.%) along the ``top`` z axes that change the decoded alloy most (of those
+    traversed), other axes at 0, for each class. Fonts are at least 8 pt and the figure grows with the panels."""
     plt = _pyplot()
-    rows, classes = inspection.traversals, inspection.classes
+    traversed, classes = inspection.traversals, inspection.classes
+    rows = informative_traversals(traversed, top)
     per_row = 2 if len(classes) <= 2 else 1  # axes side by side
-    n_rows = int(np.ceil(len(rows) / per_row))
+    n_rows = max(int(np.ceil(len(rows) / per_row)), 1)
     n_cols = per_row * len(classes)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 2.7 * n_rows), squeeze=False)
-    fig.subplots_adjust(hspace=0.8, wspace=0.35)
+    shown = [[np.flatnonzero(t.fractions[name].max(0) >= min_fraction) for name in classes] for t in rows]
+    most = max((len(s) for panels in shown for s in panels), default=1)
+    height = max(2.6, 0.16 * most + 1.4)  # inches per panel: room for one 8 pt element label per row
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.8 * n_cols + 1.2, height * n_rows + 0.9), squeeze=False)
     image = None
     for ax in axes.flat[len(rows) * len(classes) :]:
         ax.axis("off")
     for r, traversal in enumerate(rows):
         for c, name in enumerate(classes):
             ax = axes.flat[r * len(classes) + c]
-            fractions = traversal.fractions[name]
-            shown = np.flatnonzero(fractions.max(0) >= min_fraction)
-            image = ax.imshow(100 * fractions[:, shown].T, aspect="auto", cmap="magma_r", vmin=0, vmax=60)
-            ax.set_yticks(np.arange(len(shown)), [inspection.elements[j] for j in shown], fontsize="x-small")
+            fractions, elements = traversal.fractions[name], shown[r][c]
+            image = ax.imshow(100 * fractions[:, elements].T, aspect="auto", cmap="magma_r", vmin=0, vmax=60)
+            ax.set_yticks(np.arange(len(elements)), [inspection.elements[j] for j in elements], fontsize=8)
             ends = [0, len(traversal.steps) // 2, len(traversal.steps) - 1]  # first, middle, last step labelled
-            ax.set_xticks(ends, [f"{traversal.steps[i]:+.1f}" for i in ends], fontsize="x-small")
+            ax.set_xticks(ends, [f"{traversal.steps[i]:+.1f}" for i in ends], fontsize=8)
             p = " ".join(f"{v:.2f}" for v in traversal.probability[name])
-            ax.set_title(f"z{traversal.axis + 1}, y = {name}\nP(single): {p}", fontsize="x-small")
+            ax.set_title(f"z{traversal.axis + 1}, y = {name}\nP(single): {p}", fontsize=8.5)
+    names = ", ".join(f"z{t.axis + 1}" for t in rows)
+    which = f"all {len(rows)} traversed axes" if len(rows) == len(traversed) else (
+        f"the {len(rows)} of {len(traversed)} traversed axes that move the decoded alloy most")  # fmt: skip
+    fig.suptitle(f"{which}, ranked by change in composition or P(single phase): {names}", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 0.9, 1))  # the right tenth for the colour bar
     if image is not None:
-        fig.colorbar(image, ax=axes, label="at.%", shrink=0.5)
+        bar = fig.colorbar(image, cax=fig.add_axes((0.92, 0.3, 0.015, 0.4)))
+        bar.set_label("at.%", fontsize=9)
+        bar.ax.tick_params(labelsize=8)
     return fig

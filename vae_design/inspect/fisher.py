@@ -17,7 +17,7 @@ which for a logistic model g_n = [0, b + w f_n] is X^T W X with X = [1, f] and W
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,10 +95,16 @@ def effective_dimension(fisher: torch.Tensor | np.ndarray, prior_scales: Sequenc
     return float((mu / (1 + mu)).sum())
 
 
-def propose_pruning(parameters: Spectrum, inputs: Spectrum, share_below: float, sloppy_ratio: float) -> dict[str, str]:
+def propose_pruning(
+    parameters: Spectrum, inputs: Spectrum, share_below: float, sloppy_ratio: float, nonzero: Collection[str] = ()
+) -> dict[str, str]:
     """Descriptors to drop, each with the reason: an *unused* one carries less than ``share_below`` of the input
     Fisher information; a *redundant* one is the less used of the two largest loadings of a parameter direction
-    whose eigenvalue is below ``sloppy_ratio`` times the largest (the data cannot tell those two apart)."""
+    whose eigenvalue is below ``sloppy_ratio`` times the largest (the data cannot tell those two apart).
+
+    A descriptor in ``nonzero`` (its coefficient's credible interval excludes 0) is never proposed: the data
+    say it has an effect, whatever share of the local sensitivity it has; of a redundant pair the other one is
+    proposed instead, and neither when both are non-zero."""
     share = inputs.shares()
     proposal: dict[str, str] = {}
     largest = parameters.eigenvalues[0]
@@ -110,13 +116,17 @@ def propose_pruning(parameters: Spectrum, inputs: Spectrum, share_below: float, 
             (first, a), (second, b) = loadings[:2]
             dropped = first if share[first] < share[second] else second
             kept = second if dropped == first else first
+            if dropped in nonzero:
+                dropped, kept = kept, dropped
+            if dropped in nonzero:
+                continue
             proposal.setdefault(
                 dropped,
                 f"redundant with {kept} (a sloppy direction {a:+.2f} {first} {b:+.2f} {second}, "
                 f"eigenvalue {parameters.eigenvalues[index]:.2g})",
             )
     for name, value in share.items():
-        if value < share_below and name not in proposal:
+        if value < share_below and name not in proposal and name not in nonzero:
             proposal[name] = f"unused ({value:.1%} of the input Fisher information)"
     return proposal
 

@@ -178,7 +178,11 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings = Inspe
     latent_spectrum = fisher.Spectrum.of(
         fisher.latent_fisher(view, z_val, y_pred), [f"z{i + 1}" for i in range(z_val.shape[1])]
     )
-    proposal = fisher.propose_pruning(parameter_spectrum, input_spectrum, settings.prune_share, settings.sloppy_ratio)
+    # a coefficient whose credible interval excludes 0 has an effect the data vouch for: never proposed for pruning
+    nonzero = set(posterior.loc[(posterior["lo"] > 0) | (posterior["hi"] < 0), "descriptor"])
+    thresholds = (settings.prune_share, settings.sloppy_ratio)
+    proposal = fisher.propose_pruning(parameter_spectrum, input_spectrum, *thresholds, nonzero=nonzero)
+    flagged = fisher.propose_pruning(parameter_spectrum, input_spectrum, *thresholds)
     summary["fim"] = {
         "eigenvalues": parameter_spectrum.eigenvalues.tolist(),
         "condition_number": parameter_spectrum.condition_number,
@@ -202,6 +206,7 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings = Inspe
         },
         "pruning": _pruning(view, proposal, x_train, (data.train[1] != ref).astype(int), x_val, y_val),
     }
+    summary["fim"]["pruning"]["kept_nonzero"] = {n: flagged[n] for n in flagged if n in nonzero}
 
     # 4. formula distilled from the head, against the head and the empirical rules
     fit_pool = [*data.train[0], *data.pool]

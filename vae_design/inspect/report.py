@@ -19,7 +19,8 @@ MEANINGS = {
     "delta": "atomic size mismatch",
     "dchi": "electronegativity mismatch",
     "dS_mix": "ideal mixing entropy",
-    "dH_mix": "mixing enthalpy (Miedema)",
+    # the descriptor sums Takeuchi & Inoue's tabulated binary enthalpies, not matminer's full Miedema model
+    "dH_mix": "mixing enthalpy (Takeuchi-Inoue binary pair table, regular-solution model)",
     "omega": "entropy-to-enthalpy ratio Omega = Tm dS_mix / abs(dH_mix)",
     COMPOSITION: "composition beyond the descriptors (the head's network)",
 }
@@ -171,8 +172,33 @@ def _posterior_section(inspection) -> list[str]:
         lines += ["", f"The data contradict the expert prior for {', '.join(f'`{n}`' for n in sorted(against))}."]
     else:
         lines += ["", "No coefficient contradicts its expert prior."]
+    lines += _negative_entropy_note(s["posterior"], level)
     return [*lines, "", "![posterior](posterior.png)", "", "*posterior.png*: grey, the prior; blue, the posterior; "
             "red, a posterior that contradicts its prior.", ""]  # fmt: skip
+
+
+def _negative_entropy_note(posterior: dict, level: int) -> list[str]:
+    """The sentence a reader asks for when the mixing-entropy coefficient comes out negative (empty otherwise)."""
+    negative = {k: v for k, v in posterior.items() if k.split("[")[0] == "dS_mix" and v["mean"] < 0}
+    if not negative:
+        return []
+    values = "; ".join(f"`{k}` {v['mean']:+.2f} [{v['lo']:+.2f}, {v['hi']:+.2f}]" for k, v in negative.items())
+    settled = all(v["hi"] < 0 for v in negative.values())
+    sign = "is negative" if settled else "leans negative (its interval includes 0, so the sign is not settled)"
+    return [
+        "",
+        f"The mixing-entropy coefficient {sign} ({values}, {level} % interval), although a higher "
+        "configurational entropy is expected to favour a single solid solution (Yeh et al., Adv. Eng. Mater. 6, "
+        "299 (2004)): the coefficient is conditional on the other descriptors, so this most likely reflects their "
+        "collinearity with `dS_mix` (Omega = Tm dS_mix / |dH_mix| carries the entropy too, and alloys with more "
+        "elements also bring more size and enthalpy mismatch) or the make-up of the dataset, not the physics of "
+        "entropy.",
+    ]
+
+
+def _interval(posterior: dict, name: str) -> str:
+    v = posterior.get(name)
+    return "" if v is None else f" (coefficient {v['mean']:+.2f} [{v['lo']:+.2f}, {v['hi']:+.2f}])"
 
 
 def _fisher_section(inspection) -> list[str]:
@@ -205,11 +231,17 @@ def _fisher_section(inspection) -> list[str]:
         "that of the descriptors (near 0: moving in z, with the class fixed, hardly changes the predicted phase).",
         "",
     ]
+    posterior = inspection.summary["posterior"]
     if pruning.get("proposed"):
-        lines += ["Descriptors proposed for pruning:", ""]
-        lines += [f"- `{name}`: {reason}" for name, reason in pruning["proposed"].items()]
+        lines += ["Descriptors proposed for pruning (their credible intervals include 0):", ""]
+        lines += [f"- `{n}`: {reason}{_interval(posterior, n)}" for n, reason in pruning["proposed"].items()]
     else:
-        lines += ["No descriptor is proposed for pruning: each carries a share of the information."]
+        lines += ["No descriptor is proposed for pruning: each carries a share of the information or has a "
+                  "coefficient whose credible interval excludes 0."]  # fmt: skip
+    if pruning.get("kept_nonzero"):
+        lines += ["", "Flagged by the Fisher information alone but kept, because the credible interval of the "
+                  "coefficient excludes 0 (the data say the effect is non-zero):", ""]  # fmt: skip
+        lines += [f"- `{n}`: {reason}{_interval(posterior, n)}" for n, reason in pruning["kept_nonzero"].items()]
     if "val_auc_head" in pruning:
         lines += [
             "",
@@ -292,7 +324,10 @@ def _disentanglement_verdict(probe_auc) -> str:
 
 def _latent_section(inspection) -> list[str]:
     scores = inspection.summary["latent"]
-    axes = ", ".join(f"z{a}" for a in scores["axes_by_spread"])
+    shown = figures.informative_traversals(inspection.traversals)
+    axes = ", ".join(f"z{t.axis + 1}" for t in shown)
+    if len(shown) < len(inspection.traversals):
+        axes = f"the {len(shown)} of {len(inspection.traversals)} traversed that change the decoded alloy most: {axes}"
     return [
         "## 5. The latent space",
         "",
@@ -314,7 +349,8 @@ def _latent_section(inspection) -> list[str]:
         "",
         "![traversals](traversals.png)",
         "",
-        f"*traversals.png*: compositions decoded along the z axes ({axes}, most used first), from -2.5 to +2.5 "
+        f"*traversals.png*: compositions decoded along the z axes ({axes}; ranked by the change in composition or "
+        "P(single phase) they cause), from -2.5 to +2.5 "
         "with the other axes at 0, for each phase class; above each panel, the head's P(single phase) of the decoded "
         "alloys (in a disentangled model it changes with y, not along z).",
         "",

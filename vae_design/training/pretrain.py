@@ -1,11 +1,12 @@
 """Pretraining the head's composition network on cheap continuous targets, before the labels are seen.
 
 The targets are thermodynamic and structural descriptors that hea-bench computes from a composition alone (no
-experiment): the Miedema mixing enthalpy and its solid-solution and elastic parts, the solid-solution Gibbs energy,
-King's Phi, delta, VEC and Omega. The network h of the head (:class:`~vae_design.models.networks.CompositionEmbedding`)
-learns to predict them, through a temporary linear read-out, over a large pool: the training compositions, the
-unlabelled pool and compositions enumerated from the same elements. Its hidden layers are then kept and fine-tuned
-on the phase labels (its last layer still starts at zero, so the head starts as the expert-prior linear model).
+experiment): the mixing enthalpy (Takeuchi-Inoue binary pair table, regular-solution model) and its solid-solution
+and elastic parts, the solid-solution Gibbs energy, King's Phi, delta, VEC and Omega. The network h of the head
+(:class:`~vae_design.models.networks.CompositionEmbedding`) learns to predict them, through a temporary linear
+read-out, over a large pool: the training compositions, the unlabelled pool and compositions enumerated from the
+same elements. Its hidden layers are then kept and fine-tuned on the phase labels (its last layer still starts at
+zero, so the head starts as the expert-prior linear model).
 
 Labels play no part, so pretraining can use every composition a user has, and the enumerated ones cost nothing
 but descriptor evaluations (about 1 ms per composition for all eight targets).
