@@ -307,7 +307,8 @@ def test_batches_join_into_fixed_element_columns_whatever_n(trained_run):
     z = torch.randn(64, model.vae.config.z_dim, generator=torch.Generator().manual_seed(3)) * 2
     whole = latent_designs(model, z, 1, rules, known)
     batched = latent_designs(model, z, 1, rules, known, batch=4)
-    pd.testing.assert_frame_equal(whole.table, batched.table)
+    # float32 sums differ in the last bits with the batch size (BLAS blocking): equal to 1e-6, not bit for bit
+    pd.testing.assert_frame_equal(whole.table, batched.table, check_exact=False, atol=1e-6)
     elements = [c for c in batched.table.columns if c in model.vocabulary.elements]
     assert elements == sorted(elements) and not batched.table[elements].isna().any().any()
     assert np.isfinite(batched.figures["diversity"])

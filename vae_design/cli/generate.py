@@ -14,13 +14,11 @@ from vae_design.cli.commands import group, load_model, resume_setting, run_dir, 
 from vae_design.errors import InputError
 from vae_design.outputs import staged_run_dir
 
-PARQUET_ABOVE = 100_000  # screen.parquet=auto writes the full screen above this many candidates
-
 
 def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
     from rich.progress import Progress
 
-    from vae_design.design.generate import plan_generation, run_generation
+    from vae_design.design.generate import parquet_name, plan_generation, run_generation
 
     resume = resume_setting(cfg)
     model = load_model(cfg)
@@ -42,7 +40,7 @@ def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
         group(cfg, "invert"),
         group(cfg, "scoring"),
     )
-    parquet = plan.screen is not None and (choice == "true" or (choice == "auto" and plan.screen.total > PARQUET_ABOVE))
+    parquet = parquet_name(plan, choice)  # screen.parquet, or candidates.parquet for a latent run above 100,000
     out = run_dir(cfg).absolute()
     # A screen keeps its progress in OUT/.screen-work while it runs (outside the staging folder, so that a killed
     # screen can be continued with resume=true); it is removed once the results are in place.
@@ -64,7 +62,7 @@ def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
                 print(f"generate ({plan.workflow}): {done}/{total} ({10 * tenth} %)", flush=True)
 
         designs = run_generation(
-            plan, known, parquet=staging / "screen.parquet" if parquet else None, progress=report, work=work
+            plan, known, parquet=staging / parquet if parquet else None, progress=report, work=work
         )
         table = designs.table
         table.to_csv(staging / "candidates.csv", index=False, float_format="%.6g")
@@ -82,7 +80,9 @@ def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
     return 0
 
 
-def _summary(workflow: str, table: pd.DataFrame, figures: dict, out: Path, plots: list[str], parquet: bool) -> str:
+def _summary(
+    workflow: str, table: pd.DataFrame, figures: dict, out: Path, plots: list[str], parquet: str | None
+) -> str:
     def figure(key: str) -> str:
         value = figures.get(key)
         return "n/a" if value is None else f"{value:.3f}"
@@ -101,5 +101,5 @@ def _summary(workflow: str, table: pd.DataFrame, figures: dict, out: Path, plots
             f"{figure('uniqueness')}, novelty {figure('novelty')}, in domain {figure('in_domain')}, diversity "
             f"{figure('diversity')} at.%"
         )
-    files = ["candidates.csv", "summary.json", *plots, *(["screen.parquet"] if parquet else [])]
+    files = ["candidates.csv", "summary.json", *plots, *([parquet] if parquet else [])]
     return f"{head}\nwrote {out}: {', '.join(files)}"

@@ -3,8 +3,9 @@
 A decoded composition is a vector of mole fractions over the model's element vocabulary. :class:`AlloyConstraints`
 turns it into an alloy a metallurgist can weigh out: only allowed elements, between ``min_elements`` and
 ``max_elements`` of them, each between ``min_fraction`` and ``max_fraction``, in whole steps of ``grid`` at.% that
-sum to exactly 100. Everything is checked once up front (:meth:`AlloyConstraints.check`), so impossible settings
-are a one-line :class:`InputError` rather than an empty or endless search.
+sum to exactly 100, and optionally at most ``max_cost`` US$/kg of raw materials and ``max_density`` g/cm^3
+(:mod:`vae_design.design.properties`). Everything is checked once up front (:meth:`AlloyConstraints.check`), so
+impossible settings are a one-line :class:`InputError` rather than an empty or endless search.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from vae_design.data.vocabulary import ElementVocabulary
+from vae_design.design.properties import alloy_cost, alloy_density, unpriced, without_density
 from vae_design.errors import InputError
 
 # Bisection steps for the box-constrained projection onto the simplex: the threshold is bracketed in [-1, 1], so 50
@@ -35,7 +37,11 @@ class AlloyConstraints:
 
     ``allowed`` empty means every element of the model's vocabulary; ``forbidden`` removes elements from it.
     Radioactive (:data:`RADIOACTIVE`) and precious (:data:`PRECIOUS`) elements are left out unless ``radioactive``
-    / ``precious`` is true or the element is named in ``allowed``."""
+    / ``precious`` is true or the element is named in ``allowed``.
+
+    ``max_cost`` (US$ per kg of alloy, raw materials) and ``max_density`` (g/cm^3, ideal mixing) are ceilings on
+    the whole alloy (None: none). With a cost ceiling, elements the price table lacks cannot be priced and are left
+    out (an error if ``allowed`` names one); likewise elements without a solid density under a density ceiling."""
 
     allowed: tuple[str, ...] = ()
     forbidden: tuple[str, ...] = ()
@@ -46,6 +52,8 @@ class AlloyConstraints:
     min_fraction: float = 5.0
     max_fraction: float = 35.0
     grid: float = 1.0
+    max_cost: float | None = None
+    max_density: float | None = None
     elements: tuple[str, ...] = field(default=(), repr=False)  # the vocabulary, set by ``for_vocabulary``
 
     @classmethod
@@ -61,6 +69,8 @@ class AlloyConstraints:
         min_fraction: float = 5.0,
         max_fraction: float = 35.0,
         grid: float = 1.0,
+        max_cost: float | None = None,
+        max_density: float | None = None,
     ) -> AlloyConstraints:
         """Constraints for a model's vocabulary, checked (one-line InputError for impossible settings)."""
 
@@ -79,6 +89,13 @@ class AlloyConstraints:
                 raise InputError(f"constraints.{key} must be a number, got {value!r}")
             return float(value)
 
+        def ceiling(value, key: str, unit: str) -> float | None:
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise InputError(f"constraints.{key} must be a positive number of {unit} or null, got {value!r}")
+            return float(value)
+
         for key, value in (("radioactive", radioactive), ("precious", precious)):
             if not isinstance(value, bool):
                 raise InputError(f"constraints.{key} must be true or false, got {value!r}")
@@ -92,6 +109,8 @@ class AlloyConstraints:
             min_fraction=number(min_fraction, "min_fraction"),
             max_fraction=number(max_fraction, "max_fraction"),
             grid=number(grid, "grid"),
+            max_cost=ceiling(max_cost, "max_cost", "US$/kg"),
+            max_density=ceiling(max_density, "max_density", "g/cm^3"),
             elements=vocabulary.elements,
         )
         constraints.check()
@@ -117,7 +136,13 @@ class AlloyConstraints:
         left_out = set(self.forbidden)
         left_out |= set() if self.radioactive else RADIOACTIVE - set(self.allowed)
         left_out |= set() if self.precious else PRECIOUS - set(self.allowed)
+        left_out |= set(self._unmeasurable(self.elements))
         return tuple(e for e in self.elements if e in chosen and e not in left_out)
+
+    def _unmeasurable(self, elements) -> tuple[str, ...]:
+        """Those of ``elements`` a ceiling cannot be checked for (no price, no density)."""
+        gaps = unpriced(elements) if self.max_cost is not None else ()
+        return gaps + (without_density(elements) if self.max_density is not None else ())
 
     def feasible_sizes(self) -> list[int]:
         """Numbers of elements for which some on-grid composition meets every bound."""
@@ -141,10 +166,30 @@ class AlloyConstraints:
                     f"constraints.{key}: element {outside[0]} is not in the model's vocabulary "
                     f"({len(vocabulary)} elements)"
                 )
+        for key, lacking, what in (("max_cost", unpriced, "price"), ("max_density", without_density, "solid density")):
+            gaps = lacking(self.allowed) if getattr(self, key) is not None else ()
+            if gaps:
+                raise InputError(
+                    f"constraints.{key}: {gaps[0]} (in allowed) has no {what} in pymatgen's tables, so the ceiling "
+                    "cannot be checked for it; drop the element or the ceiling"
+                )
         if not self.usable:
             raise InputError(
                 "constraints allow no element (allowed minus forbidden, radioactive and precious elements is empty)"
             )
+        # A cost is a mass-weighted mean of prices and a density a weighted harmonic mean of densities, so neither
+        # falls below the smallest value among the usable elements.
+        for key, value, unit in (("max_cost", alloy_cost, "US$/kg"), ("max_density", alloy_density, "g/cm^3")):
+            limit = getattr(self, key)
+            if limit is None:
+                continue
+            each = value(torch.eye(len(self.usable), dtype=torch.float64), self.usable)
+            if limit < each.min():
+                lowest = self.usable[int(each.argmin())]
+                raise InputError(
+                    f"constraints.{key}={limit:g} {unit} is below every allowed element (the lowest, {lowest}, has "
+                    f"{float(each.min()):.3g} {unit}), so no alloy can meet it"
+                )
         if self.min_elements < 1:
             raise InputError(f"constraints.min_elements must be at least 1, got {self.min_elements}")
         if self.min_elements > self.max_elements:
@@ -223,6 +268,17 @@ class AlloyConstraints:
             remainder[rows, down] += (missing < 0).double()
         return counts.round().long()
 
+    def within_ceilings(self, counts: torch.Tensor, elements: Sequence[str] | None = None) -> torch.Tensor:
+        """Bool (N,): amounts (N, E) over ``elements`` (default: the vocabulary) at most ``max_cost`` US$/kg and
+        ``max_density`` g/cm^3 (an alloy that cannot be priced fails a cost ceiling)."""
+        elements = self.elements if elements is None else tuple(elements)
+        ok = torch.ones(len(counts), dtype=torch.bool, device=counts.device)
+        if self.max_cost is not None:
+            ok &= alloy_cost(counts, elements) <= self.max_cost  # NaN (no price) compares false
+        if self.max_density is not None:
+            ok &= alloy_density(counts, elements) <= self.max_density
+        return ok
+
     def valid(self, counts: torch.Tensor) -> torch.Tensor:
         """Bool (N,): integer grid steps (N, E) that meet every constraint."""
         low, high = self.step_bounds
@@ -235,6 +291,7 @@ class AlloyConstraints:
             & (n <= self.max_elements)
             & ~(present & ~usable).any(-1)
             & ~(present & ((counts < low) | (counts > high))).any(-1)
+            & self.within_ceilings(counts)
         )
 
     def apply(self, scores: torch.Tensor, fractions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

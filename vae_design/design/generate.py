@@ -3,25 +3,34 @@
 :func:`plan_generation` checks every setting (types, ranges, constraints, the seed alloy, the screen's size) and
 draws the latents, before any expensive work; :func:`run_generation` then builds the known-alloy set, runs the
 workflow and returns :class:`Designs`. Settings groups are plain mappings with the keys of configs/generate.yaml.
+
+A latent run of more than :data:`STREAM_ABOVE` latents (or one given a Parquet path) is streamed, as a screen is:
+each batch's accepted candidates go to the Parquet file (latent order, duplicates kept) and only the best
+:data:`STREAM_ABOVE` distinct ones stay in memory, ranked as a small run's are, to become ``candidates.csv``.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from vae_design.design import workflows as flows
 from vae_design.design.constraints import AlloyConstraints
-from vae_design.design.scoring import KnownAlloys, ScoringSettings, batch_figures, score
+from vae_design.design.scoring import KnownAlloys, ScoringSettings, batch_figures, join_scored, score
 from vae_design.design.screen import ScreenPlan, plan_screen, run_screen
 from vae_design.errors import InputError
 
 WORKFLOWS = ("latent", "screen", "invert")
+# Above this many candidates a screen (screen.parquet=auto) and above this many latents a latent run stream every
+# candidate to Parquet; a streamed latent run keeps this many best candidates in memory for candidates.csv.
+STREAM_ABOVE = 100_000
 DEFAULTS = {
     "latent": {
         "source": "prior",
@@ -230,21 +239,12 @@ def run_generation(
     model, rules, settings = plan.model, plan.constraints, plan.settings
     known = known or KnownAlloys.build(model, shipped=plan.scoring.shipped_datasets)
     if plan.workflow == "latent":
+        if parquet is not None or plan.n > STREAM_ABOVE:
+            return _streamed_latent(plan, known, parquet, progress)
         designs = flows.latent_designs(
-            model,
-            plan.z,
-            plan.target,
-            rules,
-            known,
-            plan.scoring,
-            progress,
-            guide_steps=settings["guide_steps"],
-            guide_step_size=settings["guide_step_size"],
-            guide_pull=settings["guide_pull"],
+            model, plan.z, plan.target, rules, known, plan.scoring, progress, **_guidance(settings)
         )
-        table = designs.table[designs.table["target_probability"] >= settings["min_probability"]]
-        if settings["novel_only"]:
-            table = table[table["novel"]]
+        table = _accepted(designs.table, settings)
         # Figures of what is kept (before de-duplication, so uniqueness means something); validity counts every
         # decoded latent that became a valid alloy, accepted the share kept by the filters.
         figures = batch_figures(table, plan.n, rules.elements) if len(table) else {"n_requested": float(plan.n)}
@@ -252,10 +252,7 @@ def run_generation(
             {k: designs.figures[k] for k in ("n_valid", "validity") if k in designs.figures},
             accepted=len(table) / plan.n,
         )
-        if settings["deduplicate"]:
-            table = table.drop_duplicates("formula")
-        # Ranked, best first: P(target), ties by the latent's order (latent_index keeps where each came from)
-        table = table.sort_values("target_probability", ascending=False, kind="stable")
+        table = _ranked(table, settings["deduplicate"])
         z_columns = [f"z{d + 1}" for d in range(model.vae.config.z_dim)]
         return flows.Designs(table.reset_index(drop=True), figures, table[z_columns].to_numpy())
     if plan.workflow == "invert":
@@ -290,3 +287,97 @@ def run_generation(
     figures = {"n_scored": float(scored), **batch_figures(table, len(table), rules.elements)}
     z = model.encode(list(table["formula"]), [plan.target] * len(table)) if len(table) else None
     return flows.Designs(table, figures, z)
+
+
+def parquet_name(plan: GenerationPlan, choice: str = "auto") -> str | None:
+    """The Parquet file a run streams every candidate to, or None: ``screen.parquet`` for a screen (``choice``, the
+    screen.parquet setting: true, false, or auto = above :data:`STREAM_ABOVE` candidates), ``candidates.parquet``
+    for a latent run of more than :data:`STREAM_ABOVE` latents."""
+    if plan.screen is not None and (choice == "true" or (choice == "auto" and plan.screen.total > STREAM_ABOVE)):
+        return "screen.parquet"
+    if plan.workflow == "latent" and plan.n > STREAM_ABOVE:
+        return "candidates.parquet"
+    return None
+
+
+def _guidance(settings: Mapping) -> dict:
+    return {f"guide_{k}": settings[f"guide_{k}"] for k in ("steps", "step_size", "pull")}
+
+
+def _accepted(table: pd.DataFrame, settings: Mapping) -> pd.DataFrame:
+    """The candidates latent.min_probability and latent.novel_only keep."""
+    table = table[table["target_probability"] >= settings["min_probability"]]
+    return table[table["novel"]] if settings["novel_only"] else table
+
+
+def _ranked(table: pd.DataFrame, deduplicate: bool) -> pd.DataFrame:
+    """Best first by P(target), ties in row order; ``deduplicate``: one row per formula, its first row's. Rows come
+    in latent order (a streamed run's kept rows first, all from earlier latents), so ties go to the earlier latent."""
+    if deduplicate:
+        table = table.drop_duplicates("formula")
+    return table.sort_values("target_probability", ascending=False, kind="stable")
+
+
+def _streamed_latent(
+    plan: GenerationPlan, known: KnownAlloys, parquet: Path | None, progress: Callable[[int, int], None] | None
+) -> flows.Designs:
+    """The latent workflow in bounded memory: every accepted candidate to ``parquet`` batch by batch (latent order,
+    duplicates kept, one at.% column per usable element: the columns of the returned table), the best
+    :data:`STREAM_ABOVE` (after de-duplication) kept and returned. validity, accepted and uniqueness count every
+    latent; novelty, in_domain, mean_probability and diversity describe the kept candidates (as a screen's do)."""
+    model, rules, settings = plan.model, plan.constraints, plan.settings
+    kept, n_valid, n_accepted, formula_hashes = None, 0, 0, []
+    with contextlib.ExitStack() as stack:
+        write = stack.enter_context(_parquet_batches(parquet)) if parquet is not None else None
+        batches = flows.scored_batches(
+            model, plan.z, plan.target, rules, known, plan.scoring, progress, **_guidance(settings)
+        )
+        for table, part, start in batches:
+            n_valid += len(table)
+            table = _accepted(flows.with_latents(join_scored([table], rules.usable, every=True), part, start), settings)
+            n_accepted += len(table)
+            formula_hashes.append(pd.util.hash_array(table["formula"].to_numpy(dtype=object)))
+            if write is not None and len(table):  # the first written batch fixes the file's column types
+                write(table)
+            pool = [t for t in (kept, table) if t is not None and len(t)] or [table]
+            kept = _ranked(pd.concat(pool, ignore_index=True), settings["deduplicate"]).head(STREAM_ABOVE)
+        if write is not None and not n_accepted:  # no candidate: a file with the columns all the same
+            write(kept)
+    figures = batch_figures(kept, plan.n, rules.elements) if len(kept) else {"n_requested": float(plan.n)}
+    distinct = len(np.unique(np.concatenate(formula_hashes)))
+    figures.update(
+        n_valid=float(n_valid),
+        validity=n_valid / plan.n,
+        accepted=n_accepted / plan.n,
+        uniqueness=distinct / n_accepted if n_accepted else float("nan"),
+    )
+    z_columns = [f"z{d + 1}" for d in range(model.vae.config.z_dim)]
+    return flows.Designs(kept.reset_index(drop=True), figures, kept[z_columns].to_numpy())
+
+
+@contextlib.contextmanager
+def _parquet_batches(path: Path) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """A writer of tables with the same columns to one Parquet file; the file is written as ``PATH.partial`` and
+    renamed to ``path`` only once every table is in, so a failure leaves neither."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    partial = Path(path).with_name(Path(path).name + ".partial")
+    writer = None
+
+    def write(frame: pd.DataFrame) -> None:
+        nonlocal writer
+        table = pa.Table.from_pandas(frame, schema=writer.schema if writer else None, preserve_index=False)
+        writer = writer or pq.ParquetWriter(str(partial), table.schema)
+        writer.write_table(table)
+
+    try:
+        yield write
+        if writer is not None:
+            writer.close()
+            partial.replace(path)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        partial.unlink(missing_ok=True)
+        raise

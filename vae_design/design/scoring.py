@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from vae_design.data.composition import parse_formula
+from vae_design.design.properties import alloy_cost, alloy_density
 from vae_design.features.descriptors import DESCRIPTOR_NAMES
 
 
@@ -116,13 +117,17 @@ def score(
 ) -> pd.DataFrame:
     """One row per candidate (grid steps (N, E)): formula, probability (P(single phase), head posterior mean with
     measured-neighbour evidence), uncertainty (its posterior standard deviation), target_probability (the same
-    for class ``target``), nearest_known, distance (at.%), novel, in_domain, the nine descriptors and one at.%
-    column per vocabulary element used."""
+    for class ``target``), nearest_known, distance (at.%), novel, in_domain, n_elements, cost_usd_per_kg (raw
+    materials, US$ per kg of alloy; NaN if an element has no price), density_g_cm3 (ideal mixing, g/cm^3; see
+    :mod:`vae_design.design.properties`), the nine descriptors and one at.% column per vocabulary element used."""
     elements = model.vocabulary.elements
     steps = round(100 / grid)
     x = counts.double() / steps
-    mean, std = model.vae.class_probabilities(x.float(), n_samples=settings.posterior_samples)
-    mean = model.neighbours.update(x.float(), mean)
+    if len(x):
+        mean, std = model.vae.class_probabilities(x.float(), n_samples=settings.posterior_samples)
+        mean, std = model.neighbours.update(x.float(), mean, std)  # the uncertainty of the probability reported
+    else:  # a batch with no valid alloy: only the columns (torch warns on a std over no rows)
+        mean = std = torch.zeros((0, len(model.classes)))
     multi = model.classes.index("multi-phase")
     with torch.no_grad():
         descriptors = model.vae.head.descriptors(x).numpy()
@@ -142,6 +147,8 @@ def score(
     inside = ((descriptors >= known.descriptor_low) & (descriptors <= known.descriptor_high)).all(1)
     table["in_domain"] = inside & (table["distance"] <= settings.in_domain_within).to_numpy()
     table["n_elements"] = (counts > 0).sum(1).numpy()
+    table["cost_usd_per_kg"] = alloy_cost(counts, elements).numpy()
+    table["density_g_cm3"] = alloy_density(counts, elements).numpy()
     for j, name in enumerate(DESCRIPTOR_NAMES):
         table[name] = descriptors[:, j]
     used = sorted(np.flatnonzero((counts > 0).any(0).numpy()), key=lambda j: elements[j])
@@ -150,13 +157,15 @@ def score(
     return table
 
 
-def join_scored(parts: Sequence[pd.DataFrame], elements: Sequence[str]) -> pd.DataFrame:
-    """Tables of :func:`score` for batches of one run as one table: every element column any batch used, at.%
-    (0 where a batch lacked the element), alphabetical and after the other columns, whatever the batch count."""
+def join_scored(parts: Sequence[pd.DataFrame], elements: Sequence[str], every: bool = False) -> pd.DataFrame:
+    """Tables of :func:`score` for batches of one run as one table: every element column any batch used (``every``:
+    one for each of ``elements``), at.% (0 where a batch lacked the element), alphabetical and after the other
+    columns, whatever the batch count."""
     table = pd.concat(parts, ignore_index=True)
-    present = sorted(e for e in elements if e in table.columns)
-    table[present] = table[present].fillna(0.0)
-    return table[[c for c in table.columns if c not in set(present)] + present]
+    present = sorted(e for e in elements if every or e in table.columns)
+    table = table.reindex(columns=[c for c in table.columns if c not in set(elements)] + present)
+    table[present] = table[present].fillna(0.0).astype(float)
+    return table
 
 
 def batch_figures(table: pd.DataFrame, n_requested: int, elements: Sequence[str], seed: int = 0) -> dict[str, float]:

@@ -5,7 +5,8 @@ on the grid, within the per-element bounds and within ``spread`` at.% of equiato
 nearest on-grid points when 100 / size is not whole). They are generated in chunks (one fixed table of fraction
 patterns per size, scattered onto the columns of each element subset), scored in chunks (descriptors and the head,
 float32, no autograd), and only the best ``keep`` stay in memory; with a Parquet path every scored chunk is also
-streamed to disk. Memory is bounded by the chunk size and ``keep``, not by the number of candidates.
+streamed to disk. Memory is bounded by the chunk size and ``keep``, not by the number of candidates. Candidates
+over a cost or density ceiling of the constraints are dropped from each chunk before it is scored.
 """
 
 from __future__ import annotations
@@ -195,9 +196,10 @@ def run_screen(
     work: Path | None = None,
 ) -> tuple[torch.Tensor, int]:
     """Score every planned candidate; return the grid steps of the ``keep`` with the highest P(target) (best first;
-    ``per_element_set``: only the best composition of each element set) and the number scored. With ``parquet``,
-    every candidate is written there (at.% per palette element, probability = P(single phase), uncertainty,
-    target_probability, descriptors).
+    ``per_element_set``: only the best composition of each element set) and the number enumerated (those over a
+    cost or density ceiling are counted but not scored). With ``parquet``, every scored candidate is written there
+    (at.% per palette element, probability = P(single phase), uncertainty, target_probability, cost_usd_per_kg,
+    density_g_cm3, descriptors).
 
     ``work``: a folder that makes the screen resumable. After every chunk the best-so-far and the number of chunks
     done are saved there (and the chunk's rows as a Parquet part); a screen interrupted at any point continues
@@ -206,6 +208,8 @@ def run_screen(
     elements = constraints.elements
     multi = model.classes.index("multi-phase")
     head = _PaletteHead(model, plan, samples)
+    palette = [elements[j] for j in plan.columns]
+    ceilings = constraints.max_cost is not None or constraints.max_density is not None
     with contextlib.ExitStack() as cleanup:
         if work is None:  # not resumable: the same mechanism in a folder that goes away
             work = Path(cleanup.enter_context(tempfile.TemporaryDirectory(dir=parquet.parent if parquet else None)))
@@ -214,7 +218,14 @@ def run_screen(
         for index, counts in enumerate(enumerate_chunks(plan, chunk)):
             if index < skip:  # scored before the interruption (the enumeration order is fixed)
                 continue
-            mean, std, raw = head(counts, constraints.steps)
+            enumerated = len(counts)
+            if ceilings:
+                counts = counts[constraints.within_ceilings(counts, palette)]
+            if len(counts):
+                mean, std, raw = head(counts, constraints.steps)
+            else:  # the whole chunk over a ceiling: nothing to score (torch warns on a std of no rows)
+                mean = std = torch.zeros((0, len(model.classes)))
+                raw = torch.zeros((0, len(DESCRIPTOR_NAMES)))
             target_probability = mean[:, target]
             if parquet is not None:
                 _write_chunk(
@@ -228,7 +239,7 @@ def run_screen(
             top = pool_scores.topk(min(keep, len(pool_scores))).indices
             best_counts = pool_counts[top]
             best_scores = pool_scores[top]
-            done += len(counts)
+            done += enumerated
             state.save(index + 1, done, best_counts, best_scores)
             if progress:
                 progress(done, plan.total)
@@ -310,13 +321,17 @@ def _write_chunk(path, counts, multi, spread, target_probability, raw, plan, con
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from vae_design.design.properties import alloy_cost, alloy_density
     from vae_design.design.scoring import formulas
 
     palette = [constraints.elements[j] for j in plan.columns]
-    columns = {"formula": pa.array(formulas(counts.numpy(), palette, constraints.grid))}
+    # typed: a chunk with no row (all over a ceiling) must have the same schema as the others
+    columns = {"formula": pa.array(formulas(counts.numpy(), palette, constraints.grid), type=pa.string())}
     columns["probability"] = pa.array((1 - multi).numpy())
     columns["uncertainty"] = pa.array(spread.numpy())
     columns["target_probability"] = pa.array(target_probability.numpy())
+    columns["cost_usd_per_kg"] = pa.array(alloy_cost(counts, palette).float().numpy())
+    columns["density_g_cm3"] = pa.array(alloy_density(counts, palette).float().numpy())
     for j in sorted(range(len(palette)), key=lambda j: palette[j]):
         columns[palette[j]] = pa.array((counts[:, j].float() * constraints.grid).numpy())
     for d, name in enumerate(DESCRIPTOR_NAMES):

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -163,6 +163,43 @@ def guide_latents(
     return next(itertools.islice(ascend(vae, z, target, constraints, step_size, pull), steps, None))
 
 
+def scored_batches(
+    model,
+    z: torch.Tensor,
+    target: int,
+    constraints: AlloyConstraints,
+    known: KnownAlloys,
+    settings: ScoringSettings | None = None,
+    progress: Progress | None = None,
+    batch: int = 4096,
+    guide_steps: int = 0,
+    guide_step_size: float = 0.05,
+    guide_pull: float = 0.05,
+) -> Iterator[tuple[pd.DataFrame, torch.Tensor, int]]:
+    """Decode z ``batch`` latents at a time with y = ``target`` under ``constraints`` (after ``guide_steps`` of
+    head guidance, see :func:`guide_latents`) and score the valid alloys. Yields per batch (the :func:`score` table
+    of its valid alloys with ``latent_index`` first, the batch's latents as decoded, the batch's first index)."""
+    target = target_index(model, target)
+    settings = settings or ScoringSettings()
+    for start in range(0, len(z), batch):
+        part = guide_latents(
+            model.vae, z[start : start + batch], target, constraints, guide_steps, guide_step_size, guide_pull
+        )
+        counts, valid = decode_constrained(model.vae, part, target, constraints)
+        table = score(model, counts[valid], constraints.grid, known, settings, target)
+        table.insert(0, "latent_index", np.flatnonzero(valid.numpy()) + start)
+        yield table, part, start
+        if progress:
+            progress(min(start + batch, len(z)), len(z))
+
+
+def with_latents(table: pd.DataFrame, z: torch.Tensor, start: int = 0) -> pd.DataFrame:
+    """``table`` with columns z1..zD: row i gets z[latent_index - start]."""
+    chosen = z[torch.as_tensor(table["latent_index"].to_numpy(dtype=np.int64) - start)].numpy()
+    columns = pd.DataFrame(chosen, columns=[f"z{d + 1}" for d in range(z.shape[1])], index=table.index)
+    return pd.concat([table, columns], axis=1)
+
+
 def latent_designs(
     model,
     z: torch.Tensor,
@@ -176,33 +213,21 @@ def latent_designs(
     guide_step_size: float = 0.05,
     guide_pull: float = 0.05,
 ) -> Designs:
-    """Decode every z with y = ``target`` under ``constraints`` (after ``guide_steps`` of head guidance, see
-    :func:`guide_latents`); score the valid ones (rows in z order, with ``target_probability`` and the latent
-    actually decoded, ``z1..zD``)."""
-    target = target_index(model, target)
-    settings = settings or ScoringSettings()
+    """Every batch of :func:`scored_batches` in one table (rows in z order, with ``target_probability`` and the
+    latent actually decoded, ``z1..zD``; an element column for each element any row uses)."""
     parts, decoded = [], []
-    for start in range(0, len(z), batch):
-        part = guide_latents(
-            model.vae, z[start : start + batch], target, constraints, guide_steps, guide_step_size, guide_pull
-        )
+    for table, part, _ in scored_batches(
+        model, z, target, constraints, known, settings, progress, batch, guide_steps, guide_step_size, guide_pull
+    ):
         decoded.append(part)
-        counts, valid = decode_constrained(model.vae, part, target, constraints)
-        if valid.any():
-            table = score(model, counts[valid], constraints.grid, known, settings, target)
-            table.insert(0, "latent_index", np.flatnonzero(valid.numpy()) + start)
-            parts.append(table)
-        if progress:
-            progress(min(start + batch, len(z)), len(z))
-    if not parts:  # no valid alloy: an empty table with every column
+        parts.append(table)
+    parts = [p for p in parts if len(p)] or parts[:1]  # an empty batch adds nothing (concat would warn)
+    if not parts:  # no latent at all: an empty table with every column
         empty = torch.zeros((0, len(constraints.elements)), dtype=torch.long)
-        parts = [score(model, empty, constraints.grid, known, settings, target)]
+        parts = [score(model, empty, constraints.grid, known, settings or ScoringSettings(), target)]
         parts[0].insert(0, "latent_index", np.zeros(0, dtype=np.int64))
-    table = join_scored(parts, model.vocabulary.elements)
     z = torch.cat(decoded) if decoded else z
-    chosen = z[torch.as_tensor(table["latent_index"].to_numpy(dtype=np.int64))].numpy()
-    columns = pd.DataFrame(chosen, columns=[f"z{d + 1}" for d in range(chosen.shape[1])], index=table.index)
-    table = pd.concat([table, columns], axis=1)
+    table = with_latents(join_scored(parts, model.vocabulary.elements), z)
     figures = batch_figures(table, len(z), constraints.elements) if len(table) else {"validity": 0.0}
     return Designs(table, figures, z.numpy())
 
