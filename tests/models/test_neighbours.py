@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from vae_design.models.neighbours import NeighbourEvidence
+from vae_design.models.neighbours import SCALES, STRENGTHS, NeighbourEvidence
 
 TRAIN = torch.tensor([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]], dtype=torch.float64)
 
@@ -39,3 +39,26 @@ def test_selection_switches_off_when_neighbours_mislead():
     assert math.isinf(evidence.select(val, truth.numpy(), head)["strength"])
     honest = NeighbourEvidence(fractions, truth, 2)
     assert math.isfinite(honest.select(val, truth.numpy(), torch.full((200, 2), 0.5, dtype=torch.float64))["strength"])
+
+
+def test_a_neighbour_beyond_five_at_percent_is_no_evidence_whatever_the_kernel():
+    # 6 at.% moved (L1 0.12): outside WITHIN, so even the widest kernel with the weakest prior leaves the head alone
+    evidence = NeighbourEvidence(TRAIN, torch.tensor([1, 0]), 2, scale=max(SCALES), strength=min(STRENGTHS))
+    head = torch.tensor([[0.5, 0.5]], dtype=torch.float64)
+    query = torch.tensor([[0.44, 0.56, 0.0]], dtype=torch.float64)
+    assert torch.allclose(evidence.update(query, head), head)
+    assert not evidence.outweighs_head(query).any()
+    near = torch.tensor([[0.48, 0.52, 0.0]], dtype=torch.float64)  # 2 at.%
+    assert evidence.outweighs_head(near).all()
+
+
+def test_the_uncertainty_shrinks_with_the_probability_it_describes():
+    evidence = NeighbourEvidence(TRAIN, torch.tensor([1, 0]), 2, scale=0.02, strength=1.0)
+    head = torch.tensor([[0.5, 0.5], [0.5, 0.5]], dtype=torch.float64)
+    std = torch.full((2, 2), 0.2, dtype=torch.float64)
+    queries = torch.tensor([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]], dtype=torch.float64)
+    updated, spread = evidence.update(queries, head, std)
+    # p' = (s p + c) / (s + C) is linear in p: a twin with weight 1 against strength 1 halves the head's spread
+    assert torch.allclose(spread[0], torch.full((2,), 0.1, dtype=torch.float64), atol=1e-6)
+    assert torch.allclose(spread[1], std[1])  # a stranger: unchanged
+    assert torch.allclose(updated, evidence.update(queries, head))

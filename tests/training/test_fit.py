@@ -70,6 +70,26 @@ def test_metrics_have_every_key_and_finite_values(trained):
     assert metrics["recon/mae_present_equiatomic"] > 0 and metrics["latent/mutual_information"] >= 0
 
 
+def test_the_head_alone_is_reported_beside_the_neighbour_update(trained):
+    import copy
+    import math
+
+    test, y_test = _alloys(50, 4)
+    model = copy.copy(trained)
+    model.neighbours = copy.copy(trained.neighbours)
+    model.neighbours.scale, model.neighbours.strength = 0.05, 0.1  # a strong update, whatever validation chose
+    test = [*test, *model.known_alloys.formula[:20]]  # measured twins: the update must move these
+    y_test = np.concatenate([y_test, 1 - model.known_alloys.label[:20].to_numpy(dtype=int)])
+    with_update = model.evaluate(test=(test, y_test))
+    model.neighbours.strength = math.inf
+    alone = model.evaluate(test=(test, y_test))
+    for name in ("auc", "log_loss", "ece", "accuracy"):
+        assert with_update[f"test/{name}_head"] == pytest.approx(alone[f"test/{name}"]), name
+        assert alone[f"test/{name}_head"] == alone[f"test/{name}"]
+    assert with_update["test/log_loss"] != pytest.approx(with_update["test/log_loss_head"])
+    assert with_update["test/neighbours_outweigh"] > 0 and alone["test/neighbours_outweigh"] == 0
+
+
 def test_same_seed_same_model():
     train, y = _alloys(60, 0)
     settings = TrainingSettings(max_epochs=2, batch_size=32, patience=50, progress_bar=False, loggers=())

@@ -5,11 +5,18 @@ from the alloy asked about, was measured single phase. This update treats the he
 ``strength`` pseudo-alloys and the labelled training alloys within a few at.% as observations, weighted by
 exp(-d / scale) with d the L1 distance between mole-fraction vectors (d = 0.02: one element moved by 1 at.%):
 
-    p'(y | x) = (strength * p_head(y | x) + sum_j w_j [y_j = y]) / (strength + sum_j w_j)
+    p'(y | x) = (strength * p_head(y | x) + sum_j w_j [y_j = y]) / (strength + sum_j w_j),
+    w_j = exp(-d_j / scale) if d_j <= WITHIN else 0,   j among the k nearest training alloys
 
 Far from every measured alloy (an unseen family) the weights vanish and p' = p_head; next to measured alloys the
 measurements dominate. ``scale`` and ``strength`` are chosen on validation alloys after training (``select``); a
 strength of ``inf`` switches the update off. Only training labels are used, never validation or test labels.
+
+"A few at.%" is enforced, not just hoped for: a neighbour further than WITHIN (L1 0.1, i.e. 5 at.% of the atoms
+moved) contributes nothing, and the widest kernel decays by e at 2.5 at.%. Before this cutoff validation almost
+always chose scale 0.1 with strength 0.1, where an alloy 10 at.% away outweighed the head: a wide nearest-neighbour
+vote, not local evidence (issue 13). p' is linear in p_head, so the head's posterior spread over q(w) maps
+exactly to strength / (strength + sum_j w_j) times itself (``update(..., std)``).
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-SCALES = (0.01, 0.02, 0.05, 0.1)
+SCALES = (0.01, 0.02, 0.05)  # L1 kernel widths: e-fold at 0.5, 1 and 2.5 at.%
+WITHIN = 0.1  # L1 distance (5 at.%) beyond which a measured alloy is no evidence about the query
 STRENGTHS = (0.1, 0.3, 1.0, 3.0, math.inf)
 
 
@@ -43,15 +51,31 @@ class NeighbourEvidence:
         for start in range(0, len(x), batch):
             distance = torch.cdist(x[start : start + batch].to(self.fractions.dtype), self.fractions, p=1)
             nearest, index = distance.topk(min(self.k, len(self.fractions)), largest=False)
-            weights = torch.exp(-nearest / scale).to(x.dtype)
+            weights = (torch.exp(-nearest / scale) * (nearest <= WITHIN)).to(x.dtype)
             counts.append((weights[..., None] * onehot[index]).sum(1))
         return torch.cat(counts) if counts else x.new_zeros(0, self.n_classes)
 
-    def update(self, x: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
-        """Head probabilities (N, K) updated with the neighbours' labels (unchanged when the update is off)."""
-        if not math.isfinite(self.strength) or len(self.fractions) == 0:
-            return probabilities
-        return _mix(probabilities, self._counts(x, self.scale), self.strength)
+    @property
+    def active(self) -> bool:
+        return math.isfinite(self.strength) and len(self.fractions) > 0
+
+    def update(self, x: torch.Tensor, probabilities: torch.Tensor, std: torch.Tensor | None = None):
+        """Head probabilities (N, K) updated with the neighbours' labels (unchanged when the update is off); with
+        ``std`` (the head's posterior standard deviation, (N, K)) also that spread carried through the update, so an
+        uncertainty always describes the probability it is reported with: returns (p', std')."""
+        if not self.active:
+            return probabilities if std is None else (probabilities, std)
+        counts = self._counts(x, self.scale)
+        updated = _mix(probabilities, counts, self.strength)
+        if std is None:
+            return updated
+        return updated, std * (self.strength / (self.strength + counts.sum(-1, keepdim=True)))
+
+    def outweighs_head(self, x: torch.Tensor) -> torch.Tensor:
+        """Per query (N,), True where the neighbours' total weight exceeds the head's (sum_j w_j > strength)."""
+        if not self.active:
+            return torch.zeros(len(x), dtype=torch.bool)
+        return self._counts(x, self.scale).sum(-1) > self.strength
 
     def select(self, x_val: torch.Tensor, y_val: np.ndarray, probabilities: torch.Tensor) -> dict[str, float]:
         """Choose (scale, strength) by validation log-loss, off included; returns the chosen values."""

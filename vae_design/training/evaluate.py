@@ -9,6 +9,9 @@ from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.ssvae import PhaseVAE
 from vae_design.training.metrics import classification_metrics, label_leakage, reconstruction_metrics, score_auc
 
+# figures also reported for the head alone (``{prefix}/auc_head`` ...), beside those with the neighbour update
+HEAD_ALONE = tuple(f"{prefix}/{name}" for prefix in ("val", "test") for name in ("auc", "log_loss", "ece", "accuracy"))
+
 
 @torch.no_grad()
 def evaluate_vae(
@@ -25,7 +28,9 @@ def evaluate_vae(
     ``latent/*``: fresh probes reading the label from z of val + test alloys (:func:`label_leakage`; z encoded
     with the predicted class, as ``encode`` does) and how well the decoder alone tells the classes apart
     (``latent/y_generative_auc``); ``counterfactual/*`` (:func:`counterfactuals`). Class probabilities include
-    the measured-neighbour update when ``neighbours`` is given."""
+    the measured-neighbour update when ``neighbours`` is given and active; ``*/auc_head``, ``*/log_loss_head``,
+    ``*/ece_head``, ``*/accuracy_head`` are the head alone, and ``*/neighbours_outweigh`` the share of alloys where
+    the neighbours' weight exceeds the head's."""
     metrics: dict[str, float] = {}
     latents, predicted, head = {}, {}, {}
     for prefix, x, y in (("val", x_val, y_val), ("test", x_test, y_test)):
@@ -35,9 +40,17 @@ def evaluate_vae(
             # the head's own verdict (before the neighbour update) chooses y for encoding, as vae.encode would
             predicted[prefix] = probabilities.argmax(-1)
             latents[prefix] = vae.encode(x, predicted[prefix])
-            if neighbours is not None:
+            # the head alone beside the figures with the update, so the update cannot hide what the model does
+            alone = classification_metrics(y, probabilities.numpy(), prefix)
+            metrics |= {f"{k}_head": alone[k] for k in HEAD_ALONE if k in alone}
+            active = neighbours is not None and neighbours.active
+            metrics[f"{prefix}/neighbours_outweigh"] = (
+                float(neighbours.outweighs_head(x).float().mean()) if active else 0.0
+            )
+            if active:
                 probabilities = neighbours.update(x, probabilities)
-            metrics.update(classification_metrics(y, probabilities.numpy(), prefix))
+            metrics.update(classification_metrics(y, probabilities.numpy(), prefix) if active else alone)
+            metrics |= per_class_auc(y, probabilities.numpy(), vae.config.classes, prefix)
     held_out, x_held, y_held = ("test", x_test, y_test) if len(x_test) else ("val", x_val, y_val)
     if held_out in latents:
         decoded = vae.decode(latents[held_out], predicted[held_out])
@@ -107,3 +120,19 @@ def generative_auc(vae: PhaseVAE, x: torch.Tensor, y_true: np.ndarray) -> float:
         probabilities = probabilities[:, present] / probabilities[:, present].sum(1, keepdims=True)
         y_true = np.searchsorted(present, y_true)
     return score_auc(y_true, probabilities)
+
+
+def per_class_auc(y_true: np.ndarray, probabilities: np.ndarray, classes, prefix: str) -> dict[str, float]:
+    """``{prefix}/auc_<class>``: one-vs-rest AUC of each class present with both outcomes (more than 2 classes only;
+    for two classes ``{prefix}/auc`` says it all)."""
+    from sklearn.metrics import roc_auc_score
+
+    y_true = np.asarray(y_true, dtype=int)
+    if len(classes) <= 2:
+        return {}
+    figures = {}
+    for k, name in enumerate(classes):
+        members = y_true == k
+        if 0 < members.sum() < len(y_true):
+            figures[f"{prefix}/auc_{name}"] = float(roc_auc_score(members.astype(int), probabilities[:, k]))
+    return figures
