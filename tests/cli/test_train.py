@@ -70,7 +70,7 @@ def test_bundle_reloads_and_reproduces_the_run(trained_run, alloy_files):
     val = pd.read_csv(alloy_files["val"])
     metrics = json.loads((trained_run / "metrics.json").read_text())
     again = model.evaluate(val=(list(val.formula), val.label), test=(list(test.formula), test.label))
-    for key in ("test/auc", "test/log_loss", "val/accuracy", "recon/mae_all"):
+    for key in ("test/auc", "test/log_loss", "val/accuracy", "recon/mae_all", "test/auc_head", "test/ece_head"):
         assert again[key] == pytest.approx(metrics[key], rel=1e-5), key
     assert model.architecture["z_dim"] == 32 and model.architecture["hidden"] == 16
 
@@ -140,7 +140,8 @@ def test_every_config_group_option_builds_a_model():
     assert reference.architecture["decoder"] == "multinomial" and reference.architecture["z_dim"] == 2
     assert "omega" not in reference.architecture["descriptors"]
     assert not reference.architecture["embedding_sees_composition"]
-    assert reference.architecture["unlabelled_head_weight"] == 1.0
+    assert reference.architecture["semi"] == {"method": "m2", "weight": 1.0, "noise": 0.0}
+    assert plain.architecture["semi"] == {"method": "consistency", "weight": 3.0, "noise": 0.05}  # the default
     assert reference.architecture["prior"]["class_prior"] is None  # flat: r = 0.5
 
 
@@ -172,11 +173,13 @@ def test_reference_experiment_trains(alloy_files, tmp_path, capsys):
 def test_phase_target_trains_and_predicts_four_classes(tmp_path, capsys):
     files = write_alloy_files(tmp_path, target="phase")
     out = tmp_path / "phase"
-    # The literature class prior is for the two-class target: four classes need four values, or none.
-    args = ["train", *tiny_overrides(files), "data.target=phase", "prior.class_prior=null", "trainer.max_epochs=1"]
+    # the default (literature) prior: one class prior per target, VEC priors per class (it used to fail here)
+    args = ["train", *tiny_overrides(files), "data.target=phase", "trainer.max_epochs=1"]
     code, _, err = run([*args, f"hydra.run.dir={out}"], capsys)
     assert code == 0, err
-    assert np.isfinite(json.loads((out / "metrics.json").read_text())["test/accuracy"])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert np.isfinite(metrics["test/accuracy"]) and np.isfinite(metrics["test/f1"])
+    assert {f"test/auc_{c}" for c in ("BCC", "FCC", "multi-phase")} <= set(metrics)
     code, _, err = run(["predict", f"model={out}/model", f"input={files['test']}", f"hydra.run.dir={out}/p"], capsys)
     assert code == 0, err
     table = pd.read_csv(out / "p" / "predictions.csv")

@@ -70,17 +70,62 @@ def test_loss_is_exact_in_y_given_z_noise():
     assert losses[0] == losses[1]
 
 
-def test_unlabelled_head_weight_zero_stops_the_decoder_moving_the_head():
-    vae = _vae(unlabelled_head_weight=0.0)
-    elbo = elbo_module(vae)
-    elbo(None, None, _fractions(16), 0, 16).backward()
-    grad = vae.head.embedding.net[0].weight.grad
-    assert grad is None or float(grad.abs().sum()) == 0.0
-    vae_m2 = _vae(unlabelled_head_weight=1.0)
-    elbo_m2 = elbo_module(vae_m2)
-    torch.nn.init.normal_(vae_m2.head.embedding.net[-1].weight)  # a non-trivial head, so it has a gradient
-    elbo_m2(None, None, _fractions(16), 0, 16).backward()
-    assert float(vae_m2.head.embedding.net[0].weight.grad.abs().sum()) > 0
+def _pool_gradients(method: str, weight: float = 1.0, pool: bool = True) -> tuple[float, torch.Tensor]:
+    """(|gradient| into h, gradient into q(w)'s mean) of one training loss on a pool-only batch, dropout on."""
+    vae = _vae(semi={"method": method, "weight": weight, "noise": 0.05}).train()
+    torch.nn.init.normal_(vae.head.embedding.net[-1].weight)  # a non-trivial head, so it can have a gradient
+    torch.manual_seed(0)
+    x_u = _fractions(16, seed=1) if pool else None
+    loss = elbo_module(vae)(None, None, x_u, 0, 16)
+    penalty = vae.pool_penalty(x_u)
+    if penalty is not None:
+        loss = loss + weight * penalty
+    loss.backward()
+    h = sum(float(p.grad.abs().sum()) for p in vae.head.embedding.parameters() if p.grad is not None)
+    return h, vae.guide.coefficient_loc.grad.clone()
+
+
+def test_without_a_semi_method_the_pool_has_no_route_into_the_head():
+    """Fails if an undocumented route reappears (it did: dropout made q(y | x) != p(y | x), and their KL trained
+    the head). Only the expert prior's KL moves q(w), exactly as with no pool at all."""
+    h, w = _pool_gradients("none", 0.0)
+    assert h == 0.0
+    _, w_without_pool = _pool_gradients("none", 0.0, pool=False)
+    assert torch.allclose(w, w_without_pool)
+
+
+@pytest.mark.parametrize("method", ["m2", "consistency", "entropy"])
+def test_each_semi_method_reaches_the_head_by_its_route(method):
+    h, w = _pool_gradients(method)
+    assert h > 0  # fails if the chosen route stops reaching the head
+    _, w_without_pool = _pool_gradients("none", 0.0, pool=False)
+    assert not torch.allclose(w, w_without_pool)
+    vae = _vae(semi={"method": method, "weight": 1.0, "noise": 0.05})
+    assert (vae.pool_penalty(_fractions(4)) is None) == (method == "m2")
+
+
+def test_m2_label_prior_is_the_class_prior_not_the_head():
+    vae = _vae(semi={"method": "m2", "weight": 1.0}, prior={"class_prior": [0.7, 0.3]})
+    assert torch.allclose(vae.head.class_log_prior.exp(), torch.tensor([0.7, 0.3]))
+    trace = poutine.trace(vae.model).get_trace(None, None, _fractions(5), 0, 5)
+    assert torch.allclose(trace.nodes["y_unlabelled"]["fn"].probs, torch.tensor([0.7, 0.3]).expand(5, 2))
+
+
+def test_consistency_views_keep_the_alloy():
+    from vae_design.models.semi import perturbed
+
+    x = _fractions(32)
+    view = perturbed(x, 0.05)
+    assert torch.equal(view > 0, x > 0) and torch.allclose(view.sum(-1), torch.ones(32))
+    assert 0 < float((view - x).abs().sum(-1).median()) * 50 < 3  # about 1 at.% moved
+
+
+def test_semi_settings_are_checked():
+    from vae_design.models.semi import SemiSupervision
+
+    for bad in ({"method": "mean-teacher"}, {"method": "m2", "weight": 2.0}, {"method": "entropy", "weight": -1}):
+        with pytest.raises(InputError, match="semi"):
+            SemiSupervision(**bad)
 
 
 def test_head_starts_at_the_expert_prior_and_reports_it():
@@ -122,6 +167,25 @@ def test_class_prior_must_match_the_target():
     prior = HeadPrior.from_dict({"class_prior": [0.55, 0.45]}, ("delta",))
     with pytest.raises(InputError, match="4 classes"):
         prior.intercept_means(4, 3)
+
+
+def test_the_literature_prior_serves_both_targets_with_per_class_physics():
+    from vae_design.data.table import PHASES
+    from vae_design.resources import prior_config
+
+    descriptors = ("vec", "delta", "omega", "dH_mix")
+    literature = prior_config("literature")
+    two = HeadPrior.from_dict(literature, descriptors, ("multi-phase", "single phase"))
+    four = HeadPrior.from_dict(literature, descriptors, PHASES)
+    assert two.class_prior == (0.55, 0.45) and len(four.class_prior) == 4
+    means, _ = four.coefficient_tensors(descriptors, PHASES, reference=PHASES.index("multi-phase"))
+    bcc, fcc = means[0], means[1]  # rows: BCC, FCC, HCP (multi-phase is the reference)
+    assert fcc[0] > 0 > bcc[0]  # Guo 2011: high VEC -> FCC, low VEC -> BCC
+    assert torch.equal(bcc[1:], fcc[1:]) and bcc[1] < 0  # delta disfavours every single solid solution
+    means, _ = two.coefficient_tensors(descriptors)
+    assert means.shape == (1, 4) and means[0, 0] == 0  # one log-odds: no per-class VEC prior
+    with pytest.raises(InputError, match="class_coefficients.FCCC: not a class"):
+        HeadPrior.from_dict({"class_coefficients": {"FCCC": {}}}, descriptors, PHASES)
 
 
 def test_state_dict_round_trip_reproduces_probabilities():

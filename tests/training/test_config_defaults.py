@@ -42,3 +42,15 @@ def test_weak_and_pretrain_yaml_match_their_settings_defaults():
             assert value == expected, f"configs/{group}/{option}.yaml {key}={value!r}, default {defaults[key]!r}"
         none = yaml.safe_load((config_dir() / group / "none.yaml").read_text(encoding="utf-8"))
         assert none is None, f"configs/{group}/none.yaml must stay empty (it means: off)"
+
+
+def test_the_default_semi_option_is_the_semi_supervision_default():
+    from vae_design.models.semi import METHODS, SemiSupervision
+
+    train = yaml.safe_load((config_dir() / "train.yaml").read_text(encoding="utf-8"))
+    chosen = next(entry["semi"] for entry in train["defaults"] if isinstance(entry, dict) and "semi" in entry)
+    values = yaml.safe_load((config_dir() / "semi" / f"{chosen}.yaml").read_text(encoding="utf-8"))
+    assert SemiSupervision(**values) == SemiSupervision()
+    for method in METHODS:  # every method has its option file, and each file builds
+        option = yaml.safe_load((config_dir() / "semi" / f"{method}.yaml").read_text(encoding="utf-8"))
+        assert SemiSupervision(**option).method == method

@@ -127,6 +127,23 @@ def fit_vae(parts: Parts, seed: int, training, run_dir=None, use_pool: bool = Tr
     return model, model.predict_proba(parts.test)[:, model.classes.index("single phase")]
 
 
+def budget_with_validation(parts: Parts, seed: int, share: float = 0.25) -> tuple[Parts, Parts]:
+    """The fair low-label protocol: validation labels come out of the budget. From a split whose train part holds
+    the B budgeted labels, ``share`` of them (stratified, seeded) become the validation part and the old validation
+    alloys join the pool without their labels. Returns (parts for a model that early-stops on val, parts for a
+    peer that needs no val: all B labels as train), so every model sees the same B labels."""
+    from vae_design.data.splits import carve
+
+    positions = np.arange(len(parts.train))
+    fit, val = carve(positions, parts.y_train, np.array([]), share, "random", seed, "val")
+    train = [parts.train[i] for i in fit]
+    held = [parts.train[i] for i in val]
+    pool = [*parts.pool, *parts.val]
+    with_val = Parts(train, parts.y_train[fit], held, parts.y_train[val], parts.test, parts.y_test, pool)
+    without_val = Parts(parts.train, parts.y_train, [], parts.y_train[:0], parts.test, parts.y_test, pool)
+    return with_val, without_val
+
+
 def reference_kwargs() -> dict:
     """AlloyVAE settings of the reference setup, from configs/experiment/reference.yaml (with its flat prior)."""
     import yaml
@@ -134,7 +151,8 @@ def reference_kwargs() -> dict:
     from vae_design.resources import config_dir
 
     experiment = yaml.safe_load((config_dir() / "experiment" / "reference.yaml").read_text(encoding="utf-8"))
-    return {**experiment["model"], "prior": "flat"}
+    semi = yaml.safe_load((config_dir() / "semi" / "m2.yaml").read_text(encoding="utf-8")) | experiment["semi"]
+    return {**experiment["model"], "prior": "flat", "semi": semi}
 
 
 def fit_peer(kind: str, parts: Parts, seed: int, extra: tuple[str, ...] = ()) -> np.ndarray:

@@ -163,26 +163,28 @@ def training_settings(cfg: DictConfig):
 
 
 def build_model(cfg: DictConfig):
-    """An untrained :class:`AlloyVAE` from the ``model``, ``prior``, ``weak``, ``pretrain``, ``trainer`` and
+    """An untrained :class:`AlloyVAE` from the ``model``, ``prior``, ``semi``, ``weak``, ``pretrain``, ``trainer`` and
     ``logger`` groups (every setting checked here, before a run folder exists)."""
     from vae_design.api import AlloyVAE
 
     architecture = _checked("model", options(cfg, "model", AlloyVAE), AlloyVAE)
-    taken = sorted({"target", "prior", "training", "weak", "pretrain"} & set(architecture))
+    taken = sorted({"target", "prior", "training", "weak", "pretrain", "semi"} & set(architecture))
     if taken:
         raise InputError(f"model.{taken[0]} is not a model setting here (target: data.target; prior: prior=...)")
     prior = OmegaConf.to_container(cfg.prior, resolve=True)
     from vae_design.data.weak_labels import WeakLabelling
+    from vae_design.models.semi import SemiSupervision
     from vae_design.training.pretrain import Pretraining
 
     knowledge = {"weak": _knowledge(cfg, "weak", WeakLabelling), "pretrain": _knowledge(cfg, "pretrain", Pretraining)}
+    knowledge["semi"] = _knowledge(cfg, "semi", SemiSupervision)
     return AlloyVAE(
         target=str(cfg.data.target), prior=prior, **architecture, training=training_settings(cfg), **knowledge
     )
 
 
 def _knowledge(cfg: DictConfig, key: str, settings: Callable):
-    """The ``weak`` or ``pretrain`` group as ``settings``; None when the group is ``none`` (empty)."""
+    """The ``weak``, ``pretrain`` or ``semi`` group as ``settings``; None when the group is empty (``none``)."""
     if cfg.get(key) is None:
         return None
     values = _checked(key, options(cfg, key, settings), settings)
@@ -314,7 +316,8 @@ def _locate_unusable(model, compositions: list, path: str, rows: list[int], colu
 
 
 def predictions(model, compositions: list) -> pd.DataFrame:
-    """``probability`` = P(single phase) and ``uncertainty`` = its standard deviation over the head's posterior;
+    """``probability`` = P(single phase) and ``uncertainty`` = its standard deviation over the head's posterior (through
+    the neighbour update, like the probability);
     for a multi-class target also ``probability_<class>`` per class."""
     mean, std = model.predict_proba(compositions, return_std=True)
     # P(single phase) = 1 - P(multi-phase) exactly, so its posterior spread is that of P(multi-phase).

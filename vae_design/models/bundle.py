@@ -21,7 +21,7 @@ from vae_design.errors import InputError
 from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 
-FORMAT = 4  # 2: neighbours.pt; 3: h residualised on the descriptors; 4: independence, encoder inputs
+FORMAT = 5  # 2: neighbours.pt; 3: h residualised; 4: independence, encoder inputs; 5: semi (models/semi.py)
 
 
 def save_bundle(

@@ -5,8 +5,11 @@ Coefficients act on *standardised* descriptors (omega is log-transformed first, 
 descriptor lowers the log-odds of a single phase by about 1"; a scale of 0.5 says how sure the expert is. Priors are
 set in ``configs/prior/*.yaml``; the literature defaults and their citations live in ``configs/prior/literature.yaml``.
 
-For the 4-class target every single-phase class (BCC, FCC, HCP) is scored against the multi-phase class, and each
-of those log-odds gets the same expert prior: "larger delta disfavours a single solid solution" holds for all three.
+For the 4-class target every single-phase class (BCC, FCC, HCP) is scored against the multi-phase class. Each of
+those log-odds gets ``coefficients`` ("larger delta disfavours a single solid solution" holds for all three), and
+``class_coefficients`` adds what tells the classes apart: per class, a coefficient that replaces the shared one for
+that class alone (VEC separates FCC from BCC, Guo et al. 2011). ``class_prior`` is either one list, or one list per
+target (``{single_phase: [...], phase: [...]}``), so one prior file serves both targets.
 """
 
 from __future__ import annotations
@@ -44,11 +47,17 @@ class HeadPrior:
     default: CoefficientPrior = CoefficientPrior(0.0, 1.0)
     class_prior: Sequence[float] | None = None
     intercept_scale: float = 1.0
+    # class name -> descriptor -> prior, replacing ``coefficients`` for that class's log-odds (4-class target)
+    class_coefficients: Mapping[str, Mapping[str, CoefficientPrior]] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, values: Mapping, descriptor_names: Sequence[str]) -> HeadPrior:
-        """Build from a config mapping; unknown descriptors and bad numbers are one-line errors."""
-        known = {"coefficients", "default", "class_prior", "intercept_scale", "citations", "name"}
+    def from_dict(
+        cls, values: Mapping, descriptor_names: Sequence[str], classes: Sequence[str] | None = None
+    ) -> HeadPrior:
+        """Build from a config mapping; unknown descriptors and bad numbers are one-line errors. ``classes`` (the
+        target's, in label order) picks the target's list from a per-target ``class_prior`` and keeps only those
+        ``class_coefficients`` (an unknown class name is an error; a two-class target ignores them)."""
+        known = {"coefficients", "default", "class_prior", "intercept_scale", "citations", "name", "class_coefficients"}
         unknown = sorted(set(values) - known)
         if unknown:
             raise InputError(f"unknown setting prior.{unknown[0]} (known: {', '.join(sorted(known))})")
@@ -61,6 +70,11 @@ class HeadPrior:
             coefficients[name] = _coefficient(spec, f"prior.coefficients.{name}")
         default = _coefficient(values.get("default") or {}, "prior.default")
         class_prior = values.get("class_prior")
+        if isinstance(class_prior, Mapping):
+            target = _target_of(classes)
+            if target is None:
+                raise InputError("prior.class_prior lists one prior per target; the target is not known here")
+            class_prior = class_prior.get(target)
         if class_prior is not None:
             class_prior = tuple(float(p) for p in class_prior)
             if any(p <= 0 for p in class_prior) or abs(sum(class_prior) - 1) > 1e-6:
@@ -68,7 +82,21 @@ class HeadPrior:
         intercept_scale = float(values.get("intercept_scale", 1.0))
         if not intercept_scale > 0:
             raise InputError(f"prior.intercept_scale must be > 0, got {intercept_scale}")
-        return cls(coefficients, default, class_prior, intercept_scale)
+        class_coefficients = {}
+        named = values.get("class_coefficients") or {}
+        if not isinstance(named, Mapping):
+            raise InputError(f"prior.class_coefficients must map class names to descriptor priors, got {named!r}")
+        for name, specs in named.items():
+            if classes is not None and name not in classes and _target_of(classes) != "single_phase":
+                raise InputError(f"prior.class_coefficients.{name}: not a class (choose from {', '.join(classes)})")
+            if classes is not None and name not in classes:
+                continue  # per-class knowledge for the 4-class target; a two-class head has one log-odds
+            for descriptor, spec in (specs or {}).items():
+                key = f"prior.class_coefficients.{name}.{descriptor}"
+                if descriptor not in descriptor_names:
+                    raise InputError(f"{key}: not a descriptor (choose from {', '.join(descriptor_names)})")
+                class_coefficients.setdefault(name, {})[descriptor] = _coefficient(spec, key)
+        return cls(coefficients, default, class_prior, intercept_scale, class_coefficients)
 
     def to_dict(self) -> dict:
         return {
@@ -76,12 +104,25 @@ class HeadPrior:
             "default": {"mean": self.default.mean, "scale": self.default.scale},
             "class_prior": None if self.class_prior is None else list(self.class_prior),
             "intercept_scale": self.intercept_scale,
+            "class_coefficients": {
+                name: {k: {"mean": v.mean, "scale": v.scale} for k, v in specs.items()}
+                for name, specs in self.class_coefficients.items()
+            },
         }
 
-    def coefficient_tensors(self, descriptor_names: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(means, scales), one entry per descriptor in ``descriptor_names`` order."""
-        specs = [self.coefficients.get(name, self.default) for name in descriptor_names]
-        return torch.tensor([s.mean for s in specs]), torch.tensor([s.scale for s in specs])
+    def coefficient_tensors(
+        self, descriptor_names: Sequence[str], classes: Sequence[str] = ("multi-phase", "single phase"), reference=0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(means, scales), shape (K-1, D): one row per non-reference class (label order), one column per
+        descriptor in ``descriptor_names`` order; a class's own prior replaces the shared one."""
+        rows = []
+        for k, name in enumerate(classes):
+            if k == reference:
+                continue
+            own = self.class_coefficients.get(name, {})
+            rows.append([own.get(d, self.coefficients.get(d, self.default)) for d in descriptor_names])
+        means = torch.tensor([[s.mean for s in row] for row in rows])
+        return means, torch.tensor([[s.scale for s in row] for row in rows])
 
     def intercept_means(self, n_classes: int, reference_class: int) -> torch.Tensor:
         """Log-odds of each non-reference class against the reference class under the class prior."""
@@ -95,6 +136,14 @@ class HeadPrior:
         p = torch.tensor(self.class_prior, dtype=torch.float64)
         others = [k for k in range(n_classes) if k != reference_class]
         return (p[others].log() - p[reference_class].log()).float()
+
+
+def _target_of(classes: Sequence[str] | None) -> str | None:
+    from vae_design.data.table import TARGETS
+
+    if classes is None:
+        return None
+    return next((name for name, names in TARGETS.items() if tuple(names) == tuple(classes)), None)
 
 
 def _coefficient(spec, key: str) -> CoefficientPrior:

@@ -11,9 +11,10 @@ Generative story (``Model``), for alloys n with composition x_n (mole fractions 
 f(x) are the standardised physics descriptors (differentiable, computed from x), h a small composition network
 (its last layer starts at zero: an untrained head *is* the expert-prior logistic model) whose linear fit on the
 descriptors is removed, so the descriptors' linear effects live in w alone and w's posterior is identified.
-The head is a Bayesian observation model p(y | f(x), w) whose prior on w is the expert's; for unlabelled alloys it
-is the informed label prior. y_n is observed for labelled alloys (its log-likelihood weighted by ``label_weight``)
-and summed out exactly for unlabelled ones. Where empirical rules agree on an unlabelled alloy
+The head is a Bayesian observation model p(y | f(x), w) whose prior on w is the expert's; for unlabelled alloys the
+label prior is the head held fixed, or under ``semi=m2`` the class prior pi (:mod:`vae_design.models.semi` names
+every route by which the pool reaches the head). y_n is observed for labelled alloys (its log-likelihood weighted by
+``label_weight``) and summed out exactly for unlabelled ones. Where empirical rules agree on an unlabelled alloy
 (:mod:`vae_design.data.weak_labels`, ``weak=rules``), a factor exp(-scale * GCE(p(y | x), y_weak)) adds their verdict
 as a noisy label under a bounded loss; ``weak = (scale, q)``. The model is conditional on x in the label prior
 (x appears on both sides), as in Kingma's M2 with a discriminative prior; the objective is an ELBO of
@@ -25,8 +26,9 @@ Variational family (``Guide``):
     q(y_n | x_n) = Categorical(softmax(eta_n(w)))                   the head itself, enumerated (TraceEnum_ELBO)
     q(z_n | x_n, y_n) = Normal(encoder(x_n, f(x_n), y_n))
 
-Because q(y | x) equals the label prior, the unlabelled term's gradient moves the head toward classes whose decoder
-explains the composition: the semi-supervised signal. The head's posterior (q(w)) is what ``inspect`` reports.
+q(y | x) receives the unlabelled ELBO's gradient only under ``semi=m2`` (scaled by ``semi.weight``); the other
+methods add their own term on the pool (``PhaseVAE.pool_penalty``). The head's posterior (q(w)) is what
+``inspect`` reports.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from vae_design.features.descriptors import DESCRIPTOR_NAMES, Descriptors
 from vae_design.models.independence import class_prior_mmd
 from vae_design.models.networks import CompositionEmbedding, DescriptorScaler, Encoder, make_decoder
 from vae_design.models.priors import HeadPrior
+from vae_design.models.semi import SemiSupervision, entropy, perturbed, symmetric_kl
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,9 @@ class VAEConfig:
     # to encode (the latent collapsed to < 3 nats and decoded 10 % of held-out element sets); 0.01 keeps the
     # reconstructions faithful enough to decode real alloys (87 % of sets in a 40-epoch autoencoder test).
     kl_weight: float = 0.01
-    # How much the unlabelled alloys' reconstruction may move the head (0: only labels do, 1: plain M2). Values are
-    # unchanged (y is still summed out exactly); only the gradient is scaled. Plain M2 lets the decoder's clusters
-    # override the labels: on the default data val AUC fell from 0.92 to 0.80 within three epochs.
-    unlabelled_head_weight: float = 0.0
+    # How the unlabelled pool reaches the head: SemiSupervision.to_dict() (models/semi.py). Plain M2 lets the
+    # decoder's clusters override the labels: on the default data val AUC fell from 0.92 to 0.80 within three epochs.
+    semi: dict = field(default_factory=lambda: SemiSupervision().to_dict())
     # Weight of the independence term (models/independence.py): each class's aggregate q(z | x, y=k) matched to
     # N(0, I), so z holds no label information and the decoder has to read y. Per alloy, beside the ELBO per alloy.
     independence_weight: float = 0.0
@@ -96,17 +98,19 @@ class PhaseHead(nn.Module):
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
-        prior = HeadPrior.from_dict(config.prior, config.descriptors)
+        prior = HeadPrior.from_dict(config.prior, config.descriptors, config.classes)
         self.descriptors = Descriptors(config.elements)
         self.scaler = DescriptorScaler(config.descriptors)
         self.reference_class = config.reference_class
         self.n_classes = config.n_classes
         n_out = config.n_classes - 1
-        means, scales = prior.coefficient_tensors(config.descriptors)
-        self.register_buffer("coefficient_mean", means.expand(n_out, -1).clone())
-        self.register_buffer("coefficient_scale", scales.expand(n_out, -1).clone())
+        means, scales = prior.coefficient_tensors(config.descriptors, config.classes, config.reference_class)
+        self.register_buffer("coefficient_mean", means)
+        self.register_buffer("coefficient_scale", scales)
         self.register_buffer("intercept_mean", prior.intercept_means(config.n_classes, config.reference_class))
         self.register_buffer("intercept_scale", torch.full((n_out,), prior.intercept_scale))
+        # log pi: the class prior as log-probabilities (K,), M2's label prior p(y) for unlabelled alloys
+        self.register_buffer("class_log_prior", self._with_reference(self.intercept_mean).log_softmax(-1))
         self.embedding = (
             CompositionEmbedding(
                 len(config.elements) if config.embedding_sees_composition else 0,
@@ -128,6 +132,10 @@ class PhaseHead(nn.Module):
         eta = b.unsqueeze(-2) + features @ w.transpose(-1, -2)
         if self.embedding is not None:
             eta = eta + self.embedding(x, features)
+        return self._with_reference(eta)
+
+    def _with_reference(self, eta: torch.Tensor) -> torch.Tensor:
+        """(..., K-1) log-odds -> (..., K) logits with the reference class's fixed at 0."""
         zero = torch.zeros(*eta.shape[:-1], 1, dtype=eta.dtype, device=eta.device)
         return torch.cat([eta[..., : self.reference_class], zero, eta[..., self.reference_class :]], dim=-1)
 
@@ -153,10 +161,12 @@ def _onehot(y: torch.Tensor, n_classes: int) -> torch.Tensor:
 class Model(PyroModule):
     """p(w, b) prod_n p(y_n | x_n, w, b) p(z_n) p(x_n | y_n, z_n); see the module docstring."""
 
-    def __init__(self, head: PhaseHead, decoder: nn.Module, z_dim: int, label_weight: float, kl_weight: float) -> None:
+    def __init__(
+        self, head: PhaseHead, decoder: nn.Module, z_dim: int, label_weight: float, kl_weight: float, semi: str
+    ) -> None:
         super().__init__()
         self.head, self.decoder, self.z_dim = head, decoder, z_dim
-        self.label_weight, self.kl_weight = label_weight, kl_weight
+        self.label_weight, self.kl_weight, self.semi = label_weight, kl_weight, semi
 
     def forward(
         self, x_l=None, y_l=None, x_u=None, n_labelled: int = 0, n_unlabelled: int = 0, y_weak=None, weak=(0.0, 1.0)
@@ -176,10 +186,14 @@ class Model(PyroModule):
             with pyro.plate(
                 "unlabelled", max(n_unlabelled, len(x_u)), subsample=torch.arange(len(x_u), device=x_u.device)
             ):
-                logits = head.logits(x_u, head.features(x_u), w, b)
-                if y_weak is not None and weak[0] > 0:
+                weighs_weak = y_weak is not None and weak[0] > 0
+                logits = head.logits(x_u, head.features(x_u), w, b) if weighs_weak or self.semi != "m2" else None
+                if weighs_weak:
                     pyro.factor("y_weak", -weak[0] * _weak_label_loss(logits, y_weak, weak[1]))
-                y = pyro.sample("y_unlabelled", dist.Categorical(logits=logits))
+                # m2: the class prior. Otherwise the head held fixed: with a gradient here, -KL(q(y | x) || p(y | x))
+                # between two dropout masks of one head trained it toward dropout agreement, a route nobody designed
+                label_prior = head.class_log_prior.expand(len(x_u), -1) if self.semi == "m2" else logits.detach()
+                y = pyro.sample("y_unlabelled", dist.Categorical(logits=label_prior))
                 with poutine.scale(scale=self.kl_weight):
                     z = pyro.sample("z_unlabelled", self._z_prior(x_u))
                 pyro.sample("x_unlabelled", self.decoder(_onehot(y, head.n_classes), z), obs=x_u)
@@ -195,6 +209,7 @@ class Guide(PyroModule):
     def __init__(self, head: PhaseHead, encoder: Encoder, unlabelled_head_weight: float, kl_weight: float) -> None:
         super().__init__()
         self.head, self.encoder = head, encoder
+        # gradient scale of the unlabelled ELBO into q(y | x): semi.weight under m2, else 0
         self.unlabelled_head_weight, self.kl_weight = unlabelled_head_weight, kl_weight
         self.coefficient_loc = PyroParam(head.coefficient_mean.clone())
         self.coefficient_scale = PyroParam(
@@ -239,8 +254,10 @@ class PhaseVAE(nn.Module):
         n_seen = len(config.descriptors) if config.encoder_sees_descriptors else 0
         encoder = Encoder(len(config.elements), n_seen, config.n_classes, config.z_dim, config.hidden)
         decoder = make_decoder(config.decoder, len(config.elements), config.n_classes, config.z_dim, config.hidden)
-        self.model = Model(head, decoder, config.z_dim, config.label_weight, config.kl_weight)
-        self.guide = Guide(head, encoder, config.unlabelled_head_weight, config.kl_weight)
+        self.semi = SemiSupervision(**config.semi)
+        self.model = Model(head, decoder, config.z_dim, config.label_weight, config.kl_weight, self.semi.method)
+        m2_weight = self.semi.weight if self.semi.method == "m2" else 0.0
+        self.guide = Guide(head, encoder, m2_weight, config.kl_weight)
 
     @property
     def head(self) -> PhaseHead:
@@ -275,6 +292,22 @@ class PhaseVAE(nn.Module):
             y = self.class_probabilities(x)[0].argmax(-1)
         loc, _ = self.guide.encoder(x, self.head.features(x), _onehot(y, self.config.n_classes))
         return loc
+
+    def pool_penalty(self, x_u: torch.Tensor | None) -> torch.Tensor | None:
+        """The ``consistency`` or ``entropy`` term on a pool batch (mean per alloy, unweighted; see
+        :mod:`vae_design.models.semi`), at q(w)'s mean; None for the other methods or an empty batch."""
+        method = self.semi.method
+        if method not in ("consistency", "entropy") or x_u is None or not len(x_u):
+            return None
+        head, w, b = self.head, self.guide.coefficient_loc, self.guide.intercept_loc
+
+        def log_p(x):
+            return head.logits(x, head.features(x), w, b).log_softmax(-1)
+
+        if method == "entropy":
+            return entropy(log_p(x_u)).mean()
+        # two views: independent dropout masks (train mode) and independent composition noise
+        return symmetric_kl(log_p(perturbed(x_u, self.semi.noise)), log_p(perturbed(x_u, self.semi.noise))).mean()
 
     def independence_penalty(self, x_l=None, y_l=None, x_u=None) -> torch.Tensor:
         """The independence term (:func:`class_prior_mmd`) on one batch: z drawn from q(z | x, y) (reparameterised),

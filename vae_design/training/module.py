@@ -69,6 +69,10 @@ class TrainingPlan(L.LightningModule):
         independence = self.vae.independence_penalty(x_l, y_l, x_u) if weight > 0 else None
         if independence is not None:
             loss = loss + weight * independence
+        # the pool's designed route into the head under semi=consistency|entropy (models/semi.py)
+        pool_penalty = self.vae.pool_penalty(x_u)
+        if pool_penalty is not None:
+            loss = loss + self.vae.semi.weight * pool_penalty
         if not torch.isfinite(loss):
             raise FloatingPointError(f"the training loss became {loss.item()} at epoch {self.current_epoch}")
         batch_size = sum(len(part[0]) for part in (labelled, unlabelled) if part is not None)
@@ -80,6 +84,8 @@ class TrainingPlan(L.LightningModule):
             terms = {f"train/{name}": value / n_alloys for name, value in terms.items()}
             if independence is not None:
                 terms["train/independence"] = weight * float(independence.detach())
+            if pool_penalty is not None:
+                terms[f"train/{self.vae.semi.method}"] = self.vae.semi.weight * float(pool_penalty.detach())
             self.log_dict(terms, on_step=False, on_epoch=True, batch_size=batch_size)
         return loss
 
