@@ -68,6 +68,7 @@ ABLATIONS = {
     "vae:multinomial": {"decoder": "multinomial"},  # decoder: the reference's dense softmax
     "vae:linear-head": {"embedding_hidden": 0},  # the expert-prior logistic model alone (no h)
     "vae+weak:alpha2": {"weak": {"alpha": 2.0}},  # weak labels weighing twice the labelled alloys
+    "vae+pretrain:unfrozen": {"pretrain": {"freeze": False}},  # pretrain.freeze, re-chosen on validation (issue 13)
 }
 SUPERVISED = ("vae-labelled", "rf", "gb")
 BUDGETS = ("0.05", "0.1", "0.25", "0.5", "1.0", "50", "100", "250")

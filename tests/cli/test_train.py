@@ -136,7 +136,7 @@ def test_every_config_group_option_builds_a_model():
         knowing = build_model(compose("train", overrides=["weak=rules", "pretrain=descriptors", "weak.alpha=2"]))
     assert plain.weak is None and plain.pretrain is None  # the defaults: weak=none, pretrain=none
     assert knowing.weak.alpha == 2.0 and knowing.weak.rules == ("zhang_delta", "ye_phi")
-    assert knowing.pretrain.freeze and knowing.pretrain.enumerated == 10000
+    assert not knowing.pretrain.freeze and knowing.pretrain.enumerated == 10000  # chosen on validation
     assert reference.architecture["decoder"] == "multinomial" and reference.architecture["z_dim"] == 2
     assert "omega" not in reference.architecture["descriptors"]
     assert not reference.architecture["embedding_sees_composition"]

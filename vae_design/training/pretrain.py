@@ -35,8 +35,9 @@ class Pretraining:
     epochs: int = 20
     batch_size: int = 512
     learning_rate: float = 3e-3
-    # true: fine-tuning trains only h's last layer on the pretrained hidden layers (few labels cannot undo them)
-    freeze: bool = True
+    # true: fine-tuning trains only h's last layer on the pretrained hidden layers (few labels cannot undo them);
+    # false (the default, chosen on validation log-loss in issue 13): all of h is fine-tuned
+    freeze: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "targets", tuple(self.targets))
