@@ -53,6 +53,7 @@ SHORT = {
     "random-forest": "rf",
     "gradient-boosting": "gb",
     "logistic-regression": "lr",
+    "mlp": "mlp",
 }
 
 

@@ -53,7 +53,7 @@ import pandas as pd
 
 from vae_design.benchmarks.evaluation import mean_sd
 
-MAIN = ("vae", "vae-labelled", "reference", "rf", "gb")
+MAIN = ("vae", "vae-labelled", "reference", "rf", "gb", "mlp")
 VARIANTS = ("vae+weak", "vae+pretrain", "rf+desc", "gb+desc")
 # why the curve sits where it does: one setting of the default changed at a time (``--ablations``)
 ABLATIONS = {
@@ -70,7 +70,7 @@ ABLATIONS = {
     "vae+weak:alpha2": {"weak": {"alpha": 2.0}},  # weak labels weighing twice the labelled alloys
     "vae+pretrain:unfrozen": {"pretrain": {"freeze": False}},  # pretrain.freeze, re-chosen on validation (issue 13)
 }
-SUPERVISED = ("vae-labelled", "rf", "gb")
+SUPERVISED = ("vae-labelled", "rf", "gb", "mlp")
 BUDGETS = ("0.05", "0.1", "0.25", "0.5", "1.0", "50", "100", "250")
 
 
@@ -140,7 +140,7 @@ def fit_cell(
                 extras |= {k.replace("/", "_"): v for k, v in model.history.items()}
                 p_head = model.predict_proba(parts.test, neighbours=False)[:, single]
             else:
-                kind = {"rf": "random-forest", "gb": "gradient-boosting"}[name.split("+")[0]]
+                kind = {"rf": "random-forest", "gb": "gradient-boosting", "mlp": "mlp"}[name.split("+")[0]]
                 p_single = fit_peer(kind, peer_parts, seed, extra=TARGETS if name.endswith("+desc") else ())
                 p_head = p_single
         except Exception as error:  # one broken fit must not end hours of others

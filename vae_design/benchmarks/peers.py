@@ -20,6 +20,8 @@ PEERS = {
     "random-forest": "RandomForestClassifier(n_estimators=500)",
     "gradient-boosting": "HistGradientBoostingClassifier()",
     "logistic-regression": "StandardScaler + LogisticRegression(C=1, max_iter=5000)",
+    # the supervised twin of the VAE's head: a network on the same inputs, trained on the labels alone
+    "mlp": "StandardScaler + MLPClassifier((128, 128), alpha=1e-3, early_stopping on 10 % of the train part)",
 }
 
 
@@ -67,6 +69,12 @@ def make_estimator(kind: str, seed: int = 0):
         return HistGradientBoostingClassifier(random_state=seed)
     if kind == "logistic-regression":
         return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))
+    if kind == "mlp":
+        from sklearn.neural_network import MLPClassifier
+
+        # early stopping on a tenth of the train part: the peer needs no validation labels beyond its own budget
+        network = MLPClassifier((128, 128), alpha=1e-3, early_stopping=True, max_iter=2000, random_state=seed)
+        return make_pipeline(StandardScaler(), network)
     raise ValueError(f"unknown peer {kind!r}; choose one of {', '.join(PEERS)}")
 
 
