@@ -15,6 +15,7 @@ Both work on any non-negative amounts per element (grid steps or mole fractions 
 from __future__ import annotations
 
 import csv
+import math
 import warnings
 from collections.abc import Sequence
 from functools import cache
@@ -24,7 +25,6 @@ import torch
 
 from vae_design.data.composition import atomic_mass
 
-PRICE_TABLE = "pymatgen/analysis/costdb_elements.csv"
 PRICE_CITATION = (
     "element prices (US$/kg) of pymatgen's costdb_elements.csv: Wolfram Alpha and Wikipedia, "
     "'Prices of elements and their compounds', September 2013"
@@ -68,7 +68,7 @@ def unpriced(elements: Sequence[str]) -> tuple[str, ...]:
 
 def without_density(elements: Sequence[str]) -> tuple[str, ...]:
     """The elements pymatgen has no solid density for."""
-    return tuple(e for e in elements if _solid_density(e) != _solid_density(e))
+    return tuple(e for e in elements if math.isnan(_solid_density(e)))
 
 
 def mass_fractions(amounts: torch.Tensor, elements: Sequence[str]) -> torch.Tensor:

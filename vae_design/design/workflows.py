@@ -201,30 +201,19 @@ def with_latents(table: pd.DataFrame, z: torch.Tensor, start: int = 0) -> pd.Dat
 
 
 def latent_designs(
-    model,
-    z: torch.Tensor,
-    target: int,
-    constraints: AlloyConstraints,
-    known: KnownAlloys,
-    settings: ScoringSettings | None = None,
-    progress: Progress | None = None,
-    batch: int = 4096,
-    guide_steps: int = 0,
-    guide_step_size: float = 0.05,
-    guide_pull: float = 0.05,
+    model, z: torch.Tensor, target: int, constraints: AlloyConstraints, known: KnownAlloys, *args, **kwargs
 ) -> Designs:
-    """Every batch of :func:`scored_batches` in one table (rows in z order, with ``target_probability`` and the
-    latent actually decoded, ``z1..zD``; an element column for each element any row uses)."""
+    """Every batch of :func:`scored_batches` (same arguments) in one table (rows in z order, with
+    ``target_probability`` and the latent actually decoded, ``z1..zD``; an element column for each element any row
+    uses)."""
     parts, decoded = [], []
-    for table, part, _ in scored_batches(
-        model, z, target, constraints, known, settings, progress, batch, guide_steps, guide_step_size, guide_pull
-    ):
+    for table, part, _ in scored_batches(model, z, target, constraints, known, *args, **kwargs):
         decoded.append(part)
         parts.append(table)
     parts = [p for p in parts if len(p)] or parts[:1]  # an empty batch adds nothing (concat would warn)
     if not parts:  # no latent at all: an empty table with every column
         empty = torch.zeros((0, len(constraints.elements)), dtype=torch.long)
-        parts = [score(model, empty, constraints.grid, known, settings or ScoringSettings(), target)]
+        parts = [score(model, empty, constraints.grid, known, ScoringSettings(), target_index(model, target))]
         parts[0].insert(0, "latent_index", np.zeros(0, dtype=np.int64))
     z = torch.cat(decoded) if decoded else z
     table = with_latents(join_scored(parts, model.vocabulary.elements), z)

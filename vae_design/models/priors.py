@@ -87,10 +87,10 @@ class HeadPrior:
         if not isinstance(named, Mapping):
             raise InputError(f"prior.class_coefficients must map class names to descriptor priors, got {named!r}")
         for name, specs in named.items():
-            if classes is not None and name not in classes and _target_of(classes) != "single_phase":
-                raise InputError(f"prior.class_coefficients.{name}: not a class (choose from {', '.join(classes)})")
             if classes is not None and name not in classes:
-                continue  # per-class knowledge for the 4-class target; a two-class head has one log-odds
+                if _target_of(classes) == "single_phase":
+                    continue  # per-class knowledge for the 4-class target; a two-class head has one log-odds
+                raise InputError(f"prior.class_coefficients.{name}: not a class (choose from {', '.join(classes)})")
             for descriptor, spec in (specs or {}).items():
                 key = f"prior.class_coefficients.{name}.{descriptor}"
                 if descriptor not in descriptor_names:

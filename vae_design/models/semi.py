@@ -45,6 +45,7 @@ The ``weak`` group (labels from empirical rules on the pool) is a further, separ
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -77,6 +78,16 @@ class SemiSupervision:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def penalty(self, x_u: torch.Tensor | None, log_p: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor | None:
+        """The ``consistency`` or ``entropy`` term on a pool batch x_u (N, E), mean per alloy and unweighted, with
+        ``log_p`` the head's log-probabilities of compositions (N, K); None for the other methods or no batch."""
+        if self.method not in ("consistency", "entropy") or x_u is None or not len(x_u):
+            return None
+        if self.method == "entropy":
+            return entropy(log_p(x_u)).mean()
+        # two views: independent dropout masks (train mode) and independent composition noise
+        return symmetric_kl(log_p(perturbed(x_u, self.noise)), log_p(perturbed(x_u, self.noise))).mean()
 
 
 def perturbed(x: torch.Tensor, noise: float) -> torch.Tensor:

@@ -47,7 +47,7 @@ from vae_design.features.descriptors import DESCRIPTOR_NAMES, Descriptors
 from vae_design.models.independence import class_prior_mmd
 from vae_design.models.networks import CompositionEmbedding, DescriptorScaler, Encoder, make_decoder
 from vae_design.models.priors import HeadPrior
-from vae_design.models.semi import SemiSupervision, entropy, perturbed, symmetric_kl
+from vae_design.models.semi import SemiSupervision
 
 
 @dataclass(frozen=True)
@@ -296,18 +296,8 @@ class PhaseVAE(nn.Module):
     def pool_penalty(self, x_u: torch.Tensor | None) -> torch.Tensor | None:
         """The ``consistency`` or ``entropy`` term on a pool batch (mean per alloy, unweighted; see
         :mod:`vae_design.models.semi`), at q(w)'s mean; None for the other methods or an empty batch."""
-        method = self.semi.method
-        if method not in ("consistency", "entropy") or x_u is None or not len(x_u):
-            return None
         head, w, b = self.head, self.guide.coefficient_loc, self.guide.intercept_loc
-
-        def log_p(x):
-            return head.logits(x, head.features(x), w, b).log_softmax(-1)
-
-        if method == "entropy":
-            return entropy(log_p(x_u)).mean()
-        # two views: independent dropout masks (train mode) and independent composition noise
-        return symmetric_kl(log_p(perturbed(x_u, self.semi.noise)), log_p(perturbed(x_u, self.semi.noise))).mean()
+        return self.semi.penalty(x_u, lambda x: head.logits(x, head.features(x), w, b).log_softmax(-1))
 
     def independence_penalty(self, x_l=None, y_l=None, x_u=None) -> torch.Tensor:
         """The independence term (:func:`class_prior_mmd`) on one batch: z drawn from q(z | x, y) (reparameterised),
