@@ -64,6 +64,7 @@ ABLATIONS = {
     "vae:consistency-0.3": {"semi": {"method": "consistency", "weight": 0.3, "noise": 0.05}},
     "vae:consistency-1": {"semi": {"method": "consistency", "weight": 1.0, "noise": 0.05}},
     "vae:consistency-3": {"semi": {"method": "consistency", "weight": 3.0, "noise": 0.05}},  # the default
+    "vae:consistency-10": {"semi": {"method": "consistency", "weight": 10.0, "noise": 0.05}},  # past the grid's edge
     "vae:entropy": {"semi": {"method": "entropy", "weight": 0.1}},
     "vae:multinomial": {"decoder": "multinomial"},  # decoder: the reference's dense softmax
     "vae:linear-head": {"embedding_hidden": 0},  # the expert-prior logistic model alone (no h)
