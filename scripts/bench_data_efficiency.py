@@ -58,7 +58,7 @@ VARIANTS = ("vae+weak", "vae+pretrain", "rf+desc", "gb+desc")
 # why the curve sits where it does: one setting of the default changed at a time (``--ablations``)
 ABLATIONS = {
     "vae:flat-prior": {"prior": "flat"},  # prior strength: no descriptor knowledge
-    # how the pool reaches the head (configs/semi/*.yaml, vae_design/models/semi.py); the default is consistency
+    # how the pool reaches the head (semi.PRESETS in vae_design/models/semi.py); the default is consistency
     "vae:m2-head": {"semi": {"method": "m2", "weight": 0.1}},  # M2: the unlabelled ELBO reaches the head
     "vae:semi-none": {"semi": {"method": "none"}},  # the pool trains encoder and decoder only
     "vae:consistency-0.3": {"semi": {"method": "consistency", "weight": 0.3, "noise": 0.05}},
@@ -122,8 +122,8 @@ def fit_cell(
         "vae": {},
         "vae-labelled": {"use_pool": False},
         "reference": reference_kwargs(),
-        "vae+weak": {"weak": {}},  # configs/weak/rules.yaml (the WeakLabelling defaults)
-        "vae+pretrain": {"pretrain": {}},  # configs/pretrain/descriptors.yaml
+        "vae+weak": {"weak": {}},  # weak=rules: the WeakLabelling defaults
+        "vae+pretrain": {"pretrain": {}},  # pretrain=descriptors: the Pretraining defaults
     } | ABLATIONS
     rows = []
     for name in models:

@@ -5,7 +5,7 @@
 2. The oracle (:class:`vae_design.benchmarks.oracle.PhaseOracle`): a random forest on every labelled default alloy
    with its own features, never used by the generator; its 5-fold cross-validated accuracy and AUC are printed.
 3. ``--n`` latents z ~ N(0, I), decoded with y = 1 and, from the same z, with y = 0, under the default constraints
-   of configs/generate.yaml, in two modes. ``raw``: the decoder alone (temperature 1, no guidance, no filter).
+   (vae_design/design/settings.py), in two modes. ``raw``: the decoder alone (temperature 1, no guidance, no filter).
    ``design``: z ~ N(0, T^2 I) (``--temperature``), ``--guide-steps`` of head guidance, and only designs with
    P(target) >= ``--min-probability`` kept (latent.temperature / guide_steps / min_probability). Per target: validity
    (valid alloys / n), accepted (kept / n), uniqueness (distinct / kept), novelty (distinct alloys more than 2 at.%

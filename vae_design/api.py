@@ -11,8 +11,8 @@ normalised to mole fractions. Labels are integers in the target's class order (s
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +24,11 @@ from vae_design.data.table import check_target
 from vae_design.data.vocabulary import ElementVocabulary
 from vae_design.data.weak_labels import WeakLabelling, weak_labels
 from vae_design.errors import InputError
-from vae_design.features.descriptors import DESCRIPTOR_NAMES
 from vae_design.models.bundle import load_bundle, save_bundle
 from vae_design.models.neighbours import NeighbourEvidence
-from vae_design.models.networks import DECODERS
 from vae_design.models.priors import HeadPrior
 from vae_design.models.semi import SemiSupervision
+from vae_design.models.settings import ModelSettings
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 from vae_design.resources import prior_config
 from vae_design.training.pretrain import Pretraining
@@ -50,64 +49,40 @@ def as_compositions(compositions: Sequence[CompositionLike]) -> list[Composition
 
 class AlloyVAE:
     """Semi-supervised disentangled VAE for alloy phase: fit on labelled + unlabelled compositions, then predict,
-    encode to latents and decode latents into compositions. Architecture arguments are those of :class:`VAEConfig`;
-    ``prior`` is a prior name in ``configs/prior/`` (``literature``, ``flat``, ``wrong_sign``), a mapping in that
-    format, or a :class:`HeadPrior`."""
+    encode to latents and decode latents into compositions. The architecture is a :class:`ModelSettings` (``model``),
+    or its fields as keywords (``AlloyVAE(z_dim=8)``); ``prior`` is a prior name in ``configs/prior/``
+    (``literature``, ``flat``, ``wrong_sign``), a mapping in that format, or a :class:`HeadPrior`; ``training`` a
+    :class:`~vae_design.training.fit.TrainingSettings`, ``semi``, ``weak`` and ``pretrain`` their settings (or
+    mappings of them)."""
 
     def __init__(
         self,
         target: str = "single_phase",
         prior: str | Mapping | HeadPrior = "literature",
-        z_dim: int = 32,
-        hidden: int = 512,
-        decoder: str = "sparse",
-        embedding_hidden: int = 128,
-        embedding_sees_composition: bool = True,
-        dropout: float = 0.1,
-        label_weight: float = 1.0,
-        kl_weight: float = 0.01,
-        independence_weight: float = 0.0,
-        encoder_sees_descriptors: bool = False,
-        descriptors: Sequence[str] = DESCRIPTOR_NAMES,
+        model: ModelSettings | None = None,
         training=None,
         weak: WeakLabelling | Mapping | None = None,
         pretrain: Pretraining | Mapping | None = None,
         semi: SemiSupervision | Mapping | None = None,
+        **architecture,
     ) -> None:
         classes = check_target(target)
-        for key, value, low in (("z_dim", z_dim, 1), ("hidden", hidden, 1), ("embedding_hidden", embedding_hidden, 0)):
-            if value < low:
-                raise InputError(f"model.{key} must be at least {low}, got {value}")
-        if not 0 <= dropout < 1:
-            raise InputError(f"model.dropout must be in [0, 1), got {dropout}")
-        if decoder not in DECODERS:
-            raise InputError(f"model.decoder must be {' or '.join(DECODERS)}, got {decoder!r}")
-        for key, value in (("label_weight", label_weight), ("kl_weight", kl_weight)):
-            if not value > 0:
-                raise InputError(f"model.{key} must be positive, got {value}")
-        if not independence_weight >= 0:
-            raise InputError(f"model.independence_weight must be >= 0, got {independence_weight}")
+        unknown = sorted(set(architecture) - {f.name for f in fields(ModelSettings)})
+        if unknown:
+            known = ", ".join(f.name for f in fields(ModelSettings))
+            raise TypeError(f"AlloyVAE() got an unexpected keyword argument {unknown[0]!r} (model settings: {known})")
+        settings = replace(model or ModelSettings(), **architecture)
         prior_values = prior_config(prior) if isinstance(prior, str) else prior
         if isinstance(prior_values, HeadPrior):
             prior_values = prior_values.to_dict()
-        head_prior = HeadPrior.from_dict(dict(prior_values), tuple(descriptors), tuple(classes))
+        head_prior = HeadPrior.from_dict(dict(prior_values), settings.descriptors, tuple(classes))
         head_prior.intercept_means(len(classes), classes.index("multi-phase"))  # class-prior length check
         self.target = target
         self.architecture = {
+            **asdict(settings),
             "classes": tuple(classes),
             "reference_class": classes.index("multi-phase"),
-            "descriptors": tuple(descriptors),
-            "z_dim": int(z_dim),
-            "hidden": int(hidden),
-            "decoder": decoder,
-            "embedding_hidden": int(embedding_hidden),
-            "embedding_sees_composition": bool(embedding_sees_composition),
-            "dropout": float(dropout),
-            "label_weight": float(label_weight),
-            "kl_weight": float(kl_weight),
             "semi": (SemiSupervision(**semi) if isinstance(semi, Mapping) else semi or SemiSupervision()).to_dict(),
-            "independence_weight": float(independence_weight),
-            "encoder_sees_descriptors": bool(encoder_sees_descriptors),
             "prior": head_prior.to_dict(),
         }
         self.training = training
@@ -115,7 +90,7 @@ class AlloyVAE:
         # pretraining of the head on cheap descriptor targets (None: off)
         self.weak = WeakLabelling(**weak) if isinstance(weak, Mapping) else weak
         self.pretrain = Pretraining(**pretrain) if isinstance(pretrain, Mapping) else pretrain
-        if self.pretrain is not None and embedding_hidden == 0:
+        if self.pretrain is not None and settings.embedding_hidden == 0:
             raise InputError("pretraining needs the head's composition network: set model.embedding_hidden > 0")
         if self.weak is not None and len(classes) != 2:
             raise InputError("weak labels from the rules say single phase or not: they need target single_phase")
@@ -269,7 +244,7 @@ class AlloyVAE:
         """Candidate alloys of class ``target`` (:mod:`vae_design.design`): ``workflow="latent"`` decodes ``n`` latents,
         ``"screen"`` keeps the ``n`` best palette alloys, ``"invert"`` walks from ``seed_alloy``. ``constraints`` and
         the groups ``latent``, ``screen``, ``invert``, ``scoring`` (keyword arguments) take the keys of
-        configs/generate.yaml. Returns :class:`~vae_design.design.Designs`: ``.table`` (one row per candidate),
+        vae_design/design/settings.py. Returns :class:`~vae_design.design.Designs`: ``.table`` (one row per candidate),
         ``.figures`` (validity, uniqueness, novelty, ...) and ``.latents``."""
         from vae_design.design.generate import plan_generation, run_generation
 
@@ -346,8 +321,13 @@ class AlloyVAE:
         """A trained model from its bundle, built through ``__init__`` like any other (so it can also be refit)."""
         vae, target, known_alloys, history, neighbours = load_bundle(Path(path))
         config = vae.config.to_dict()
-        arguments = set(inspect.signature(cls.__init__).parameters) - {"self", "target"}
-        model = cls(target=target, **{key: value for key, value in config.items() if key in arguments})
+        settings = {f.name for f in fields(ModelSettings)}
+        model = cls(
+            target=target,
+            prior=config["prior"],
+            semi=config["semi"],
+            model=ModelSettings(**{key: value for key, value in config.items() if key in settings}),
+        )
         model.vae, model.vocabulary = vae, ElementVocabulary(vae.config.elements)
         model.known_alloys, model.history, model.neighbours = known_alloys, history, neighbours
         return model

@@ -233,18 +233,6 @@ def test_head_guidance_raises_the_target_probability_and_filters_apply(trained_r
         model.generate("latent", **common, latent={"temperature": 0})
 
 
-def test_generate_yaml_defaults_equal_the_library_defaults():
-    from omegaconf import OmegaConf
-
-    from vae_design.design.generate import DEFAULTS
-    from vae_design.resources import config_dir
-
-    config = OmegaConf.to_container(OmegaConf.load(config_dir() / "generate.yaml"))
-    for group, defaults in DEFAULTS.items():
-        yaml_group = {k: v for k, v in config[group].items() if k not in ("file", "parquet")}
-        assert yaml_group == {k: v for k, v in defaults.items() if k not in ("given", "file")}, group
-
-
 def test_no_valid_latent_gives_an_empty_table_with_every_column(trained_run):
     import torch
 

@@ -74,7 +74,7 @@ def test_inspect_one_alloy_prints_and_writes_nothing(trained_run, tmp_path, caps
     ("args", "message"),
     [
         (["model=MISSING"], "model=MISSING: no such folder"),
-        (["alloy=AlCoCrFeNi"], "model=PATH is required"),
+        (["alloy=AlCoCrFeNi"], "bundle=PATH is required"),
         (["model=MODEL", "alloy=FeNI"], "alloy=FeNI: 'NI' at position 3 is ambiguous"),
         (["model=MODEL", "alloy=W"], "element W is not in the model"),
         (["model=MODEL", "inspect.level=2"], "inspect.level must be between 0 and 1"),

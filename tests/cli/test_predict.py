@@ -47,7 +47,7 @@ def test_predict_one_formula_prints_one_line_and_writes_nothing(trained_run, tmp
     [
         (["model=MISSING", "input=IN"], "model=MISSING: no such folder"),
         (["model=TMP", "input=IN"], "not a vae-design model bundle"),
-        (["input=IN"], "model=PATH is required"),
+        (["input=IN"], "bundle=PATH is required"),
         (["model=MODEL"], "give either input=FILE.csv or formula=FORMULA"),
         (["model=MODEL", "input=BAD"], "bad.csv, row 3, column 'formula': unknown element symbol 'Xx'"),
         (["model=MODEL", "input=OUTSIDE"], "outside.csv, row 2, column 'formula': element W is not in the model"),

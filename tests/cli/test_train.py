@@ -120,10 +120,14 @@ def test_a_failure_after_training_keeps_checkpoints_but_writes_no_results(alloy_
 
 
 def test_every_config_group_option_builds_a_model():
-    options = {group.name: sorted(p.stem for p in group.glob("*.yaml")) for group in config_dir().iterdir()}
-    assert set(options) >= {"data", "split", "model", "prior", "trainer", "logger", "experiment"}
+    from vae_design.cli.settings import group_options
+
+    # configs/<group>/*.yaml and the typed defaults in Hydra's config store (vae_design/cli/settings.py)
+    groups = ("data", "split", "model", "prior", "semi", "weak", "pretrain", "trainer", "logger", "experiment")
+    options = {group: group_options(group) for group in groups}
+    assert all(options.values()) and options["model"] == ["default"]
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        for group in ("model", "prior", "weak", "pretrain", "trainer", "logger", "experiment"):
+        for group in ("model", "prior", "semi", "weak", "pretrain", "trainer", "logger", "experiment"):
             for option in options[group]:
                 model = build_model(compose("train", overrides=[f"{group}={option}"]))
                 assert model.training is not None, f"{group}={option}"
@@ -401,7 +405,7 @@ def test_a_failure_while_saving_a_bundle_keeps_the_previous_one(trained_run, tmp
 def test_metrics_json_is_replaced_atomically(tmp_path, monkeypatch):
     from pathlib import Path
 
-    from vae_design.cli.commands import write_metrics
+    from vae_design.runs import write_metrics
 
     path = tmp_path / "metrics.json"
     write_metrics({"test/auc": 0.9}, path)

@@ -8,10 +8,10 @@ import numpy as np
 from vae_design.benchmarks.oracle import PhaseOracle
 from vae_design.data import load_table, parse_formula
 from vae_design.design import AlloyConstraints, ScoringSettings, latent_designs
-from vae_design.design.generate import DEFAULTS
 from vae_design.design.sampler import prior_latents
+from vae_design.design.settings import LatentSettings
 
-LATENT = DEFAULTS["latent"]  # guidance settings a mode leaves out are configs/generate.yaml's
+LATENT = LatentSettings()  # guidance settings a mode leaves out are the generate defaults
 
 
 def oracle_fit(seed: int) -> tuple[PhaseOracle, dict[str, float]]:
@@ -36,7 +36,7 @@ def oracle_fit(seed: int) -> tuple[PhaseOracle, dict[str, float]]:
 def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[str, float]:
     """Latent designs of both classes from the same z (z ~ N(0, temperature^2 I)), head guidance and head filter as
     ``mode`` says, judged by the oracle."""
-    constraints = AlloyConstraints.from_settings(model.vocabulary)  # the defaults of configs/generate.yaml
+    constraints = AlloyConstraints.from_settings(model.vocabulary)  # the generate defaults (design/settings.py)
     z = prior_latents(n, model.vae.config.z_dim, seed) * mode["temperature"]
     figures, formulas = {}, {}
     for target in (1, 0):
@@ -48,8 +48,8 @@ def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[
             known,
             ScoringSettings(),
             guide_steps=mode["guide_steps"],
-            guide_step_size=mode.get("guide_step_size", LATENT["guide_step_size"]),
-            guide_pull=mode.get("guide_pull", LATENT["guide_pull"]),
+            guide_step_size=mode.get("guide_step_size", LATENT.guide_step_size),
+            guide_pull=mode.get("guide_pull", LATENT.guide_pull),
         )
         valid = designs.table
         table = valid[valid["target_probability"] >= mode["min_probability"]]

@@ -17,11 +17,13 @@ budget applied to what is left, so changing the budget never changes val or test
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from vae_design.data.settings import SplitSettings
 from vae_design.data.table import AlloyTable
 from vae_design.errors import InputError
 
@@ -127,16 +129,15 @@ def apply_label_budget(
     return np.sort(kept), np.sort(withheld)
 
 
-def make_split(
-    table: AlloyTable,
-    scheme: str = "random",
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    label_budget: int | float | None = None,
-    seed: int = 0,
-    pool_excludes_eval_families: bool = True,
-) -> Split:
-    """Split a table into train / unlabelled / val / test positions (see the module docstring)."""
+def make_split(table: AlloyTable, settings: SplitSettings | None = None, /, **fields) -> Split:
+    """Split a table into train / unlabelled / val / test positions (see the module docstring), as a
+    :class:`SplitSettings` says (or its fields as keywords: ``make_split(table, scheme="grouped")``)."""
+    unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(SplitSettings)})
+    if unknown:
+        raise TypeError(f"make_split() got an unexpected keyword argument {unknown[0]!r}")
+    settings = dataclasses.replace(settings or SplitSettings(), **fields)
+    scheme, seed, label_budget = settings.scheme, settings.seed, settings.label_budget
+    val_fraction, test_fraction = settings.val_fraction, settings.test_fraction
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
         raise InputError(f"seed must be a whole number between 0 and 2^31 - 1, got {seed!r}")
     if scheme not in SCHEMES:
@@ -165,7 +166,7 @@ def make_split(
         )
     train, withheld = apply_label_budget(rest, labels[rest], label_budget, seed + 2)
     pool = positions[~labelled]
-    if scheme == "grouped" and pool_excludes_eval_families:
+    if scheme == "grouped" and settings.pool_excludes_eval_families:
         # Val families too: model selection must also judge systems the model has not seen.
         pool = pool[~np.isin(families[pool], np.concatenate([families[test], families[val]]))]
     unlabelled = np.sort(np.concatenate([pool, withheld]))

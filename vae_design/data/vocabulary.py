@@ -41,12 +41,13 @@ class ElementVocabulary:
 
     @classmethod
     def from_config(
-        cls, elements: Sequence[str] | None, compositions: Iterable[Mapping[str, float]]
+        cls, elements: Sequence[str] | str | None, compositions: Iterable[Mapping[str, float]]
     ) -> ElementVocabulary:
-        """The configured element list in its given order, or (when None) the elements of the data."""
+        """The configured element list in its given order (one name: a one-item list, as ``data.elements=Fe``),
+        or (when None) the elements of the data."""
         if elements is None:
             return cls.from_compositions(compositions)
-        return cls(tuple(str(e) for e in elements))
+        return cls((str(elements),) if isinstance(elements, str) else tuple(str(e) for e in elements))
 
     def __len__(self) -> int:
         return len(self.elements)

@@ -11,12 +11,13 @@ impossible settings are a one-line :class:`InputError` rather than an empty or e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import torch
 
 from vae_design.data.vocabulary import ElementVocabulary
 from vae_design.design.properties import alloy_cost, alloy_density, unpriced, without_density
+from vae_design.design.settings import ConstraintSettings
 from vae_design.errors import InputError
 
 # Bisection steps for the box-constrained projection onto the simplex: the threshold is bracketed in [-1, 1], so 50
@@ -32,87 +33,28 @@ PRECIOUS = frozenset(("Ru", "Rh", "Pd", "Os", "Ir", "Pt", "Au", "Re"))
 
 
 @dataclass(frozen=True)
-class AlloyConstraints:
-    """Fractions in at.% (``min_fraction=5`` means 5 at.%); ``grid`` is the composition step in at.%.
+class AlloyConstraints(ConstraintSettings):
+    """The constraints of :class:`ConstraintSettings` (fractions in at.%: ``min_fraction=5`` means 5 at.%; ``grid``
+    is the composition step in at.%) over a model's vocabulary, ``elements``.
 
-    ``allowed`` empty means every element of the model's vocabulary; ``forbidden`` removes elements from it.
-    Radioactive (:data:`RADIOACTIVE`) and precious (:data:`PRECIOUS`) elements are left out unless ``radioactive``
-    / ``precious`` is true or the element is named in ``allowed``.
+    ``allowed`` empty means every element of the vocabulary; ``forbidden`` removes elements from it. Radioactive
+    (:data:`RADIOACTIVE`) and precious (:data:`PRECIOUS`) elements are left out unless ``radioactive`` /
+    ``precious`` is true or the element is named in ``allowed``.
 
     ``max_cost`` (US$ per kg of alloy, raw materials) and ``max_density`` (g/cm^3, ideal mixing) are ceilings on
     the whole alloy (None: none). With a cost ceiling, elements the price table lacks cannot be priced and are left
     out (an error if ``allowed`` names one); likewise elements without a solid density under a density ceiling."""
 
-    allowed: tuple[str, ...] = ()
-    forbidden: tuple[str, ...] = ()
-    radioactive: bool = False
-    precious: bool = False
-    min_elements: int = 4
-    max_elements: int = 6
-    min_fraction: float = 5.0
-    max_fraction: float = 35.0
-    grid: float = 1.0
-    max_cost: float | None = None
-    max_density: float | None = None
-    elements: tuple[str, ...] = field(default=(), repr=False)  # the vocabulary, set by ``for_vocabulary``
+    elements: tuple[str, ...] = field(default=(), repr=False)  # the vocabulary, set by ``from_settings``
 
     @classmethod
     def from_settings(
-        cls,
-        vocabulary: ElementVocabulary,
-        allowed: Sequence[str] | str | None = (),
-        forbidden: Sequence[str] | str | None = (),
-        radioactive: bool = False,
-        precious: bool = False,
-        min_elements: int = 4,
-        max_elements: int = 6,
-        min_fraction: float = 5.0,
-        max_fraction: float = 35.0,
-        grid: float = 1.0,
-        max_cost: float | None = None,
-        max_density: float | None = None,
+        cls, vocabulary: ElementVocabulary, settings: ConstraintSettings | None = None, **values
     ) -> AlloyConstraints:
-        """Constraints for a model's vocabulary, checked (one-line InputError for impossible settings)."""
-
-        def as_tuple(value) -> tuple[str, ...]:
-            if value is None:
-                return ()
-            return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
-
-        def whole(value, key: str) -> int:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InputError(f"constraints.{key} must be a whole number, got {value!r}")
-            return value
-
-        def number(value, key: str) -> float:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-                raise InputError(f"constraints.{key} must be a number, got {value!r}")
-            return float(value)
-
-        def ceiling(value, key: str, unit: str) -> float | None:
-            if value is None:
-                return None
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise InputError(f"constraints.{key} must be a positive number of {unit} or null, got {value!r}")
-            return float(value)
-
-        for key, value in (("radioactive", radioactive), ("precious", precious)):
-            if not isinstance(value, bool):
-                raise InputError(f"constraints.{key} must be true or false, got {value!r}")
-        constraints = cls(
-            allowed=as_tuple(allowed),
-            forbidden=as_tuple(forbidden),
-            radioactive=radioactive,
-            precious=precious,
-            min_elements=whole(min_elements, "min_elements"),
-            max_elements=whole(max_elements, "max_elements"),
-            min_fraction=number(min_fraction, "min_fraction"),
-            max_fraction=number(max_fraction, "max_fraction"),
-            grid=number(grid, "grid"),
-            max_cost=ceiling(max_cost, "max_cost", "US$/kg"),
-            max_density=ceiling(max_density, "max_density", "g/cm^3"),
-            elements=vocabulary.elements,
-        )
+        """Constraints for a model's vocabulary from ``settings`` and/or the keyword ``values`` of its fields,
+        checked (one-line InputError for impossible settings)."""
+        chosen = {f.name: getattr(settings, f.name) for f in fields(ConstraintSettings)} if settings else {}
+        constraints = cls(**{**chosen, **values}, elements=vocabulary.elements)
         constraints.check()
         return constraints
 

@@ -19,6 +19,7 @@ import torch
 
 from vae_design.data.composition import parse_formula
 from vae_design.design.properties import alloy_cost, alloy_density
+from vae_design.design.settings import ScoringSettings
 from vae_design.features.descriptors import DESCRIPTOR_NAMES
 
 
@@ -98,18 +99,6 @@ class KnownAlloys:
             return np.zeros(0, dtype=int), np.zeros(0)
         # float32 sums leave ~1e-6 at.% of noise: 2.000001 must not count as more than 2 at.%
         return torch.cat(index).numpy(), torch.cat(distance).numpy().round(4)
-
-
-@dataclass(frozen=True)
-class ScoringSettings:
-    """``novel_above``: a candidate is novel when every known alloy is more than this many at.% away.
-    ``in_domain_within``: in domain when a known alloy is within this many at.% and every descriptor lies within
-    the known alloys' 0.5-99.5 percentile range. ``shipped_datasets``: compare with the shipped datasets too."""
-
-    novel_above: float = 2.0
-    in_domain_within: float = 25.0
-    shipped_datasets: bool = True
-    posterior_samples: int = 64
 
 
 def score(

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from vae_design.design.constraints import AlloyConstraints
+from vae_design.design.settings import ScreenSettings
 from vae_design.errors import InputError
 from vae_design.features.descriptors import DESCRIPTOR_NAMES
 
@@ -87,7 +88,7 @@ def plan_screen(constraints: AlloyConstraints, palette: tuple[str, ...], spread:
     return ScreenPlan(columns, patterns, total)
 
 
-def enumerate_chunks(plan: ScreenPlan, chunk: int = 65536) -> Iterator[torch.Tensor]:
+def enumerate_chunks(plan: ScreenPlan, chunk: int = ScreenSettings.chunk) -> Iterator[torch.Tensor]:
     """Grid steps over the palette columns (rows, P) int16, about ``chunk`` rows at a time, in a fixed order."""
     columns = np.arange(len(plan.columns))
     for k, table in plan.patterns.items():
@@ -189,8 +190,8 @@ def run_screen(
     keep: int,
     constraints: AlloyConstraints,
     parquet: Path | None = None,
-    chunk: int = 65536,
-    samples: int = 16,
+    chunk: int = ScreenSettings.chunk,
+    samples: int = ScreenSettings.posterior_samples,
     progress: Callable[[int, int], None] | None = None,
     per_element_set: bool = False,
     work: Path | None = None,

@@ -27,7 +27,8 @@ from vae_design.design.sampler import (
     prior_latents,
     soft_composition,
 )
-from vae_design.design.scoring import KnownAlloys, ScoringSettings, batch_figures, join_scored, score
+from vae_design.design.scoring import KnownAlloys, batch_figures, join_scored, score
+from vae_design.design.settings import InvertSettings, LatentSettings, ScoringSettings
 from vae_design.errors import InputError
 
 LATENT_SOURCES = ("prior", "grid", "seed", "given")
@@ -65,14 +66,14 @@ def seed_latent(model, formula: str, y: int | None = None) -> tuple[torch.Tensor
 def latents(
     model,
     n: int,
-    source: str = "prior",
+    source: str = LatentSettings.source,
     seed: int = 0,
-    grid_dims: int = 2,
-    span: float = 2.5,
+    grid_dims: int = LatentSettings.grid_dims,
+    span: float = LatentSettings.span,
     seed_alloy: str | None = None,
-    radius: float = 0.5,
+    radius: float = LatentSettings.radius,
     given: np.ndarray | None = None,
-    temperature: float = 1.0,
+    temperature: float = LatentSettings.temperature,
 ) -> torch.Tensor:
     """The (n, z_dim) latents a ``latent.source`` names (``given`` latents are used as they are); prior draws are
     scaled by ``temperature`` (above 1: further from the training alloys the decoder has memorised)."""
@@ -228,16 +229,16 @@ def invert_path(
     constraints: AlloyConstraints,
     known: KnownAlloys,
     settings: ScoringSettings | None = None,
-    steps: int = 200,
-    step_size: float = 0.05,
-    pull: float = 0.05,
-    threshold: float = 0.5,
+    walk: InvertSettings | None = None,
     progress: Progress | None = None,
 ) -> Designs:
     """Rows: the seed (on the grid, unconstrained), its decoding with y flipped to ``target``, then every new
-    decoded alloy along the gradient path; ``reached`` marks the first alloy with P(target) >= ``threshold``."""
+    decoded alloy along the gradient path of ``walk`` (at most ``walk.steps`` Adam steps); ``reached`` marks the
+    first alloy with P(target) >= ``walk.threshold``."""
     target = target_index(model, target)
     settings = settings or ScoringSettings()
+    walk = walk or InvertSettings()
+    steps = walk.steps
     vae = model.vae
     x_seed, z_seed, y_seed = seed_latent(model, seed_alloy)
     loose = AlloyConstraints(  # the seed as it is, whatever it contains
@@ -254,7 +255,7 @@ def invert_path(
     rows = [(seed_counts[0], z_seed.clone(), "seed", 0)]
     seen = set()
     reached = False
-    path = ascend(vae, z_seed[None], target, constraints, step_size, pull)
+    path = ascend(vae, z_seed[None], target, constraints, walk.step_size, walk.pull)
     for step, z in zip(range(steps + 1), path, strict=False):
         with torch.no_grad():
             counts, valid = decode_constrained(vae, z, target, constraints)
@@ -264,7 +265,7 @@ def invert_path(
             rows.append((counts[0], z[0].clone(), "flip y" if step == 0 else "gradient", step))
             x = constraints.to_fractions(counts).float()
             probability = model.neighbours.update(x, vae.class_probabilities(x)[0])[0, target]
-            if probability >= threshold:
+            if probability >= walk.threshold:
                 reached = True
                 break
         if progress:

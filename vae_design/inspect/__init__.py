@@ -12,21 +12,28 @@ Parts: :mod:`~vae_design.inspect.attributions` (SHAP), :mod:`~vae_design.inspect
 model bundle.
 """
 
-from vae_design.inspect.attributions import Attributions, explain_head
-from vae_design.inspect.formula import Formula, distil_formula
-from vae_design.inspect.head import HeadView
-from vae_design.inspect.inspection import Inspection, InspectionData, InspectSettings, inspect_model
-from vae_design.inspect.report import write_report
+from __future__ import annotations
 
-__all__ = [
-    "Attributions",
-    "Formula",
-    "HeadView",
-    "Inspection",
-    "InspectSettings",
-    "InspectionData",
-    "distil_formula",
-    "explain_head",
-    "inspect_model",
-    "write_report",
-]
+import importlib
+
+# Public name -> the module defining it, imported on first use: the CLI imports vae_design.inspect.settings for
+# every command's config, which must not pull in sympy, shap and matplotlib.
+_EXPORTS = {
+    "Attributions": "attributions",
+    "explain_head": "attributions",
+    "Formula": "formula",
+    "distil_formula": "formula",
+    "HeadView": "head",
+    "Inspection": "inspection",
+    "InspectionData": "inspection",
+    "inspect_model": "inspection",
+    "write_report": "report",
+    "InspectSettings": "settings",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

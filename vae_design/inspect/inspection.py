@@ -13,27 +13,9 @@ from vae_design.features.descriptors import DESCRIPTOR_NAMES
 from vae_design.inspect import attributions, fisher, latent
 from vae_design.inspect.formula import Formula, distil_formula
 from vae_design.inspect.head import Z90, HeadView
+from vae_design.inspect.settings import InspectSettings
 
 Part = tuple[list, np.ndarray]  # (compositions, integer labels)
-
-
-@dataclass(frozen=True)
-class InspectSettings:
-    """What ``configs/inspect.yaml`` sets (the ``inspect`` group); every count is an upper limit."""
-
-    level: float = 0.9  # central posterior interval of the head's coefficients
-    shap_background: int = 32  # training alloys the masked players are drawn from
-    shap_alloys: int = 100  # validation alloys explained (evenly spaced)
-    prune_share: float = 0.02  # a descriptor with less of the input Fisher information is proposed for pruning
-    sloppy_ratio: float = 1e-3  # parameter directions below this fraction of the largest eigenvalue are sloppy
-    formula_max_terms: int = 6
-    formula_tolerance: float = 0.01  # keep the sparsest formula within this validation AUC of the best
-    formula_bootstrap: int = 20
-    formula_fit_alloys: int = 3000  # training + unlabelled alloys the formula is fitted to (the head's probabilities)
-    formula_ratios: bool = True
-    latent_alloys: int = 3000  # alloys drawn in the latent maps
-    traversal_axes: int | None = None  # None: every axis, most used first
-    seed: int = 0
 
 
 @dataclass
@@ -49,7 +31,7 @@ class InspectionData:
     @classmethod
     def from_bundle(cls, model, test: Part | None = None) -> InspectionData:
         """The training, pool and validation alloys stored in the model bundle (``known_alloys.csv``); ``test``
-        as given (the bundle's test part is read by the CLI, or a user's file)."""
+        as given (the bundle's own test part or a user's file: :mod:`vae_design.inspect.held_out`)."""
         from vae_design.data.composition import parse_formula
 
         known = model.known_alloys
@@ -79,6 +61,16 @@ class Inspection:
     elements: tuple[str, ...]
     classes: tuple[str, ...]
 
+    def headline(self) -> str:
+        """Two lines for the terminal: the formula, and the validation AUC of head and formula beside the head's
+        effective number of parameters."""
+        formula, head = self.summary["formula"], self.summary["comparison"]["head"]
+        return (
+            f"formula ({formula['n_terms']} terms): logit P(single phase) = {formula['expression']}\n"
+            f"validation AUC: head {head.get('auc_val', float('nan')):.3f}, formula {formula['auc_val']:.3f}; "
+            f"effective parameters {self.summary['fim']['effective_dimension']:.2f}"
+        )
+
 
 def _evenly(items: list, n: int) -> list[int]:
     return sorted({int(i) for i in np.linspace(0, len(items) - 1, min(n, len(items)))}) if items else []
@@ -102,11 +94,56 @@ def raw_descriptors(view: HeadView, x: torch.Tensor) -> pd.DataFrame:
     return frame[list(view.descriptors)]
 
 
-def inspect_model(model, data: InspectionData, settings: InspectSettings = InspectSettings()) -> Inspection:
-    """Attributions, posterior vs prior, Fisher information, formula and latent space of ``model`` (an AlloyVAE)."""
-    from vae_design.api import as_compositions
-    from vae_design.benchmarks.rules import RULE_NAMES, score_rule
+@dataclass
+class _Inputs:
+    """What every section of an inspection reads: the model, its head, the alloys as tensors, the settings and one
+    random generator (drawn from in section order, so a seed gives one inspection)."""
+
+    model: object
+    data: InspectionData
+    settings: InspectSettings
+    view: HeadView
+    rng: np.random.Generator
+    x_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: np.ndarray  # 1 = not the reference class
+    parts: dict[str, Part]  # "val" and (with test alloys) "test": compositions and labels as y_val
+
+    @property
+    def binary(self) -> bool:
+        return len(self.model.classes) == 2
+
+
+def inspect_model(model, data: InspectionData, settings: InspectSettings | None = None) -> Inspection:
+    """Attributions, posterior vs prior, Fisher information, formula and latent space of ``model`` (an AlloyVAE),
+    section by section; ``settings`` default to :class:`InspectSettings`'s."""
     from vae_design.data.composition import canonical_formula
+
+    inputs = _inputs(model, data, settings or InspectSettings())
+    summary: dict = {"model": _model_summary(inputs)}
+    shap_values, explained = _shap_section(inputs, summary)
+    posterior = _posterior_section(inputs, summary)
+    parameter_spectrum, input_spectrum = _fisher_section(inputs, posterior, summary)
+    formula = _formula_section(inputs, summary)
+    z_shown, colours, traversals = _latent_section(inputs, summary)
+    return Inspection(
+        summary=_finite(summary),
+        attributions=shap_values,
+        explained=[canonical_formula(inputs.data.val[0][i]) for i in explained],
+        posterior=posterior,
+        parameter_spectrum=parameter_spectrum,
+        input_spectrum=input_spectrum,
+        formula=formula,
+        latent_z=z_shown,
+        latent_colours=colours,
+        traversals=traversals,
+        elements=tuple(model.vocabulary.elements),
+        classes=tuple(model.classes),
+    )
+
+
+def _inputs(model, data: InspectionData, settings: InspectSettings) -> _Inputs:
+    from vae_design.api import as_compositions
 
     data = InspectionData(
         (as_compositions(data.train[0]), np.asarray(data.train[1], dtype=int)),
@@ -115,40 +152,50 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings = Inspe
         None if data.test is None else (as_compositions(data.test[0]), np.asarray(data.test[1], dtype=int)),
     )
     view = HeadView(model.vae)
-    tensor = model.vocabulary.to_tensor
     ref = view.reference_class
-    rng = np.random.default_rng(settings.seed)
-    x_train, x_val = tensor(data.train[0]), tensor(data.val[0])
     y_val = (data.val[1] != ref).astype(int)
     parts = {"val": (data.val[0], y_val)}
     if data.test is not None and len(data.test[0]):
         parts["test"] = (data.test[0], (data.test[1] != ref).astype(int))
-    summary: dict = {
-        "model": {
-            "target": model.target,
-            "classes": list(model.classes),
-            "descriptors": list(view.descriptors),
-            "alloys": {
-                "train": len(data.train[0]),
-                "unlabelled": len(data.pool),
-                "val": len(data.val[0]),
-                "test": len(parts["test"][0]) if "test" in parts else 0,
-            },  # fmt: skip
-        }
+    tensor = model.vocabulary.to_tensor
+    rng = np.random.default_rng(settings.seed)
+    return _Inputs(model, data, settings, view, rng, tensor(data.train[0]), tensor(data.val[0]), y_val, parts)
+
+
+def _model_summary(inputs: _Inputs) -> dict:
+    model, data, parts = inputs.model, inputs.data, inputs.parts
+    return {
+        "target": model.target,
+        "classes": list(model.classes),
+        "descriptors": list(inputs.view.descriptors),
+        "alloys": {
+            "train": len(data.train[0]),
+            "unlabelled": len(data.pool),
+            "val": len(data.val[0]),
+            "test": len(parts["test"][0]) if "test" in parts else 0,
+        },  # fmt: skip
     }
 
-    # 1. SHAP: validation alloys against a background of training alloys
-    background = rng.choice(len(x_train), size=min(settings.shap_background, len(x_train)), replace=False)
-    explained = _evenly(data.val[0], settings.shap_alloys)
-    shap_values = attributions.explain_head(view, x_val[explained], x_train[np.sort(background)])
+
+def _shap_section(inputs: _Inputs, summary: dict) -> tuple[attributions.Attributions, list[int]]:
+    """1. SHAP: validation alloys against a background of training alloys. Returns the attributions and the
+    positions of the explained validation alloys."""
+    view, settings, x_train = inputs.view, inputs.settings, inputs.x_train
+    background = inputs.rng.choice(len(x_train), size=min(settings.shap_background, len(x_train)), replace=False)
+    explained = _evenly(inputs.data.val[0], settings.shap_alloys)
+    shap_values = attributions.explain_head(view, inputs.x_val[explained], x_train[np.sort(background)])
     mean_abs, direction = shap_values.mean_abs(), shap_values.direction()
     summary["shap"] = {d: mean_abs[d] for d in view.descriptors}
     summary["shap_direction"] = {d: direction[d] for d in view.descriptors}
     summary["shap_composition"] = mean_abs.get(attributions.COMPOSITION)
     summary["shap_base_value"] = float(shap_values.base_values.mean())
+    return shap_values, explained
 
-    # 2. posterior vs prior
-    posterior = model.head_posterior(level=settings.level)
+
+def _posterior_section(inputs: _Inputs, summary: dict) -> pd.DataFrame:
+    """2. posterior vs prior: the head's coefficients, with where they contradict their prior or flip its sign."""
+    level = inputs.settings.level
+    posterior = inputs.model.head_posterior(level=level)
     # the prior's own 90 % interval, compared with the posterior's
     posterior["contradicts"] = (posterior["hi"] < posterior["prior_mean"] - Z90 * posterior["prior_scale"]) | (
         posterior["lo"] > posterior["prior_mean"] + Z90 * posterior["prior_scale"]
@@ -157,22 +204,26 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings = Inspe
         (np.sign(posterior["lo"]) == np.sign(posterior["hi"]))
         & (np.sign(posterior["mean"]) == -np.sign(posterior["prior_mean"]))
     )
-    binary = len(model.classes) == 2
-    key = posterior["descriptor"] if binary else posterior["descriptor"] + "[" + posterior["class"] + "]"
+    key = posterior["descriptor"] if inputs.binary else posterior["descriptor"] + "[" + posterior["class"] + "]"
     columns = ["mean", "lo", "hi", "prior_mean", "prior_scale"]
     records = posterior[columns].to_dict(orient="records")
     summary["posterior"] = {k: {c: float(r[c]) for c in columns} for k, r in zip(key, records, strict=True)}
-    summary["posterior_level"] = settings.level
+    summary["posterior_level"] = level
     summary["posterior_contradicts"] = [k for k, c in zip(key, posterior["contradicts"], strict=True) if c]
     summary["posterior_sign_flips"] = [k for k, c in zip(key, posterior["sign_flip"], strict=True) if c]
+    return posterior
 
-    # 3. Fisher information: coefficients (summed over training alloys), inputs and latents (mean per alloy)
+
+def _fisher_section(inputs: _Inputs, posterior: pd.DataFrame, summary: dict) -> tuple[fisher.Spectrum, fisher.Spectrum]:
+    """3. Fisher information: coefficients (summed over training alloys), inputs and latents (mean per alloy), and
+    the descriptors proposed for pruning. Returns the coefficients' and the inputs' spectra."""
+    model, view, settings, x_train, x_val = inputs.model, inputs.view, inputs.settings, inputs.x_train, inputs.x_val
     names, prior_scales = fisher.coefficient_names(view)
     parameter_fim = fisher.head_parameter_fisher(view, x_train)
     parameter_spectrum = fisher.Spectrum.of(parameter_fim.detach(), names)
     input_spectrum = fisher.Spectrum.of(fisher.head_input_fisher(view, x_train).detach(), view.descriptors)
     z_val = model.vae.encode(x_val)
-    y_pred = torch.as_tensor(view.probability(x_val).numpy() > 0.5).long() if binary else None
+    y_pred = torch.as_tensor(view.probability(x_val).numpy() > 0.5).long() if inputs.binary else None
     if y_pred is None:
         y_pred = model.vae.class_probabilities(x_val)[0].argmax(-1)
     latent_spectrum = fisher.Spectrum.of(
@@ -183,6 +234,7 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings = Inspe
     thresholds = (settings.prune_share, settings.sloppy_ratio)
     proposal = fisher.propose_pruning(parameter_spectrum, input_spectrum, *thresholds, nonzero=nonzero)
     flagged = fisher.propose_pruning(parameter_spectrum, input_spectrum, *thresholds)
+    y_train = (inputs.data.train[1] != view.reference_class).astype(int)
     summary["fim"] = {
         "eigenvalues": parameter_spectrum.eigenvalues.tolist(),
         "condition_number": parameter_spectrum.condition_number,
@@ -204,15 +256,20 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings = Inspe
                 latent_spectrum.eigenvalues.sum() / max(input_spectrum.eigenvalues.sum(), 1e-300)
             ),
         },
-        "pruning": _pruning(view, proposal, x_train, (data.train[1] != ref).astype(int), x_val, y_val),
+        "pruning": _pruning(view, proposal, x_train, y_train, x_val, inputs.y_val),
     }
     summary["fim"]["pruning"]["kept_nonzero"] = {n: flagged[n] for n in flagged if n in nonzero}
+    return parameter_spectrum, input_spectrum
 
-    # 4. formula distilled from the head, against the head and the empirical rules
+
+def _formula_section(inputs: _Inputs, summary: dict) -> Formula:
+    """4. formula distilled from the head, against the head and the empirical rules."""
+    model, view, settings, data = inputs.model, inputs.view, inputs.settings, inputs.data
+    tensor = model.vocabulary.to_tensor
     fit_pool = [*data.train[0], *data.pool]
-    chosen = rng.choice(len(fit_pool), size=min(settings.formula_fit_alloys, len(fit_pool)), replace=False)
+    chosen = inputs.rng.choice(len(fit_pool), size=min(settings.formula_fit_alloys, len(fit_pool)), replace=False)
     x_fit = tensor([fit_pool[i] for i in np.sort(chosen)])
-    evaluation = {p: (raw_descriptors(view, tensor(c)), y) for p, (c, y) in parts.items()}
+    evaluation = {p: (raw_descriptors(view, tensor(c)), y) for p, (c, y) in inputs.parts.items()}
     formula = distil_formula(
         raw_descriptors(view, x_fit),
         view.probability(x_fit).numpy(),
@@ -237,12 +294,20 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings = Inspe
         "selection_frequency": formula.selection_frequency,
         "path": formula.path.to_dict(orient="records"),
     }
+    summary["comparison"] = _comparison(inputs, formula, {p: e[0] for p, e in evaluation.items()})
+    return formula
+
+
+def _comparison(inputs: _Inputs, formula: Formula, descriptors: dict[str, pd.DataFrame]) -> dict:
+    """AUC and accuracy of the head, the formula and each empirical rule on the validation (and test) alloys."""
+    from vae_design.benchmarks.rules import RULE_NAMES, score_rule
+
     comparison = {}
-    for p, (compositions, y) in parts.items():
-        head_log_odds = view.log_odds(tensor(compositions)).detach().numpy()
+    for p, (compositions, y) in inputs.parts.items():
+        head_log_odds = inputs.view.log_odds(inputs.model.vocabulary.to_tensor(compositions)).detach().numpy()
         comparison.setdefault("head", {}).update({f"{m}_{p}": v for m, v in _scores(y, head_log_odds).items()})
         comparison.setdefault("formula", {}).update(
-            {f"{m}_{p}": v for m, v in _scores(y, formula.log_odds(evaluation[p][0])).items()}
+            {f"{m}_{p}": v for m, v in _scores(y, formula.log_odds(descriptors[p])).items()}
         )
         for rule in RULE_NAMES:
             predicted, score, failed = score_rule(rule, compositions)
@@ -253,15 +318,19 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings = Inspe
             comparison.setdefault(rule, {}).update(
                 {f"auc_{p}": scored["auc"], f"accuracy_{p}": float((predicted == y).mean()), f"undescribed_{p}": failed}
             )
-    summary["comparison"] = comparison
+    return comparison
 
-    # 5. latent space
+
+def _latent_section(inputs: _Inputs, summary: dict) -> tuple[np.ndarray, dict[str, np.ndarray], list]:
+    """5. latent space: the labelled alloys' latents, disentanglement scores and traversals of the most used axes.
+    Returns the latents shown, their colourings and the traversals."""
+    model, settings, data = inputs.model, inputs.settings, inputs.data
     labelled = [*data.train[0], *data.val[0]]
     labels = np.concatenate([data.train[1], data.val[1]])
-    if "test" in parts:
+    if "test" in inputs.parts:
         labelled, labels = [*labelled, *data.test[0]], np.concatenate([labels, data.test[1]])
     shown = _evenly(labelled, settings.latent_alloys)
-    x_shown = tensor([labelled[i] for i in shown])
+    x_shown = model.vocabulary.to_tensor([labelled[i] for i in shown])
     z_shown = model.vae.encode(x_shown).numpy()
     fractions = x_shown.numpy()
     families = latent.element_family(fractions, model.vocabulary.elements)
@@ -269,22 +338,9 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings = Inspe
     summary["latent"] = latent.disentanglement_scores(z_shown, labels[shown], families, n_elements, settings.seed)
     axes = latent.active_axes(z_shown, settings.traversal_axes or z_shown.shape[1])
     summary["latent"]["axes_by_spread"] = [int(a) + 1 for a in axes]
-    traversals = latent.traverse(view, axes, model.classes)
-
-    return Inspection(
-        summary=_finite(summary),
-        attributions=shap_values,
-        explained=[canonical_formula(data.val[0][i]) for i in explained],
-        posterior=posterior,
-        parameter_spectrum=parameter_spectrum,
-        input_spectrum=input_spectrum,
-        formula=formula,
-        latent_z=z_shown,
-        latent_colours={"label": labels[shown], "number of elements": n_elements, "element family": families},
-        traversals=traversals,
-        elements=tuple(model.vocabulary.elements),
-        classes=tuple(model.classes),
-    )
+    traversals = latent.traverse(inputs.view, axes, model.classes)
+    colours = {"label": labels[shown], "number of elements": n_elements, "element family": families}
+    return z_shown, colours, traversals
 
 
 def _pruning(view: HeadView, proposal: dict, x_train, y_train, x_val, y_val) -> dict:

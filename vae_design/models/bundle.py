@@ -32,8 +32,8 @@ def save_bundle(
     previous bundle (or no folder), never a half-written file."""
     import pyro
 
-    from vae_design import __version__
     from vae_design.outputs import staged_run_dir
+    from vae_design.version import __version__
 
     scaler = vae.head.scaler
     meta = {

@@ -43,41 +43,29 @@ from pyro.nn import PyroModule, PyroParam
 from torch import nn
 from torch.distributions import constraints
 
-from vae_design.features.descriptors import DESCRIPTOR_NAMES, Descriptors
+from vae_design.features.descriptors import Descriptors
 from vae_design.models.independence import class_prior_mmd
 from vae_design.models.networks import CompositionEmbedding, DescriptorScaler, Encoder, make_decoder
 from vae_design.models.priors import HeadPrior
 from vae_design.models.semi import SemiSupervision
+from vae_design.models.settings import ModelSettings
+
+# Parameters live in the modules, not Pyro's global param store, so that Lightning's optimizer and checkpoints see
+# every parameter. Pyro reads the setting when a PyroModule is built: set once, where the PyroModules are defined.
+pyro.settings.set(module_local_params=True)
 
 
-@dataclass(frozen=True)
-class VAEConfig:
-    """Architecture of one model; saved in the bundle, so a loaded model rebuilds itself without a config file."""
+@dataclass(frozen=True, kw_only=True)
+class VAEConfig(ModelSettings):
+    """Architecture of one model: the user's :class:`ModelSettings` plus what the data and the prior decide. Saved
+    in the bundle, so a loaded model rebuilds itself without a config file."""
 
     elements: tuple[str, ...]
     classes: tuple[str, ...] = ("multi-phase", "single phase")
     reference_class: int = 0  # the class whose log-odds are fixed at 0 (multi-phase)
-    descriptors: tuple[str, ...] = DESCRIPTOR_NAMES
-    z_dim: int = 32
-    hidden: int = 512
-    decoder: str = "sparse"
-    embedding_hidden: int = 128  # 0: the head is the expert-prior linear model alone
-    embedding_sees_composition: bool = True  # False: h sees descriptors only, like the reference's classifier
-    dropout: float = 0.1
-    label_weight: float = 1.0
-    # beta of a beta-VAE: weight of KL(q(z | x, y) || p(z)). At 1 the element set is cheaper to model marginally than
-    # to encode (the latent collapsed to < 3 nats and decoded 10 % of held-out element sets); 0.01 keeps the
-    # reconstructions faithful enough to decode real alloys (87 % of sets in a 40-epoch autoencoder test).
-    kl_weight: float = 0.01
     # How the unlabelled pool reaches the head: SemiSupervision.to_dict() (models/semi.py). Plain M2 lets the
     # decoder's clusters override the labels: on the default data val AUC fell from 0.92 to 0.80 within three epochs.
     semi: dict = field(default_factory=lambda: SemiSupervision().to_dict())
-    # Weight of the independence term (models/independence.py): each class's aggregate q(z | x, y=k) matched to
-    # N(0, I), so z holds no label information and the decoder has to read y. Per alloy, beside the ELBO per alloy.
-    independence_weight: float = 0.0
-    # False: q(z | x, y) reads composition, presence and y only. The head's descriptors (delta, omega, ...) are
-    # almost the label, and an encoder that reads them hands z the label linearly.
-    encoder_sees_descriptors: bool = False
     prior: dict = field(default_factory=dict)  # HeadPrior.to_dict()
 
     @property
@@ -246,9 +234,6 @@ class PhaseVAE(nn.Module):
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
-        # Parameters live in the modules, not Pyro's global store: must be set before any PyroModule is built,
-        # so that Lightning's optimizer and checkpoints see every parameter.
-        pyro.settings.set(module_local_params=True)
         self.config = config
         head = PhaseHead(config)
         n_seen = len(config.descriptors) if config.encoder_sees_descriptors else 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -17,47 +16,15 @@ from vae_design.errors import InputError, NumericalError
 from vae_design.models.ssvae import PhaseVAE
 from vae_design.training.data import AlloyDataModule, TrainingTensors
 from vae_design.training.module import TrainingPlan
-
-MONITORS = {"val/log_loss": "min", "val/auc": "max", "val/accuracy": "max"}
-# The encoder's and decoder's validation figure (TrainingPlan.validation_step), lower is better.
-GENERATIVE_MONITOR = "val/generative_loss"
-LOGGERS = ("csv", "tensorboard")
-LR_SCHEDULES = ("cosine", "constant")
+from vae_design.training.settings import GENERATIVE_MONITOR, MONITORS, TrainingSettings
 
 
-@dataclass(frozen=True)
-class TrainingSettings:
-    """How to train (the ``trainer`` and ``optim`` config groups); units: epochs, alloys per batch."""
+def is_rank_zero() -> bool:
+    """Whether this process writes a run's files: under DDP every process trains, and Lightning's rank (read from
+    RANK, LOCAL_RANK, SLURM_PROCID, JSM_NAMESPACE_RANK when it is imported) picks one."""
+    from lightning.pytorch.utilities import rank_zero_only
 
-    max_epochs: int = 80
-    batch_size: int = 256
-    learning_rate: float = 6e-3
-    # cosine: the step size falls from learning_rate to 0 over max_epochs (the decoder's reconstructions of
-    # held-out alloys kept oscillating at a constant 6e-3); constant: learning_rate throughout
-    lr_schedule: str = "cosine"
-    weight_decay: float = 1e-4
-    patience: int = 15  # epochs without improvement of ``monitor`` before stopping
-    monitor: str = "val/log_loss"
-    accelerator: str = "auto"
-    devices: int | str = "auto"
-    strategy: str = "auto"
-    precision: str = "32-true"
-    gradient_clip_val: float = 5.0
-    deterministic: bool = True
-    progress_bar: bool = True
-    loggers: tuple[str, ...] = ("csv", "tensorboard")
-
-    def __post_init__(self) -> None:
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise InputError(f"trainer.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
-        if self.monitor not in MONITORS:
-            raise InputError(f"trainer.monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
-        unknown = [name for name in self.loggers if name not in LOGGERS]
-        if unknown:
-            raise InputError(f"unknown logger {unknown[0]!r} (choose from {', '.join(LOGGERS)})")
-        for key in ("max_epochs", "batch_size", "patience"):
-            if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
-                raise InputError(f"trainer.{key} must be a whole number >= 1, got {getattr(self, key)!r}")
+    return rank_zero_only.rank == 0
 
 
 def last_checkpoint(run_dir: Path) -> Path:

@@ -1,0 +1,111 @@
+"""The settings dataclasses as Hydra structured configs: one definition behind the CLI, the API and the bundle.
+
+Each config group's typed default is a dataclass of the layer that uses it, registered here in Hydra's config store
+(``configs/`` holds only presets over them, such as ``trainer=gpu``). So a default has one home, Hydra rejects an
+unknown key or a value of the wrong type while composing, and :func:`typed_error` turns its message into the
+house's one line ("model.z_dim must be a whole number, got 'abc'").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import is_dataclass
+
+from omegaconf import DictConfig, OmegaConf
+
+from vae_design.errors import InputError
+from vae_design.resources import config_dir
+
+
+def _node(settings) -> DictConfig:
+    """A writable structured config of a dataclass (frozen dataclasses give read-only nodes, which overrides
+    could not change)."""
+    node = OmegaConf.structured(settings)
+    OmegaConf.set_readonly(node, False)
+    return node
+
+
+def register() -> None:
+    """Store every group's typed options (idempotent; called before each composition)."""
+    from hydra.core.config_store import ConfigStore
+
+    from vae_design.data.settings import DataSettings, SplitSettings
+    from vae_design.data.weak_labels import WeakLabelling
+    from vae_design.models.semi import PRESETS
+    from vae_design.models.settings import ModelSettings
+    from vae_design.training.pretrain import Pretraining
+    from vae_design.training.settings import LoggerSettings, TrainerSettings
+
+    store = ConfigStore.instance()
+    store.store(group="data", name="default", node=_node(DataSettings))
+    store.store(group="split", name="random", node=_node(SplitSettings))
+    store.store(group="model", name="default", node=_node(ModelSettings))
+    store.store(group="trainer", name="default", node=_node(TrainerSettings))
+    store.store(group="logger", name="default", node=_node(LoggerSettings))
+    store.store(group="weak", name="rules", node=_node(WeakLabelling))
+    store.store(group="pretrain", name="descriptors", node=_node(Pretraining))
+    for name, preset in PRESETS.items():
+        store.store(group="semi", name=name, node=_node(preset))
+
+    from vae_design.design.settings import GenerateSettings
+    from vae_design.inspect.settings import InspectRun
+    from vae_design.runs import FeaturizeRun, PredictRun, TrainRun
+
+    # Root schemas of each command's yaml. Their groups are nested frozen dataclasses, read-only nodes of their own;
+    # the root stays open for the config groups and the yaml's CLI-only key (bundle) beside the typed settings (an
+    # unknown key on the command line is still refused: Hydra's "Could not override", and compose() for +key=...).
+    roots = {"generate": GenerateSettings, "inspect": InspectRun, "train": TrainRun, "predict": PredictRun}
+    for name, schema in {**roots, "featurize": FeaturizeRun}.items():
+        name = f"{name}_schema"
+        node = _node(schema)
+        for key in node:
+            if isinstance(node._get_node(key), DictConfig):
+                OmegaConf.set_readonly(node[key], False)
+        OmegaConf.set_struct(node, False)
+        store.store(name=name, node=node)
+
+
+def group_options(group: str) -> list[str]:
+    """The options of a config group, from ``configs/<group>/`` and the config store together ([] if no group)."""
+    from hydra.core.config_store import ConfigStore
+
+    register()
+    files = {path.stem for path in (config_dir() / group).glob("*.yaml")}
+    stored = ConfigStore.instance().list(group) if group in ConfigStore.instance().list("") else []
+    return sorted(files | {name.removesuffix(".yaml") for name in stored})
+
+
+def settings(cfg: DictConfig, key: str):
+    """``cfg[key]`` as its dataclass (the dataclass's own checks run here); None for an empty group (``weak=none``)."""
+    node = cfg.get(key)
+    if node is None or (isinstance(node, DictConfig) and not len(node)):
+        return None
+    value = OmegaConf.to_object(node)
+    if not is_dataclass(value):
+        raise InputError(f"{key} must be a group of settings, got {value!r}")
+    return value
+
+
+KINDS = {"Integer": "a whole number", "Float": "a number", "Boolean": "true or false", "String": "text"}
+
+
+def typed_error(error: BaseException) -> InputError | None:
+    """Hydra's "Value 'abc' of type 'str' could not be converted to Integer ... full_key: model.z_dim" as
+    "model.z_dim must be a whole number, got 'abc'"; None for any other error."""
+    text = str(error)
+    key = re.search(r"full_key: (\S+)", text)
+    value = re.match(r"Value '(.*)' of type '(\w+)' (?:could not be converted to (\w+)|is incompatible with)", text)
+    boolean = re.match(r"Value '(.*)' is not a valid bool \(type (\w+)\)", text)
+    if key is not None and boolean is not None:
+        shown = repr(boolean.group(1)) if boolean.group(2) == "str" else boolean.group(1)
+        return InputError(f"{key.group(1)} must be true or false, got {shown}")
+    if key is None or value is None:
+        return None
+    shown = repr(value.group(1)) if value.group(2) == "str" else value.group(1)
+    kind = KINDS.get(value.group(3) or "")
+    if kind is None:  # a Union hint such as trainer.devices' Union[int, str]
+        hint = re.search(r"type hint '(?:Union|Optional)\[([^']+)\]'", text)
+        names = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text"}
+        kinds = [names.get(name.strip(), name.strip()) for name in (hint.group(1) if hint else "").split(",")]
+        kind = " or ".join(kinds) if hint else "of another type"
+    return InputError(f"{key.group(1)} must be {kind}, got {shown}")

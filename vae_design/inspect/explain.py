@@ -1,0 +1,62 @@
+"""One alloy explained (``vae-design inspect alloy=FORMULA``): P(single phase) with each descriptor's SHAP
+contribution and its value in its unit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vae_design.errors import InputError
+from vae_design.inspect.settings import InspectSettings
+
+
+def usable_or_error(model, compositions: list, place: str, rows: list, column: str | None) -> None:
+    """The first composition the model cannot score (``model.unusable``) as a one-line error naming ``place`` (a
+    file, or ``alloy=...``), its row and ``column``."""
+    from vae_design.errors import located
+
+    reasons = model.unusable(compositions)
+    if reasons:
+        first = min(reasons)
+        raise InputError(located(reasons[first], place, rows[first], column))
+
+
+def alloy_composition(model, text: str):
+    """The composition of ``alloy=TEXT``, one the model can score; otherwise a one-line error naming it."""
+    from vae_design.data.composition import parse_formula
+
+    try:
+        composition = parse_formula(text)
+    except InputError as error:
+        raise InputError(f"alloy={text}: {error}") from None
+    usable_or_error(model, [composition], f"alloy={text}", [None], None)
+    return composition
+
+
+def explain_one(model, data, composition, text: str, settings: InspectSettings) -> str:
+    """P(single phase) of one alloy with each descriptor's SHAP contribution (against ``settings.shap_background``
+    training alloys of ``data``) and value in its unit, as lines to print."""
+    from vae_design.features.descriptors import DESCRIPTOR_UNITS
+    from vae_design.inspect.attributions import explain_head
+    from vae_design.inspect.head import HeadView
+    from vae_design.inspect.inspection import raw_descriptors
+
+    view = HeadView(model.vae)
+    x_train = model.vocabulary.to_tensor(data.train[0])
+    rng = np.random.default_rng(settings.seed)
+    background = np.sort(rng.choice(len(x_train), size=min(settings.shap_background, len(x_train)), replace=False))
+    x = model.vocabulary.to_tensor([composition])
+    result = explain_head(view, x, x_train[background])
+    values = raw_descriptors(view, x).iloc[0]
+    mean, std = model.predict_proba([composition], return_std=True)
+    multi = model.classes.index("multi-phase")
+    log_odds = result.outputs[0]
+    lines = [
+        f"{text}: P(single phase) {1 - mean[0, multi]:.3f} +- {std[0, multi]:.3f} "
+        f"(head alone at its posterior mean: {1 / (1 + np.exp(-log_odds)):.3f})",
+        f"log-odds {log_odds:+.3f} = average over training alloys {result.base_values[0]:+.3f} + contributions:",
+    ]
+    for j in np.argsort(-np.abs(result.values[0])):
+        player = result.players[j]
+        value = f"= {values[player]:.4g} {DESCRIPTOR_UNITS.get(player, '')}" if player in values.index else ""
+        lines.append(f"  {player:<12} {result.values[0, j]:+.3f}   {value}".rstrip())
+    return "\n".join(lines)
