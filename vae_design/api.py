@@ -218,6 +218,13 @@ class AlloyVAE:
             mean, std = self.neighbours.update(x, mean, std)
         return (mean.numpy(), std.numpy()) if return_std else mean.numpy()
 
+    def posterior_probabilities(
+        self, compositions: Sequence[CompositionLike], n_samples: int = 64, seed: int = 0
+    ) -> np.ndarray:
+        """The head's class probabilities (S, N, K) under S draws of its posterior q(w), without the neighbour
+        update: what acquisition rules such as BALD need beyond the mean and spread of :meth:`predict_proba`."""
+        return self.vae.posterior_probabilities(self._x(compositions), n_samples, seed).numpy()
+
     def encode(self, compositions: Sequence[CompositionLike], y: Sequence[int] | None = None) -> np.ndarray:
         """Latent nuisance factor z (posterior mean), given y (default: the predicted class)."""
         x = self._x(compositions)

@@ -256,10 +256,9 @@ class PhaseVAE(nn.Module):
         return self.guide.intercept_loc.detach(), self.guide.intercept_scale.detach()
 
     @torch.no_grad()
-    def class_probabilities(
-        self, x: torch.Tensor, n_samples: int = 64, seed: int = 0
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior-predictive class probabilities (N, K) and their standard deviation over q(w) (N, K)."""
+    def posterior_probabilities(self, x: torch.Tensor, n_samples: int = 64, seed: int = 0) -> torch.Tensor:
+        """Class probabilities (S, N, K) of the head under S draws of its posterior q(w) q(b) (h at its weights):
+        the samples behind :meth:`class_probabilities`, for acquisition rules that need more than mean and spread."""
         generator = torch.Generator(device=x.device).manual_seed(seed)
         w_loc, w_scale = self.coefficient_posterior()
         b_loc, b_scale = self.intercept_posterior()
@@ -267,7 +266,13 @@ class PhaseVAE(nn.Module):
         noise_b = torch.randn((n_samples, *b_loc.shape), generator=generator, device=x.device)
         w = w_loc + w_scale * noise_w
         b = b_loc + b_scale * noise_b
-        probabilities = self.head.logits(x, self.head.features(x), w, b).softmax(-1)
+        return self.head.logits(x, self.head.features(x), w, b).softmax(-1)
+
+    def class_probabilities(
+        self, x: torch.Tensor, n_samples: int = 64, seed: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior-predictive class probabilities (N, K) and their standard deviation over q(w) (N, K)."""
+        probabilities = self.posterior_probabilities(x, n_samples, seed)
         return probabilities.mean(0), probabilities.std(0)
 
     @torch.no_grad()
