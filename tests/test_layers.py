@@ -43,6 +43,8 @@ LAYERS: dict[str, int] = {
     "inspect": 10,
     # the jobs behind the commands as plain functions: a training run's folder, the prediction table
     "runs": 11,
+    # the campaign loop's update: measured alloys folded in, the model retrained (uses runs.train_run)
+    "update": 11,
     # the command line (the only place Hydra / OmegaConf are used): compose settings, call runs / design / inspect
     "cli": 12,
     # the root package vae_design/__init__.py: a thin facade over api; nothing inside the package imports it

@@ -85,7 +85,7 @@ def _part(table: AlloyTable, positions) -> tuple[list, np.ndarray]:
 
 
 def train_run(
-    model, table: AlloyTable, split, out: Path, seed: int, resume: bool, elements=None, record=None
+    model, table: AlloyTable, split, out: Path, seed: int, resume: bool, elements=None, record=None, init=None
 ) -> TrainedRun | None:
     """Fit ``model`` (an untrained AlloyVAE) on ``split`` of ``table``, evaluate it and write the run folder ``out``.
 
@@ -106,6 +106,8 @@ def train_run(
     train, unlabelled, val, test = (_part(table, getattr(split, p)) for p in ("train", "unlabelled", "val", "test"))
     vocabulary = ElementVocabulary.from_config(elements, table.alloys["composition"])
     fit = {"unlabelled": unlabelled[0], "val": val, "seed": seed, "run_dir": out, "resume": resume}
+    if init is not None:  # a warm start (AlloyVAE.fit's init: used only where vocabulary and architecture match)
+        fit["init"] = init
     if not is_rank_zero():  # under DDP (trainer=ddp, or srun on a cluster) every process runs this
         model.fit(*train, elements=vocabulary.elements, **fit)
         return None
@@ -237,3 +239,6 @@ def featurize_file(path: str, column: str, batch_size: int, progress: Callable[[
     )
     table.insert(0, "formula", [cells[column] for _, cells in rows])
     return table
+
+
+# ------------------------------------------------------------------------------------------------------ update

@@ -57,6 +57,8 @@ COMMANDS: dict[str, Command] = {
         "inspect_command:run_inspect",
     ),
     "featurize": Command("featurize", "physics descriptors of every alloy in a CSV file", "run_featurize"),
+    "update": Command("update", "fold measured alloys into a trained model and retrain it", "update:run_update"),
+    "suggest": Command("suggest", "which alloys to make next: a diverse batch by acquisition", "suggest:run_suggest"),
     "data summary": Command(
         "train",
         "counts per class, per source, element frequencies, number-of-elements histogram",

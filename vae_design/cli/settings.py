@@ -48,13 +48,22 @@ def register() -> None:
         store.store(group="semi", name=name, node=_node(preset))
 
     from vae_design.design.settings import GenerateSettings
+    from vae_design.design.suggest import SuggestRun
     from vae_design.inspect.settings import InspectRun
     from vae_design.runs import FeaturizeRun, PredictRun, TrainRun
+    from vae_design.update import UpdateRun
 
     # Root schemas of each command's yaml. Their groups are nested frozen dataclasses, read-only nodes of their own;
     # the root stays open for the config groups and the yaml's CLI-only key (bundle) beside the typed settings (an
     # unknown key on the command line is still refused: Hydra's "Could not override", and compose() for +key=...).
-    roots = {"generate": GenerateSettings, "inspect": InspectRun, "train": TrainRun, "predict": PredictRun}
+    roots = {
+        "generate": GenerateSettings,
+        "inspect": InspectRun,
+        "train": TrainRun,
+        "predict": PredictRun,
+        "update": UpdateRun,
+        "suggest": SuggestRun,
+    }
     for name, schema in {**roots, "featurize": FeaturizeRun}.items():
         name = f"{name}_schema"
         node = _node(schema)
