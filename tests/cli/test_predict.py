@@ -42,6 +42,14 @@ def test_predict_one_formula_prints_one_line_and_writes_nothing(trained_run, tmp
     assert not out.exists()
 
 
+def test_bundle_is_the_name_and_model_the_old_spelling(trained_run, capsys):
+    # bundle=PATH no longer collides with train's model config group; model=PATH still works, with a note
+    new = run(["predict", f"bundle={trained_run / 'model'}", "formula=CoCrFeMnNi"], capsys)
+    old = run(["predict", f"model={trained_run / 'model'}", "formula=CoCrFeMnNi"], capsys)
+    assert new[0] == old[0] == 0 and new[1] == old[1]
+    assert new[2] == "" and "model=PATH is now bundle=PATH" in old[2]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

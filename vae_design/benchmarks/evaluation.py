@@ -145,13 +145,15 @@ def budget_with_validation(parts: Parts, seed: int, share: float = 0.25) -> tupl
 
 
 def reference_kwargs() -> dict:
-    """AlloyVAE settings of the reference setup, from configs/experiment/reference.yaml (with its flat prior)."""
+    """AlloyVAE settings of the reference setup, from configs/experiment/reference.yaml (with its flat prior and
+    the m2 preset of models/semi.py under the experiment's semi overrides)."""
     import yaml
 
+    from vae_design.models.semi import PRESETS
     from vae_design.resources import config_dir
 
     experiment = yaml.safe_load((config_dir() / "experiment" / "reference.yaml").read_text(encoding="utf-8"))
-    semi = yaml.safe_load((config_dir() / "semi" / "m2.yaml").read_text(encoding="utf-8")) | experiment["semi"]
+    semi = PRESETS["m2"].to_dict() | experiment["semi"]
     return {**experiment["model"], "prior": "flat", "semi": semi}
 
 

@@ -105,6 +105,10 @@ def typed_error(error: BaseException) -> InputError | None:
     key = re.search(r"full_key: (\S+)", text)
     value = re.match(r"Value '(.*)' of type '(\w+)' (?:could not be converted to (\w+)|is incompatible with)", text)
     boolean = re.match(r"Value '(.*)' is not a valid bool \(type (\w+)\)", text)
+    if key is not None and re.match(r"Invalid value assigned: \w+ is not a ListConfig", text):
+        return InputError(f"{key.group(1)} must be a list, e.g. [a,b]")
+    if key is not None and re.match(r"Invalid (?:value|type) assigned: \w+ is not a (?:DictConfig|subclass)", text):
+        return InputError(f"{key.group(1)} is a group of settings: set its keys ({key.group(1)}.KEY=VALUE)")
     if key is not None and boolean is not None:
         shown = repr(boolean.group(1)) if boolean.group(2) == "str" else boolean.group(1)
         return InputError(f"{key.group(1)} must be true or false, got {shown}")
@@ -112,9 +116,19 @@ def typed_error(error: BaseException) -> InputError | None:
         return None
     shown = repr(value.group(1)) if value.group(2) == "str" else value.group(1)
     kind = KINDS.get(value.group(3) or "")
-    if kind is None:  # a Union hint such as trainer.devices' Union[int, str]
-        hint = re.search(r"type hint '(?:Union|Optional)\[([^']+)\]'", text)
-        names = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text"}
-        kinds = [names.get(name.strip(), name.strip()) for name in (hint.group(1) if hint else "").split(",")]
-        kind = " or ".join(kinds) if hint else "of another type"
+    if kind is None:  # a Union hint such as trainer.devices' Union[int, str] or Optional[Union[int, float]]
+        hint = re.search(r"type hint '([^']+)'", text)
+        names = {
+            "int": "a whole number",
+            "float": "a number",
+            "bool": "true or false",
+            "str": "text",
+            "NoneType": "null",
+        }
+        found = re.findall(r"\b(int|float|bool|str|NoneType)\b", hint.group(1) if hint else "")
+        if "float" in found and "int" in found:
+            found.remove("int")  # a number covers whole numbers
+        if hint and hint.group(1).startswith("Optional"):
+            found.append("NoneType")
+        kind = " or ".join(dict.fromkeys(names[name] for name in found)) or "of another type"
     return InputError(f"{key.group(1)} must be {kind}, got {shown}")

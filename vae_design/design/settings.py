@@ -3,14 +3,16 @@
 :class:`GenerateSettings` holds the top-level settings and one group each for ``constraints``, ``latent``,
 ``screen``, ``invert`` and ``scoring``. The CLI registers it as the root schema of ``configs/generate.yaml``
 (``vae_design/cli/settings.py``), so these defaults and types are the only ones: Hydra refuses an unknown key or a
-value of the wrong type, and each ``__post_init__`` here checks what a type cannot say (ranges, choices).
+value of the wrong type, and each ``__post_init__`` here checks what a type cannot say (ranges, choices) and, first,
+the types of what the Python API passes (``AlloyVAE.generate(n=2.5)``), with the CLI's one-line messages.
 Fractions and distances are in at.%, latent quantities in prior standard deviations.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import numbers
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -21,22 +23,50 @@ PARQUET_CHOICES = ("true", "false", "auto")
 
 
 def _names(value) -> tuple[str, ...]:
-    """Element symbols as a tuple: a list, or one name (``constraints.forbidden=Co``), or None for none."""
+    """Element symbols as a tuple: a list, or one name (``constraints.forbidden=Co``; any other single value is
+    one name too, as ``str(value)``), or None for none."""
     if value is None:
         return ()
-    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        return (str(value),)
+    return tuple(str(v) for v in value)
+
+
+# Type checks for values that come from the Python API (Hydra checks the CLI's): each runs first in __post_init__,
+# says "GROUP.KEY must be KIND, got VALUE" in one line, and stores the value converted (the dataclasses are frozen).
+# ``group`` is the key's prefix as the messages show it ("latent.", or "" for a top-level key).
+
+
+def _whole(group: str, settings, *keys: str) -> None:
+    """Whole numbers: ints and numpy integers (stored as int), never bools or floats such as 1.5 or 2.0."""
+    for key in keys:
+        value = getattr(settings, key)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise InputError(f"{group}{key} must be a whole number, got {value!r}")
+        object.__setattr__(settings, key, int(value))
+
+
+def _number(group: str, settings, *keys: str, finite: bool = True) -> None:
+    """Real numbers (ints, floats, numpy scalars; stored as float), finite unless ``finite=False``; never bools."""
+    for key in keys:
+        value = getattr(settings, key)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or (finite and not math.isfinite(value)):
+            raise InputError(f"{group}{key} must be a number, got {value!r}")
+        object.__setattr__(settings, key, float(value))
+
+
+def _flag(group: str, settings, *keys: str) -> None:
+    """True or false: bools only, never 0, 1 or strings such as 'no'."""
+    for key in keys:
+        value = getattr(settings, key)
+        if not isinstance(value, bool):
+            raise InputError(f"{group}{key} must be true or false, got {value!r}")
 
 
 def _at_least(group: str, settings, low: int, *keys: str) -> None:
     for key in keys:
         if getattr(settings, key) < low:
             raise InputError(f"{group}{key} must be at least {low}, got {getattr(settings, key)}")
-
-
-def _finite(group: str, settings, *keys: str) -> None:
-    for key in keys:
-        if not math.isfinite(getattr(settings, key)):
-            raise InputError(f"{group}{key} must be a number, got {getattr(settings, key)!r}")
 
 
 def _ceiling(value, key: str, unit: str) -> float | None:
@@ -78,14 +108,13 @@ class ConstraintSettings:
     max_density: Any = None
 
     def __post_init__(self) -> None:
+        _whole("constraints.", self, "min_elements", "max_elements")
+        _number("constraints.", self, "min_fraction", "max_fraction", "grid")
+        _flag("constraints.", self, "radioactive", "precious")
         object.__setattr__(self, "allowed", _names(self.allowed))
         object.__setattr__(self, "forbidden", _names(self.forbidden))
-        for key in ("radioactive", "precious"):
-            if not isinstance(getattr(self, key), bool):
-                raise InputError(f"constraints.{key} must be true or false, got {getattr(self, key)!r}")
         object.__setattr__(self, "max_cost", _ceiling(self.max_cost, "max_cost", "US$/kg"))
         object.__setattr__(self, "max_density", _ceiling(self.max_density, "max_density", "g/cm^3"))
-        _finite("constraints.", self, "min_fraction", "max_fraction", "grid")
 
 
 @dataclass(frozen=True)
@@ -121,9 +150,11 @@ class LatentSettings:
     limit: int = 100_000
 
     def __post_init__(self) -> None:
+        _whole("latent.", self, "grid_dims", "guide_steps", "limit")
+        _number("latent.", self, "span", "radius", "temperature", "min_probability", "guide_step_size", "guide_pull")
+        _flag("latent.", self, "novel_only", "deduplicate")
         _at_least("latent.", self, 1, "grid_dims", "limit")
         _at_least("latent.", self, 0, "guide_steps")
-        _finite("latent.", self, "span", "radius", "temperature", "min_probability", "guide_step_size", "guide_pull")
 
 
 @dataclass(frozen=True)
@@ -146,6 +177,9 @@ class ScreenSettings:
     parquet: str = "auto"
 
     def __post_init__(self) -> None:
+        _whole("screen.", self, "limit", "chunk", "posterior_samples")
+        _number("screen.", self, "spread")
+        _flag("screen.", self, "per_element_set")
         object.__setattr__(self, "palette", None if self.palette is None else _names(self.palette))
         choice = str(self.parquet).lower()
         if choice not in PARQUET_CHOICES:
@@ -153,7 +187,6 @@ class ScreenSettings:
         object.__setattr__(self, "parquet", choice)
         _at_least("screen.", self, 1, "limit", "chunk")
         _at_least("screen.", self, 2, "posterior_samples")
-        _finite("screen.", self, "spread")
 
 
 @dataclass(frozen=True)
@@ -170,8 +203,9 @@ class InvertSettings:
     threshold: float = 0.5
 
     def __post_init__(self) -> None:
+        _whole("invert.", self, "steps")
+        _number("invert.", self, "step_size", "pull", "threshold")
         _at_least("invert.", self, 0, "steps")
-        _finite("invert.", self, "step_size", "pull", "threshold")
 
 
 @dataclass(frozen=True)
@@ -188,7 +222,9 @@ class ScoringSettings:
     posterior_samples: int = 64
 
     def __post_init__(self) -> None:
-        _finite("scoring.", self, "novel_above", "in_domain_within")
+        _whole("scoring.", self, "posterior_samples")
+        _number("scoring.", self, "novel_above", "in_domain_within")
+        _flag("scoring.", self, "shipped_datasets")
         _at_least("scoring.", self, 2, "posterior_samples")
 
 
@@ -228,6 +264,8 @@ class GenerateSettings:
     resume: bool = False
 
     def __post_init__(self) -> None:
+        _whole("", self, "n", "target", "seed")
+        _flag("", self, "plots", "resume")
         if self.workflow not in WORKFLOWS:
             raise InputError(f"unknown workflow '{self.workflow}'; choose one of {', '.join(WORKFLOWS)}")
         _at_least("", self, 1, "n")

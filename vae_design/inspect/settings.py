@@ -3,13 +3,16 @@ for the CLI and the Python API.
 
 The CLI registers :class:`InspectRun` as the root schema of ``configs/inspect.yaml`` (``vae_design/cli/settings.py``),
 so these defaults and types are the only ones: Hydra refuses an unknown key or a value of the wrong type, and
-``__post_init__`` checks the ranges.
+``__post_init__`` checks the ranges and, first, the types of what the Python API passes
+(``InspectSettings(level="x")``), with the CLI's one-line messages.
 """
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
+from vae_design.design.settings import _flag, _number, _whole
 from vae_design.errors import InputError
 
 
@@ -40,11 +43,26 @@ class InspectSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        _whole(
+            "inspect.",
+            self,
+            "shap_background",
+            "shap_alloys",
+            "formula_max_terms",
+            "formula_bootstrap",
+            "formula_fit_alloys",
+            "latent_alloys",
+            "seed",
+        )
+        _number("inspect.", self, "level", "prune_share", "sloppy_ratio", "formula_tolerance", finite=False)
+        _flag("inspect.", self, "formula_ratios")
         if not 0 < self.level < 1:
             raise InputError(f"inspect.level must be between 0 and 1, got {self.level}")
         axes = self.traversal_axes
-        if axes is not None and axes < 1:
+        if axes is not None and (isinstance(axes, bool) or not isinstance(axes, numbers.Integral) or axes < 1):
             raise InputError(f"inspect.traversal_axes must be a whole number of at least 1 or null, got {axes!r}")
+        if axes is not None:
+            object.__setattr__(self, "traversal_axes", int(axes))
         for key in ("shap_background", "shap_alloys", "formula_max_terms", "latent_alloys"):
             if getattr(self, key) < 1:
                 raise InputError(f"inspect.{key} must be at least 1, got {getattr(self, key)}")
@@ -64,3 +82,6 @@ class InspectRun:
     inspect: InspectSettings = field(default_factory=InspectSettings)
     # seeds the inspection (inspect.seed follows it)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        _whole("", self, "seed")

@@ -69,7 +69,7 @@ def load_bundle(path: Path) -> tuple[PhaseVAE, str, pd.DataFrame, dict, Neighbou
     folder is an InputError naming the file."""
     meta_path = path / "model.json"
     if not meta_path.is_file():
-        raise InputError(f"{path}: not a vae-design model bundle (no model.json); pass model=RUN_DIR/model")
+        raise InputError(f"{path}: not a vae-design model bundle (no model.json); pass bundle=RUN_DIR/model")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

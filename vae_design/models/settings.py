@@ -8,6 +8,7 @@ store (``vae_design/cli/settings.py``), so its defaults and types are the only o
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 from vae_design.errors import InputError
@@ -52,8 +53,9 @@ class ModelSettings:
         object.__setattr__(self, "descriptors", tuple(self.descriptors))
         for key, low in (("z_dim", 1), ("hidden", 1), ("embedding_hidden", 0)):
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise InputError(f"model.{key} must be a whole number >= {low}, got {value!r}")
+            object.__setattr__(self, key, int(value))  # numpy integers as int
         if not 0 <= self.dropout < 1:
             raise InputError(f"model.dropout must be in [0, 1), got {self.dropout}")
         if self.decoder not in DECODERS:
