@@ -21,7 +21,9 @@ Methods (peers measured in the same run):
   unlike ``suggest``) scored by ``design.acquisition`` and the batch picked by ``design.suggest.select_batch`` with
   the suggest defaults (min_distance, length_scale; revealed alloys excluded);
 - ``vae-random``: the same model trained on random choices, for the AUC curve of random choice.
-Peers take their top ``--batch`` (no diversity rule), as a user of a forest would.
+Peers take their top ``--batch`` (no diversity rule), as a user of a forest would. Ablations of the diversity rule:
+``rf-prob+diverse`` (the forest's P through ``select_batch``) and ``vae-expected_hits+top`` (no min_distance, no
+penalisation: the top ``--batch`` alloys that are not already revealed).
 
 Per round: cumulative hits, the enhancement factor EF = hits / hits of random (means over seeds), the acceleration
 factor AF = (rounds random needs to reach the method's hits, linearly interpolated) / rounds, and the test AUC of the
@@ -45,7 +47,9 @@ import numpy as np
 import pandas as pd
 
 VAE = ("vae-expected_hits", "vae-ucb", "vae-information_gain", "vae-thompson")
-METHODS = ("random", "rf-prob", "rf-ucb", "rules", "vae-random", *VAE)
+# the diversity rule's share: the forest with suggest's batch rule, the VAE with its top 10 (no min_distance)
+ABLATIONS = ("rf-prob+diverse", "vae-expected_hits+top")
+METHODS = ("random", "rf-prob", "rf-ucb", "rules", "vae-random", *VAE, *ABLATIONS)
 
 
 def campaign_data(seed: int, test_share: float, seed_share: float, min_elements: int, pool: int):
@@ -121,7 +125,8 @@ def run_campaign(seed: int, method: str, args) -> list[dict]:
         else:
             forest = _forest(features, labels, np.asarray(revealed), seed)
             auc = _auc(labels[test], _forest_scores(forest, features[test], "rf-prob"))
-            scores = _forest_scores(forest, features[hidden], method) if method.startswith("rf") else None
+            kind = method.removesuffix("+diverse")
+            scores = _forest_scores(forest, features[hidden], kind) if method.startswith("rf") else None
         rows.append(
             {
                 "seed": seed,
@@ -140,6 +145,8 @@ def run_campaign(seed: int, method: str, args) -> list[dict]:
         elif method == "rules":
             order = [hidden.index(i) for i in rules_order if i in hidden]
             picks = order[: args.batch]
+        elif method == "rf-prob+diverse":
+            picks = _diverse(scores, compositions, hidden, revealed, args.batch)
         elif method.startswith("rf"):
             picks = list(np.argsort(-scores)[: args.batch])
         else:
@@ -149,6 +156,18 @@ def run_campaign(seed: int, method: str, args) -> list[dict]:
         revealed += chosen
         hidden = [i for i in hidden if i not in set(chosen)]
     return rows
+
+
+def _diverse(scores, compositions, hidden, revealed, n) -> list[int]:
+    """The forest's batch through suggest's rule (min_distance, local penalisation; revealed alloys excluded)."""
+    from vae_design.data import ElementVocabulary
+    from vae_design.design.suggest import SuggestSettings, select_batch
+
+    vocabulary = ElementVocabulary.from_compositions(compositions)
+    fractions = vocabulary.to_tensor([compositions[i] for i in hidden]).numpy()
+    known = vocabulary.to_tensor([compositions[i] for i in revealed]).numpy()
+    defaults = SuggestSettings()
+    return select_batch(scores, fractions, n, defaults.min_distance, defaults.length_scale, exclude=known)
 
 
 def _vae_round(method, seed, compositions, labels, revealed, hidden, test, pool, rng, args):
@@ -170,15 +189,14 @@ def _vae_round(method, seed, compositions, labels, revealed, hidden, test, pool,
         return model, auc, None
     defaults = SuggestSettings()
     samples = model.posterior_probabilities(unrevealed, n_samples=defaults.posterior_samples, seed=seed)
-    acquisition = ACQUISITIONS[method.removeprefix("vae-")]
+    acquisition = ACQUISITIONS[method.removeprefix("vae-").removesuffix("+top")]
     score = lambda generator: acquisition(samples, single, generator, defaults.kappa)  # noqa: E731
     if method != "vae-thompson":
         score = score(rng)
     fractions = model.vocabulary.to_tensor(unrevealed).numpy()
     known = model.vocabulary.to_tensor(revealed_alloys).numpy()
-    picks = select_batch(
-        score, fractions, args.batch, defaults.min_distance, defaults.length_scale, exclude=known, rng=rng
-    )
+    spacing = (0.0, 1e-9) if method.endswith("+top") else (defaults.min_distance, defaults.length_scale)
+    picks = select_batch(score, fractions, args.batch, *spacing, exclude=known, rng=rng)
     return model, auc, list(picks)
 
 
@@ -230,7 +248,7 @@ def summarise(rounds: pd.DataFrame, out: Path) -> dict[str, float]:
     fig.savefig(out / "curves.png", dpi=120)
     figures = {}
     for _, row in table.iterrows():
-        key = row.method.replace("-", "_")
+        key = row.method.replace("-", "_").replace("+", "_")
         if row["round"] in (5, rounds["round"].max()):
             figures[f"{key}_hits_r{row['round']}"] = row.hits
             figures[f"{key}_ef_r{row['round']}"] = row.ef
