@@ -254,13 +254,15 @@ class AlloyVAE:
         seed: int = 0,
         seed_alloy: str | None = None,
         constraints: Mapping | None = None,
+        given: np.ndarray | None = None,
         **settings,
     ):
         """Candidate alloys of class ``target`` (:mod:`vae_design.design`): ``workflow="latent"`` decodes ``n`` latents,
         ``"screen"`` keeps the ``n`` best palette alloys, ``"invert"`` walks from ``seed_alloy``. ``constraints`` and
         the groups ``latent``, ``screen``, ``invert``, ``scoring`` (keyword arguments) take the keys of
-        vae_design/design/settings.py. Returns :class:`~vae_design.design.Designs`: ``.table`` (one row per candidate),
-        ``.figures`` (validity, uniqueness, novelty, ...) and ``.latents``."""
+        vae_design/design/settings.py; ``given``: latents (N, z_dim) for ``latent={"source": "given"}``. Returns
+        :class:`~vae_design.design.Designs`: ``.table`` (one row per candidate), ``.figures`` (validity, uniqueness,
+        novelty, ...) and ``.latents``."""
         from vae_design.design.generate import plan_generation, run_generation
 
         unknown = sorted(set(settings) - {"latent", "screen", "invert", "scoring"})
@@ -268,7 +270,7 @@ class AlloyVAE:
             raise InputError(f"unknown generate setting '{unknown[0]}' (groups: latent, screen, invert, scoring)")
         if self.vae is None:
             raise RuntimeError("the model is not trained: call fit() or AlloyVAE.load() first")
-        plan = plan_generation(self, workflow, n, target, seed, seed_alloy, constraints, **settings)
+        plan = plan_generation(self, workflow, n, target, seed, seed_alloy, constraints, given=given, **settings)
         return run_generation(plan)
 
     def evaluate(self, val=None, test=None, seed: int = 0) -> dict[str, float]:

@@ -89,6 +89,10 @@ def test_latent_z_given_in_a_file_is_decoded_as_given(trained_run, tmp_path, cap
     latent = {"source": "given", "file": str(source), "deduplicate": False, "guide_steps": 0, "min_probability": 0}
     designs = AlloyVAE.load(trained_run / "model").generate("latent", n=5, latent=latent)
     assert np.allclose(designs.latents, z[designs.table["latent_index"]], atol=1e-5)
+    # or the array itself (given=)
+    del latent["file"]
+    designs = AlloyVAE.load(trained_run / "model").generate("latent", n=5, latent=latent, given=z)
+    assert np.allclose(designs.latents, z[designs.table["latent_index"]], atol=1e-5)
 
 
 def test_screen_ranks_by_the_target_probability_and_streams_parquet(trained_run, tmp_path, capsys):
