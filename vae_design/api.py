@@ -205,6 +205,16 @@ class AlloyVAE:
                 reasons[inside[row]] = reason
         return reasons
 
+    def check_usable(self, compositions: Sequence[Composition], place: str, rows: Sequence, column: str | None) -> None:
+        """The first composition this model cannot score (:meth:`unusable`) as a one-line error naming ``place`` (a
+        file, or ``formula=...``), its row (``rows[i]`` for composition i) and ``column``."""
+        from vae_design.errors import located
+
+        reasons = self.unusable(compositions)
+        if reasons:
+            first = min(reasons)
+            raise InputError(located(reasons[first], place, rows[first], column))
+
     @property
     def classes(self) -> tuple[str, ...]:
         return self.architecture["classes"]

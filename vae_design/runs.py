@@ -21,7 +21,7 @@ import pandas as pd
 
 from vae_design.data.table import AlloyTable
 from vae_design.data.vocabulary import ElementVocabulary
-from vae_design.errors import InputError, located
+from vae_design.errors import InputError
 from vae_design.outputs import staged_run_dir, write_text_atomic
 
 METRICS_FILE = "metrics.json"
@@ -188,15 +188,6 @@ def sweep_report(sweep_dir: Path) -> tuple[list[str], int]:
     return lines, failed
 
 
-def check_usable(model, compositions: Sequence, path: str, rows: Sequence, column: str | None) -> None:
-    """The first composition the model cannot score (:meth:`AlloyVAE.unusable`) as an error naming file, row and
-    column."""
-    reasons = model.unusable(compositions)
-    if reasons:
-        first = min(reasons)
-        raise InputError(located(reasons[first], path, rows[first], column))
-
-
 def prediction_table(model, compositions: Sequence) -> pd.DataFrame:
     """``probability`` = P(single phase) and ``uncertainty`` = its standard deviation over the head's posterior
     (through the neighbour update, like the probability); for a multi-class target also ``probability_<class>``."""
@@ -213,11 +204,10 @@ def prediction_table(model, compositions: Sequence) -> pd.DataFrame:
 def predict_file(model, path: str, column: str) -> pd.DataFrame:
     """The prediction table of every formula in ``column`` of the CSV file ``path``, ``formula`` (as written) first;
     a bad or unusable formula is a one-line error naming file, row and column."""
-    from vae_design.data.csv_input import parse_formula_cell, read_table
+    from vae_design.data.csv_input import read_formulas
 
-    rows = read_table(path, (column,))
-    compositions = [parse_formula_cell(cells[column], path, row, column) for row, cells in rows]
-    check_usable(model, compositions, path, [row for row, _ in rows], column)
+    rows, compositions = read_formulas(path, column)
+    model.check_usable(compositions, path, [row for row, _ in rows], column)
     table = prediction_table(model, compositions)
     table.insert(0, "formula", [cells[column] for _, cells in rows])
     return table
@@ -225,12 +215,11 @@ def predict_file(model, path: str, column: str) -> pd.DataFrame:
 
 def featurize_file(path: str, column: str, batch_size: int, progress: Callable[[int, int], None] | None = None):
     """The descriptors of every formula in ``column`` of the CSV file ``path``, ``formula`` (as written) first."""
-    from vae_design.data.csv_input import parse_formula_cell, read_table
+    from vae_design.data.csv_input import read_formulas
     from vae_design.errors import where
     from vae_design.features.featurize import featurize_compositions
 
-    rows = read_table(path, (column,))
-    compositions = [parse_formula_cell(cells[column], path, row, column) for row, cells in rows]
+    rows, compositions = read_formulas(path, column)
     table = featurize_compositions(
         compositions,
         batch_size=batch_size,

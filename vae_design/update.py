@@ -12,7 +12,7 @@ import pandas as pd
 
 from vae_design.data.table import AlloyTable
 from vae_design.errors import InputError, located
-from vae_design.runs import METRICS_FILE, TrainedRun, check_usable, train_run, train_summary, write_metrics
+from vae_design.runs import METRICS_FILE, TrainedRun, train_run, train_summary, write_metrics
 
 
 @dataclass(frozen=True)
@@ -54,17 +54,11 @@ def read_results(model, path: str, formula_col: str, label_col: str) -> list[dic
     as ``model``'s target takes labels and usable by ``model`` (its element vocabulary and descriptor data). A
     problem is a one-line InputError naming file, row and column; so is one alloy measured twice with different
     labels (repeats with the same label count once)."""
-    from vae_design.data.csv_input import parse_formula_cell, parse_label, read_table
+    from vae_design.data.csv_input import read_labelled_formulas
 
-    rows = read_table(path, (formula_col, label_col))
-    compositions, labels = [], []
-    for row, cells in rows:
-        compositions.append(parse_formula_cell(cells[formula_col], path, row, formula_col))
-        label, _ = parse_label(cells[label_col], model.target, path, row, label_col)
-        if label is None:
-            raise InputError(located("a measured alloy needs a label", path, row, label_col))
-        labels.append(label)
-    check_usable(model, compositions, path, [row for row, _ in rows], formula_col)
+    missing = "a measured alloy needs a label"
+    rows, compositions, labels = read_labelled_formulas(path, formula_col, label_col, model.target, missing)
+    model.check_usable(compositions, path, [row for row, _ in rows], formula_col)
     return [
         {"composition": c, "label": y, "row": row} for c, y, (row, _) in zip(compositions, labels, rows, strict=True)
     ]

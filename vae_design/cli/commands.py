@@ -106,7 +106,7 @@ def load_model(cfg: DictConfig, overrides: list[str]):
 
 def run_predict(cfg: DictConfig, overrides: list[str]) -> int:
     from vae_design.data.composition import parse_formula
-    from vae_design.runs import check_usable, predict_file, prediction_table
+    from vae_design.runs import predict_file, prediction_table
 
     if (cfg.input is None) == (cfg.formula is None):
         raise InputError("give either input=FILE.csv or formula=FORMULA (exactly one)")
@@ -117,7 +117,7 @@ def run_predict(cfg: DictConfig, overrides: list[str]) -> int:
             composition = parse_formula(text)
         except InputError as error:
             raise InputError(f"formula={text}: {error}") from None
-        check_usable(model, [composition], f"formula={text}", [None], None)
+        model.check_usable([composition], f"formula={text}", [None], None)
         row = prediction_table(model, [composition]).iloc[0]
         others = "".join(f", P({c}) {row[f'probability_{c}']:.3f}" for c in model.classes if len(model.classes) > 2)
         print(f"{text}: P(single phase) {row['probability']:.3f} +- {row['uncertainty']:.3f}{others}")

@@ -8,6 +8,7 @@ house's one line ("model.z_dim must be a whole number, got 'abc'").
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import is_dataclass
 
@@ -25,8 +26,10 @@ def _node(settings) -> DictConfig:
     return node
 
 
+@functools.cache
 def register() -> None:
-    """Store every group's typed options (idempotent; called before each composition)."""
+    """Store every group's typed options, once per process (compose() and group_options() call it; the store is
+    Hydra's global, so a second call would only rebuild the same nodes)."""
     from hydra.core.config_store import ConfigStore
 
     from vae_design.data.settings import DataSettings, SplitSettings

@@ -29,12 +29,10 @@ def _settings(cfg: DictConfig):
 
 def _candidates(model, path: str, column: str) -> list[str]:
     """The formulas (as written) of ``column`` of the CSV file ``path``; a bad row is a one-line error."""
-    from vae_design.data.csv_input import parse_formula_cell, read_table
-    from vae_design.runs import check_usable
+    from vae_design.data.csv_input import read_formulas
 
-    rows = read_table(path, (column,))
-    compositions = [parse_formula_cell(cells[column], path, row, column) for row, cells in rows]
-    check_usable(model, compositions, path, [row for row, _ in rows], column)
+    rows, compositions = read_formulas(path, column)
+    model.check_usable(compositions, path, [row for row, _ in rows], column)
     return [cells[column] for _, cells in rows]
 
 

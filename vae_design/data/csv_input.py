@@ -131,6 +131,29 @@ def parse_formula_cell(text: str, file: str, row: int, column: str) -> Compositi
         raise InputError(located(str(error), file, row, column)) from None
 
 
+def read_formulas(path: str, column: str) -> tuple[list, list[Composition]]:
+    """The rows of a CSV file (:func:`read_table`) and the composition of each one's ``column``; a bad cell is a
+    one-line error naming file, row and column."""
+    rows = read_table(path, (column,))
+    return rows, [parse_formula_cell(cells[column], path, row, column) for row, cells in rows]
+
+
+def read_labelled_formulas(
+    path: str, formula_col: str, label_col: str, target: str, missing: str
+) -> tuple[list, list[Composition], list[int]]:
+    """Rows, compositions and labels of a CSV file in which every row must carry a label of ``target`` (``missing``:
+    the message for a row without one, e.g. "a test alloy needs a label")."""
+    rows = read_table(path, (formula_col, label_col))
+    compositions, labels = [], []
+    for row, cells in rows:
+        compositions.append(parse_formula_cell(cells[formula_col], path, row, formula_col))
+        label, _ = parse_label(cells[label_col], target, path, row, label_col)
+        if label is None:
+            raise InputError(located(missing, path, row, label_col))
+        labels.append(label)
+    return rows, compositions, labels
+
+
 def parse_label(text: str, target: str, file: str, row: int, column: str) -> tuple[int | None, str | None]:
     """(label, phase) from a label cell; empty means unlabelled."""
     if text == "":

@@ -9,17 +9,6 @@ from vae_design.errors import InputError
 from vae_design.inspect.settings import InspectSettings
 
 
-def usable_or_error(model, compositions: list, place: str, rows: list, column: str | None) -> None:
-    """The first composition the model cannot score (``model.unusable``) as a one-line error naming ``place`` (a
-    file, or ``alloy=...``), its row and ``column``."""
-    from vae_design.errors import located
-
-    reasons = model.unusable(compositions)
-    if reasons:
-        first = min(reasons)
-        raise InputError(located(reasons[first], place, rows[first], column))
-
-
 def alloy_composition(model, text: str):
     """The composition of ``alloy=TEXT``, one the model can score; otherwise a one-line error naming it."""
     from vae_design.data.composition import parse_formula
@@ -28,7 +17,7 @@ def alloy_composition(model, text: str):
         composition = parse_formula(text)
     except InputError as error:
         raise InputError(f"alloy={text}: {error}") from None
-    usable_or_error(model, [composition], f"alloy={text}", [None], None)
+    model.check_usable([composition], f"alloy={text}", [None], None)
     return composition
 
 

@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from vae_design.errors import InputError, located
-from vae_design.inspect.explain import usable_or_error
 from vae_design.inspect.inspection import Part
 
 
 def read_held_out(path: str, formula_col: str, label_col: str, model) -> Part:
     """(compositions, labels) of a CSV file with a formula and a label column, every row labelled and usable by
     ``model``; a problem is a one-line error naming file, row and column."""
-    from vae_design.data.csv_input import parse_formula_cell, parse_label, read_table
+    from vae_design.data.csv_input import read_labelled_formulas
 
-    rows = read_table(path, (formula_col, label_col))
-    compositions, labels = [], []
-    for row, cells in rows:
-        label, _ = parse_label(cells[label_col], model.target, path, row, label_col)
-        if label is None:
-            raise InputError(located("a test alloy needs a label", path, row, label_col))
-        compositions.append(parse_formula_cell(cells[formula_col], path, row, formula_col))
-        labels.append(label)
-    usable_or_error(model, compositions, path, [row for row, _ in rows], formula_col)
+    missing = "a test alloy needs a label"
+    rows, compositions, labels = read_labelled_formulas(path, formula_col, label_col, model.target, missing)
+    model.check_usable(compositions, path, [row for row, _ in rows], formula_col)
     return compositions, np.asarray(labels, dtype=int)
 
 
