@@ -33,6 +33,7 @@ methods add their own term on the pool (``PhaseVAE.pool_penalty``). The head's p
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import asdict, dataclass, field
 
 import pyro
@@ -81,6 +82,37 @@ class VAEConfig(ModelSettings):
         return cls(**{**values, **tuples})
 
 
+class FeatureMemo:
+    """The features of the last few input tensors, keyed by the tensor itself (identity and in-place version) and
+    the scaler's state (loading or refitting it changes its buffers' versions); a weak reference checks that an id
+    was not reused by a new tensor. Not pickled or copied: a copy starts empty."""
+
+    SIZE = 4  # a step alternates labelled and unlabelled batches; validation and logging add one or two
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple, tuple[weakref.ref, torch.Tensor]] = {}
+
+    def get(self, x: torch.Tensor, scaler: nn.Module, compute) -> torch.Tensor:
+        key = (id(x), x._version, x.dtype, id(scaler.mean), scaler.mean._version, scaler.std._version)
+        hit = self.entries.get(key)
+        if hit is not None and hit[0]() is x:
+            return hit[1]
+        value = compute(x)
+        self.entries[key] = (weakref.ref(x), value)
+        while len(self.entries) > self.SIZE:
+            self.entries.pop(next(iter(self.entries)))
+        return value
+
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.entries = {}
+
+    def __deepcopy__(self, memo: dict) -> FeatureMemo:
+        return FeatureMemo()
+
+
 class PhaseHead(nn.Module):
     """The deterministic parts of the classification head: descriptors, their scaling, h, and the prior."""
 
@@ -89,6 +121,7 @@ class PhaseHead(nn.Module):
         prior = HeadPrior.from_dict(config.prior, config.descriptors, config.classes)
         self.descriptors = Descriptors(config.elements)
         self.scaler = DescriptorScaler(config.descriptors)
+        self._memo = FeatureMemo()
         self.reference_class = config.reference_class
         self.n_classes = config.n_classes
         n_out = config.n_classes - 1
@@ -112,7 +145,17 @@ class PhaseHead(nn.Module):
         )
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Standardised descriptors of compositions x (N, E) -> (N, D)."""
+        """Standardised descriptors of compositions x (N, E) -> (N, D).
+
+        A pure function of x and the scaler: one training step asks for the same batch's features about eight
+        times (model, guide, pool term, logged terms), so they are computed once per batch (:class:`FeatureMemo`).
+        An x that requires a gradient (latent guidance differentiates through the descriptors) is never memoised.
+        """
+        if x.requires_grad:
+            return self._features(x)
+        return self._memo.get(x, self.scaler, self._features)
+
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
         return self.scaler(self.descriptors(x.double()).float())
 
     def logits(self, x: torch.Tensor, features: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
