@@ -3,6 +3,7 @@ composition-embedding part of the classification head. No Pyro, no config object
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import torch
@@ -65,6 +66,37 @@ class DescriptorScaler(nn.Module):
 
     def forward(self, raw: torch.Tensor) -> torch.Tensor:
         return (self.transform(raw) - self.mean) / self.std
+
+
+class FeatureMemo:
+    """The features of the last few input tensors, keyed by the tensor itself (identity and in-place version) and
+    the scaler's state (loading or refitting it changes its buffers' versions); a weak reference checks that an id
+    was not reused by a new tensor. Not pickled or copied: a copy starts empty."""
+
+    SIZE = 4  # a step alternates labelled and unlabelled batches; validation and logging add one or two
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple, tuple[weakref.ref, torch.Tensor]] = {}
+
+    def get(self, x: torch.Tensor, scaler: nn.Module, compute) -> torch.Tensor:
+        key = (id(x), x._version, x.dtype, id(scaler.mean), scaler.mean._version, scaler.std._version)
+        hit = self.entries.get(key)
+        if hit is not None and hit[0]() is x:
+            return hit[1]
+        value = compute(x)
+        self.entries[key] = (weakref.ref(x), value)
+        while len(self.entries) > self.SIZE:
+            self.entries.pop(next(iter(self.entries)))
+        return value
+
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.entries = {}
+
+    def __deepcopy__(self, memo: dict) -> FeatureMemo:
+        return FeatureMemo()
 
 
 class Encoder(nn.Module):

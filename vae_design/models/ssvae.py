@@ -33,7 +33,6 @@ methods add their own term on the pool (``PhaseVAE.pool_penalty``). The head's p
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import asdict, dataclass, field
 
 import pyro
@@ -46,7 +45,7 @@ from torch.distributions import constraints
 
 from vae_design.features.descriptors import Descriptors
 from vae_design.models.independence import class_prior_mmd
-from vae_design.models.networks import CompositionEmbedding, DescriptorScaler, Encoder, make_decoder
+from vae_design.models.networks import CompositionEmbedding, DescriptorScaler, Encoder, FeatureMemo, make_decoder
 from vae_design.models.priors import HeadPrior
 from vae_design.models.semi import SemiSupervision
 from vae_design.models.settings import ModelSettings
@@ -80,37 +79,6 @@ class VAEConfig(ModelSettings):
     def from_dict(cls, values: dict) -> VAEConfig:
         tuples = {k: tuple(values[k]) for k in ("elements", "classes", "descriptors") if k in values}
         return cls(**{**values, **tuples})
-
-
-class FeatureMemo:
-    """The features of the last few input tensors, keyed by the tensor itself (identity and in-place version) and
-    the scaler's state (loading or refitting it changes its buffers' versions); a weak reference checks that an id
-    was not reused by a new tensor. Not pickled or copied: a copy starts empty."""
-
-    SIZE = 4  # a step alternates labelled and unlabelled batches; validation and logging add one or two
-
-    def __init__(self) -> None:
-        self.entries: dict[tuple, tuple[weakref.ref, torch.Tensor]] = {}
-
-    def get(self, x: torch.Tensor, scaler: nn.Module, compute) -> torch.Tensor:
-        key = (id(x), x._version, x.dtype, id(scaler.mean), scaler.mean._version, scaler.std._version)
-        hit = self.entries.get(key)
-        if hit is not None and hit[0]() is x:
-            return hit[1]
-        value = compute(x)
-        self.entries[key] = (weakref.ref(x), value)
-        while len(self.entries) > self.SIZE:
-            self.entries.pop(next(iter(self.entries)))
-        return value
-
-    def __getstate__(self) -> dict:
-        return {}
-
-    def __setstate__(self, state: dict) -> None:
-        self.entries = {}
-
-    def __deepcopy__(self, memo: dict) -> FeatureMemo:
-        return FeatureMemo()
 
 
 class PhaseHead(nn.Module):
