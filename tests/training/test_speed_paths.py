@@ -1,4 +1,4 @@
-"""The speed paths of issue 17 change no number: the per-batch feature memo (``models/ssvae.py`` FeatureMemo) and
+"""The speed paths of issue 17 change no number: the per-batch feature memo (``models/networks.py`` FeatureMemo) and
 whole-batch fetching (``training/data.py`` Rows) train the same model, to the last bit, as the plain paths."""
 
 from __future__ import annotations
