@@ -1,5 +1,7 @@
-"""The speed paths of issue 17 change no number: the per-batch feature memo (``models/networks.py`` FeatureMemo) and
-whole-batch fetching (``training/data.py`` Rows) train the same model, to the last bit, as the plain paths."""
+"""The speed paths of issue 17 change no number: the per-batch feature memo (``models/networks.py`` FeatureMemo),
+whole-batch fetching (``training/data.py`` Rows) and training steps without distribution checks
+(``training/module.py`` VALIDATE_DISTRIBUTIONS) train the same model, to the last bit, as the plain paths. The plain
+run also keeps Pyro's model-guide and argument checks exercised on every site of the model."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from tests.training.test_fit import _alloys
 from vae_design.api import AlloyVAE
 from vae_design.models import ssvae
 from vae_design.training import data as training_data
+from vae_design.training import module as training_module
 from vae_design.training.fit import TrainingSettings
 
 
@@ -27,13 +30,15 @@ def _fit(seed: int = 3) -> tuple[dict, np.ndarray]:
     return {k: v for k, v in metrics.items() if not k.endswith("seconds")}, model.predict_proba(test)
 
 
-def test_memo_and_batch_fetching_train_the_same_model_as_the_plain_paths(monkeypatch):
+def test_the_speed_paths_train_the_same_model_as_the_plain_paths(monkeypatch):
     fast_metrics, fast_probabilities = _fit()
     with monkeypatch.context() as plain:
         # every call recomputes the descriptors; rows are fetched one at a time and stacked by torch's collate
         plain.setattr(ssvae.FeatureMemo, "get", lambda self, x, scaler, compute: compute(x))
         plain.setattr(training_data.Rows, "__getitems__", None)
         plain.setattr(training_data, "_as_fetched", default_collate)
+        # every distribution checks its arguments and support, and Pyro checks that model and guide match
+        plain.setattr(training_module, "VALIDATE_DISTRIBUTIONS", True)
         plain_metrics, plain_probabilities = _fit()
     assert fast_metrics.keys() == plain_metrics.keys()
     assert fast_metrics == plain_metrics

@@ -7,12 +7,15 @@ import time
 
 import lightning as L
 import numpy as np
+import pyro
 import torch
 
 from vae_design.models.ssvae import PhaseVAE, elbo_module, elbo_terms
 from vae_design.training.metrics import classification_metrics
 
 TERMS_EVERY = 5  # training batches between two evaluations of the separate loss terms
+# Distribution checks during training steps (see training_step); tests/training/test_speed_paths.py turns them on.
+VALIDATE_DISTRIBUTIONS = False
 
 
 class TrainingPlan(L.LightningModule):
@@ -55,14 +58,11 @@ class TrainingPlan(L.LightningModule):
         x_u = unlabelled[0] if unlabelled is not None else None
         y_weak = unlabelled[1] if unlabelled is not None and len(unlabelled) > 1 else None
         # The ELBO estimates the whole data set's log-evidence; per alloy it is comparable across data sizes.
-        try:
+        # Pyro's and torch's checks (each distribution's arguments and support, the model-guide match) cost about a
+        # fifth of a step and change no number; the inputs are checked when they are read, the model and guide are
+        # checked with them on in tests/training/test_speed_paths.py, and non-finite weights are caught below.
+        with pyro.validation_enabled(VALIDATE_DISTRIBUTIONS):
             elbo_loss = self.elbo(x_l, y_l, x_u, self.n_labelled, self.n_unlabelled, y_weak, self.weak)
-        except ValueError as error:
-            # NaN weights surface first as torch.distributions' argument check, before any loss exists.
-            if "found invalid values" not in str(error):
-                raise
-            epoch = self.current_epoch
-            raise FloatingPointError(f"a distribution's parameters became non-finite at epoch {epoch}") from None
         n_alloys = self.n_labelled + self.n_unlabelled
         loss = elbo_loss / n_alloys
         weight = self.vae.config.independence_weight
@@ -74,13 +74,16 @@ class TrainingPlan(L.LightningModule):
         if pool_penalty is not None:
             loss = loss + self.vae.semi.weight * pool_penalty
         if not torch.isfinite(loss):
+            if not all(torch.isfinite(parameter).all() for parameter in self.elbo.parameters()):
+                raise FloatingPointError(f"the model's parameters became non-finite at epoch {self.current_epoch}")
             raise FloatingPointError(f"the training loss became {loss.item()} at epoch {self.current_epoch}")
         batch_size = sum(len(part[0]) for part in (labelled, unlabelled) if part is not None)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
         if batch_idx % TERMS_EVERY == 0:
             # Each term on its own (per alloy, epoch means over every TERMS_EVERY-th batch), so a user sees which
             # one moves; the extra model and guide pass costs about a fifth of a step.
-            terms = elbo_terms(self.vae, x_l, y_l, x_u, self.n_labelled, self.n_unlabelled, y_weak, self.weak)
+            with pyro.validation_enabled(VALIDATE_DISTRIBUTIONS):
+                terms = elbo_terms(self.vae, x_l, y_l, x_u, self.n_labelled, self.n_unlabelled, y_weak, self.weak)
             terms = {f"train/{name}": value / n_alloys for name, value in terms.items()}
             if independence is not None:
                 terms["train/independence"] = weight * float(independence.detach())
