@@ -92,11 +92,28 @@ def _fit(task: dict):
 
     compositions, labels, pool = _labelled_and_pool()
     if task.get("pool") is not None:
-        pool = enumerate_compositions(compositions, task["pool"], seed=1)
+        pool = describable(enumerate_compositions(compositions, task["pool"], seed=1))
     settings = TrainingSettings(max_epochs=task["epochs"], patience=1000, progress_bar=False, loggers=())
     model = AlloyVAE(training=settings, **task.get("model", {}))
     model.fit(compositions, labels, unlabelled=pool, seed=0)
     return model, compositions
+
+
+def describable(alloys: list[dict]) -> list[dict]:
+    """``alloys`` without those the descriptors cannot describe (e.g. Th with U: no mixing enthalpy), which a fit
+    and a prediction refuse; enumerated pools draw such pairs now and then."""
+    import torch
+
+    from vae_design.features.descriptors import Descriptors
+
+    elements = sorted({symbol for alloy in alloys for symbol in alloy})
+    column = {symbol: j for j, symbol in enumerate(elements)}
+    x = torch.zeros(len(alloys), len(elements), dtype=torch.float64)
+    for i, alloy in enumerate(alloys):
+        for symbol, fraction in alloy.items():
+            x[i, column[symbol]] = fraction
+    refused = Descriptors(elements).unsupported_reasons(x)
+    return [alloy for i, alloy in enumerate(alloys) if i not in refused]
 
 
 def _peak_mb() -> float:
@@ -115,9 +132,7 @@ def run_worker(task: dict) -> dict:
         from vae_design.training.pretrain import enumerate_compositions
 
         model, compositions = _fit({"epochs": 1})
-        alloys = enumerate_compositions(compositions, task["n"], seed=2)
-        unusable = model.unusable(alloys)  # e.g. Th with U: no mixing enthalpy (predict refuses those)
-        alloys = [alloy for i, alloy in enumerate(alloys) if i not in unusable]
+        alloys = describable(enumerate_compositions(compositions, task["n"], seed=2))
         started = time.perf_counter()
         model.predict_proba(alloys)
         seconds = time.perf_counter() - started
