@@ -164,10 +164,11 @@ def _heabench() -> dict:
         ("rf", PeerClassifier("random-forest")),
     ):
         timed = _Timed(model)
-        report = evaluate(timed, bench, indices=indices, model_name=name).to_dict()
+        report = evaluate(timed, bench, indices=indices, model_name=name)
         figures[f"{name}_fit_seconds"] = timed.seconds
         for scheme in ("grouped", "random"):
-            figures[f"{name}_{scheme}_balanced_accuracy"] = report[scheme]["balanced_accuracy"]["mean"]
+            summary = getattr(report, scheme).summary
+            figures[f"{name}_{scheme}_balanced_accuracy"] = summary["balanced_accuracy_mean"]
     return figures
 
 
