@@ -12,7 +12,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from vae_design.errors import InputError
@@ -57,3 +57,34 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, at_least: int = 0) -> Iterator[Callable[[int, int], None]]:
+    """Yield ``report(done, total)`` for long work: a rich bar on a terminal, and a line per tenth done where the
+    output is a log (rich draws its bar only on a terminal). Work with ``total < at_least`` shows nothing, so that
+    small files do not flash a bar; nothing is printed before the first report (a refused input stays one line)."""
+    from rich.progress import Progress
+
+    progress = Progress(transient=True)
+    shown = {"task": None, "tenth": 0}
+
+    def report(done: int, total: int) -> None:
+        if total < at_least:
+            return
+        if not progress.console.is_terminal:
+            tenth = 10 * done // max(total, 1)
+            if tenth > shown["tenth"]:
+                shown["tenth"] = tenth
+                print(f"{label}: {done}/{total} ({10 * tenth} %)", flush=True)
+            return
+        if shown["task"] is None:
+            progress.start()
+            shown["task"] = progress.add_task(label, total=total)
+        progress.update(shown["task"], completed=done, total=total)
+
+    try:
+        yield report
+    finally:
+        if shown["task"] is not None:
+            progress.stop()

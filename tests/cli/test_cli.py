@@ -209,3 +209,14 @@ def test_formula_values_need_no_hydra_quoting():
     for given in ("formula=(CoCrFeNi)90Al10", "formula='(CoCrFeNi)90Al10'", 'formula="(CoCrFeNi)90Al10"'):
         assert compose("predict", ["model=M", given]).formula == "(CoCrFeNi)90Al10"
     assert compose("generate", ["model=M", "seed_alloy=Al0.5(CoCrFeNi)"]).seed_alloy == "Al0.5(CoCrFeNi)"
+
+
+def test_progress_reaches_a_log_once_per_tenth_and_small_work_stays_quiet(capsys):
+    from vae_design.outputs import progress_bar
+
+    with progress_bar("featurizing", at_least=100) as report:
+        report(5, 50)  # below at_least: no bar, no line
+        for done in range(0, 201, 20):
+            report(done, 200)
+    lines = capsys.readouterr().out.splitlines()  # captured output is not a terminal: lines, not a bar
+    assert lines == [f"featurizing: {done}/200 ({done // 2} %)" for done in range(20, 201, 20)]

@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from vae_design.cli.settings import settings
 from vae_design.errors import InputError
-from vae_design.outputs import staged_run_dir
+from vae_design.outputs import progress_bar, staged_run_dir
 
 
 def run_dir(cfg: DictConfig) -> Path:
@@ -105,22 +105,13 @@ def load_model(cfg: DictConfig, overrides: list[str]):
 
 
 def run_predict(cfg: DictConfig, overrides: list[str]) -> int:
-    from vae_design.data.composition import parse_formula
-    from vae_design.runs import predict_file, prediction_table
+    from vae_design.runs import predict_file, predict_formula
 
     if (cfg.input is None) == (cfg.formula is None):
         raise InputError("give either input=FILE.csv or formula=FORMULA (exactly one)")
     model = load_model(cfg, overrides)
     if cfg.formula is not None:
-        text = str(cfg.formula)
-        try:
-            composition = parse_formula(text)
-        except InputError as error:
-            raise InputError(f"formula={text}: {error}") from None
-        model.check_usable([composition], f"formula={text}", [None], None)
-        row = prediction_table(model, [composition]).iloc[0]
-        others = "".join(f", P({c}) {row[f'probability_{c}']:.3f}" for c in model.classes if len(model.classes) > 2)
-        print(f"{text}: P(single phase) {row['probability']:.3f} +- {row['uncertainty']:.3f}{others}")
+        print(predict_formula(model, str(cfg.formula)))
         return 0
     table = predict_file(model, str(cfg.input), str(cfg.formula_col))
     out = run_dir(cfg)
@@ -132,25 +123,10 @@ def run_predict(cfg: DictConfig, overrides: list[str]) -> int:
 
 
 def run_featurize(cfg: DictConfig, overrides: list[str]) -> int:
-    from rich.progress import Progress
-
     from vae_design.runs import featurize_file
 
-    bars = []  # a bar only for files large enough to wait for
-
-    def report(done: int, total: int) -> None:
-        if total >= 200_000:
-            if not bars:
-                bars.append(Progress(transient=True))
-                bars[0].start()
-                bars[0].add_task("featurizing", total=total)
-            bars[0].update(bars[0].task_ids[0], completed=done)
-
-    try:
+    with progress_bar("featurizing", at_least=200_000) as report:  # a bar only for files large enough to wait for
         table = featurize_file(str(cfg.input), str(cfg.formula_col), cfg.batch_size, report)
-    finally:
-        for bar in bars:
-            bar.stop()
     out = run_dir(cfg)
     with staged_run_dir(out) as staging:
         table.to_csv(staging / "descriptors.csv", index=False, float_format="%.10g")

@@ -5,13 +5,12 @@ work, then the run's files staged into OUT."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from dataclasses import fields
 
 from omegaconf import DictConfig, OmegaConf
 
 from vae_design.cli.commands import load_model, run_dir, save_config
-from vae_design.outputs import staged_run_dir
+from vae_design.outputs import progress_bar, staged_run_dir
 
 
 def generate_settings(cfg: DictConfig):
@@ -23,8 +22,6 @@ def generate_settings(cfg: DictConfig):
 
 
 def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
-    from rich.progress import Progress
-
     from vae_design.design.generate import parquet_name, plan_generation, run_generation
     from vae_design.design.results import screen_work, summary_text, write_designs
     from vae_design.design.scoring import KnownAlloys
@@ -36,8 +33,7 @@ def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
     out = run_dir(cfg).absolute()
     work = screen_work(plan, out)
     known = KnownAlloys.build(model, shipped=settings.scoring.shipped_datasets)
-    with staged_run_dir(out) as staging, Progress(transient=True) as progress:
-        report = _progress(progress, settings.workflow)
+    with staged_run_dir(out) as staging, progress_bar(f"generate ({settings.workflow})") as report:
         designs = run_generation(plan, known, staging / parquet if parquet else None, report, work)
         figures = write_designs(designs, staging)
         files = [parquet] if parquet else []
@@ -50,18 +46,3 @@ def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
         shutil.rmtree(work, ignore_errors=True)
     print(summary_text(settings.workflow, designs.table, figures, out, files))
     return 0
-
-
-def _progress(progress, workflow: str) -> Callable[[int, int], None]:
-    """A rich progress bar, and a line per tenth done for logs (rich draws its bar only on a terminal)."""
-    task = progress.add_task(f"generate ({workflow})", total=None)
-    logged = [0]  # the last tenth printed
-
-    def report(done: int, total: int) -> None:
-        progress.update(task, completed=done, total=total)
-        tenth = 10 * done // max(total, 1)
-        if not progress.console.is_terminal and tenth > logged[0]:
-            logged[0] = tenth
-            print(f"generate ({workflow}): {done}/{total} ({10 * tenth} %)", flush=True)
-
-    return report

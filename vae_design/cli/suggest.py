@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from vae_design.cli.commands import load_model, run_dir, save_config
 from vae_design.errors import InputError
-from vae_design.outputs import staged_run_dir
+from vae_design.outputs import progress_bar, staged_run_dir
 
 
 def _settings(cfg: DictConfig):
@@ -52,7 +52,8 @@ def run_suggest(cfg: DictConfig, overrides: list[str]) -> int:
         plan = plan_generation(model, generate)  # checked against the model before any work
     known = KnownAlloys.build(model, shipped=generate.scoring.shipped_datasets)
     if plan is not None:
-        compositions = list(run_generation(plan, known).table["formula"])
+        with progress_bar(f"candidates ({generate.workflow})") as report:
+            compositions = list(run_generation(plan, known, progress=report).table["formula"])
     table, figures = suggest(model, compositions, known, run, run.target)
     out = run_dir(cfg).absolute()
     with staged_run_dir(out) as staging:
