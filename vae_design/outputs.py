@@ -67,24 +67,25 @@ def progress_bar(label: str, at_least: int = 0) -> Iterator[Callable[[int, int],
     from rich.progress import Progress
 
     progress = Progress(transient=True)
-    shown = {"task": None, "tenth": 0}
+    task, logged = None, 0  # the bar's task once started; the last tenth printed to a log
 
     def report(done: int, total: int) -> None:
+        nonlocal task, logged
         if total < at_least:
             return
+        tenth = 10 * done // max(total, 1)
         if not progress.console.is_terminal:
-            tenth = 10 * done // max(total, 1)
-            if tenth > shown["tenth"]:
-                shown["tenth"] = tenth
+            if tenth > logged:
+                logged = tenth
                 print(f"{label}: {done}/{total} ({10 * tenth} %)", flush=True)
-            return
-        if shown["task"] is None:
+        elif task is None:
             progress.start()
-            shown["task"] = progress.add_task(label, total=total)
-        progress.update(shown["task"], completed=done, total=total)
+            task = progress.add_task(label, completed=done, total=total)
+        else:
+            progress.update(task, completed=done, total=total)
 
     try:
         yield report
     finally:
-        if shown["task"] is not None:
+        if task is not None:
             progress.stop()

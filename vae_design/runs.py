@@ -216,14 +216,9 @@ def predict_file(model, path: str, column: str) -> pd.DataFrame:
 def predict_formula(model, text: str) -> str:
     """One line for one formula: P(single phase) +- its uncertainty (and every class's P for a multi-class target);
     an unreadable or unusable formula is a one-line error naming ``formula=``."""
-    from vae_design.data.composition import parse_formula
+    from vae_design.data.csv_input import setting_composition
 
-    try:
-        composition = parse_formula(text)
-    except InputError as error:
-        raise InputError(f"formula={text}: {error}") from None
-    model.check_usable([composition], f"formula={text}", [None], None)
-    row = prediction_table(model, [composition]).iloc[0]
+    row = prediction_table(model, [setting_composition(model, "formula", text)]).iloc[0]
     others = "".join(f", P({c}) {row[f'probability_{c}']:.3f}" for c in model.classes if len(model.classes) > 2)
     return f"{text}: P(single phase) {row['probability']:.3f} +- {row['uncertainty']:.3f}{others}"
 

@@ -27,7 +27,8 @@ def held_out_alloys(cfg: DictConfig, model, model_path: Path):
 
 
 def run_inspect(cfg: DictConfig, overrides: list[str]) -> int:
-    from vae_design.inspect.explain import alloy_composition, explain_one
+    from vae_design.data.csv_input import setting_composition
+    from vae_design.inspect.explain import explain_one
     from vae_design.inspect.inspection import InspectionData, inspect_model
     from vae_design.inspect.report import write_report
 
@@ -38,7 +39,7 @@ def run_inspect(cfg: DictConfig, overrides: list[str]) -> int:
     if len(data.train[0]) == 0 or len(data.val[0]) == 0:
         raise InputError(f"{model_path / 'known_alloys.csv'}: the bundle lists no training or validation alloys")
     if cfg.alloy is not None:
-        print(explain_one(model, data, alloy_composition(model, str(cfg.alloy)), str(cfg.alloy), chosen))
+        print(explain_one(model, data, setting_composition(model, "alloy", str(cfg.alloy)), str(cfg.alloy), chosen))
         return 0
     data.test = held_out_alloys(cfg, model, model_path)
     inspection = inspect_model(model, data, chosen)

@@ -5,20 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vae_design.errors import InputError
 from vae_design.inspect.settings import InspectSettings
-
-
-def alloy_composition(model, text: str):
-    """The composition of ``alloy=TEXT``, one the model can score; otherwise a one-line error naming it."""
-    from vae_design.data.composition import parse_formula
-
-    try:
-        composition = parse_formula(text)
-    except InputError as error:
-        raise InputError(f"alloy={text}: {error}") from None
-    model.check_usable([composition], f"alloy={text}", [None], None)
-    return composition
 
 
 def explain_one(model, data, composition, text: str, settings: InspectSettings) -> str:
