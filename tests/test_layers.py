@@ -41,11 +41,9 @@ LAYERS: dict[str, int] = {
     "benchmarks": 9,
     # inspection of a trained model: uses api, plots and (lazily) benchmarks.rules
     "inspect": 10,
-    # the jobs behind the commands as plain functions: a training run's folder, the prediction table
+    # the jobs behind the commands as plain functions, one module per command (typed settings and a folder in)
     "runs": 11,
-    # the campaign loop's update: measured alloys folded in, the model retrained (uses runs.train_run)
-    "update": 11,
-    # the command line (the only place Hydra / OmegaConf are used): compose settings, call runs / design / inspect
+    # the command line (the only place Hydra / OmegaConf are used): compose settings, call a function of runs
     "cli": 12,
     # the root package vae_design/__init__.py: a thin facade over api; nothing inside the package imports it
     "": 13,

@@ -94,26 +94,31 @@ def test_bad_inspect_input_is_one_line_exit_2_nothing_written(trained_run, tmp_p
 
 
 def test_test_alloys_come_from_the_run_or_from_a_csv_file(trained_run, alloy_files, tmp_path):
-    from vae_design.cli import inspect_command
     from vae_design.cli.main import compose
+    from vae_design.cli.settings import command_settings
+    from vae_design.inspect.settings import InspectRun
+    from vae_design.runs.inspect import held_out_alloys
+
+    def inspect_run(cfg):
+        return command_settings(cfg, InspectRun, "inspect")[0]
 
     model_path = trained_run / "model"
     model = AlloyVAE.load(model_path)
-    rebuilt = inspect_command.held_out_alloys(compose("inspect", [f"model={model_path}"]), model, model_path)
+    rebuilt = held_out_alloys(inspect_run(compose("inspect", [f"model={model_path}"])), model, model_path)
     expected = pd.read_csv(alloy_files["test"])
     assert len(rebuilt[0]) == len(expected) and list(rebuilt[1]) == list(expected["label"])
     given = tmp_path / "mine.csv"
     given.write_text("name,phase\nCoCrFeMnNi,1\nAl2CoCrFeNi,0\n")
     cfg = compose("inspect", [f"model={model_path}", f"test={given}", "formula_col=name", "label_col=phase"])
-    compositions, labels = inspect_command.held_out_alloys(cfg, model, model_path)
+    compositions, labels = held_out_alloys(inspect_run(cfg), model, model_path)
     assert len(compositions) == 2 and list(labels) == [1, 0]
     # the test alloys live in the bundle: the training data may move or vanish
     moved = tmp_path / "moved"
     shutil.copytree(model_path, moved)
     (moved / "config.yaml").write_text((moved / "config.yaml").read_text().replace(alloy_files["test"], "gone.csv"))
-    again = inspect_command.held_out_alloys(compose("inspect", [f"model={moved}"]), AlloyVAE.load(moved), moved)
+    again = held_out_alloys(inspect_run(compose("inspect", [f"model={moved}"])), AlloyVAE.load(moved), moved)
     assert list(again[1]) == list(expected["label"])
     # an older bundle without a test part: a note, not an error
     older = AlloyVAE.load(moved)
     older.known_alloys = older.known_alloys[older.known_alloys["part"] != "test"]
-    assert inspect_command.held_out_alloys(compose("inspect", [f"model={moved}"]), older, moved) is None
+    assert held_out_alloys(inspect_run(compose("inspect", [f"model={moved}"])), older, moved) is None

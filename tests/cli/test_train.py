@@ -13,8 +13,17 @@ from hydra import compose, initialize_config_dir
 
 from tests.cli.conftest import tiny_overrides, write_alloy_files
 from vae_design import AlloyVAE
-from vae_design.cli.commands import build_model
 from vae_design.cli.main import config_dir, main
+from vae_design.cli.settings import command_settings
+from vae_design.runs.train import TrainRun
+from vae_design.runs.train import build_model as model_of_groups
+
+
+def build_model(cfg):
+    """The untrained model `vae-design train` builds from a composed train config."""
+    _, groups = command_settings(cfg, TrainRun, "train")
+    return model_of_groups(**{key: value for key, value in groups.items() if key != "split"})
+
 
 METRIC_KEYS = [
     f"{part}/{name}"
@@ -405,7 +414,7 @@ def test_a_failure_while_saving_a_bundle_keeps_the_previous_one(trained_run, tmp
 def test_metrics_json_is_replaced_atomically(tmp_path, monkeypatch):
     from pathlib import Path
 
-    from vae_design.runs import write_metrics
+    from vae_design.runs.train import write_metrics
 
     path = tmp_path / "metrics.json"
     write_metrics({"test/auc": 0.9}, path)

@@ -1,17 +1,20 @@
 """The ``vae-design`` console script: sub-commands over Hydra-composed configs.
 
 Each sub-command composes ``configs/<name>.yaml`` with the user's ``key=value`` overrides (Hydra 1.3 syntax:
-``data=csv``, ``data.path=alloys.csv``, ``hydra.run.dir=OUT``) and calls a plain function with the config.
-The config is composed with Hydra's compose API rather than ``@hydra.main`` so that every input is checked
-before the run directory is created: bad input ends with one line on stderr, exit code 2, and nothing written.
+``data=csv``, ``data.path=alloys.csv``, ``hydra.run.dir=OUT``) and calls its plain function in
+:mod:`vae_design.runs` with the settings as dataclasses. The config is composed with Hydra's compose API rather than
+``@hydra.main`` so that every input is checked before the run directory is created: bad input ends with one line on
+stderr, exit code 2, and nothing written.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from vae_design.errors import InputError
 from vae_design.resources import config_dir
@@ -19,57 +22,42 @@ from vae_design.resources import config_dir
 
 @dataclass(frozen=True)
 class Command:
-    config: str  # config name under configs/
+    run: str  # "module:function" under vae_design.runs; the module names the config too (configs/<module>.yaml)
     summary: str  # one line for the overview
-    run: str  # "function" in vae_design.cli.commands, or "module:function" under vae_design.cli
-    description: str = ""  # the --help text; empty: the header comment of configs/<config>.yaml
+    description: str = ""  # the --help text; empty: the header comment of the config
+
+    @property
+    def config(self) -> str:
+        return self.run.partition(":")[0]
 
     def help_text(self) -> str:
-        if self.description:
-            return self.description
         lines = (config_dir() / f"{self.config}.yaml").read_text(encoding="utf-8").splitlines()
         header = itertools.takewhile(lambda line: line.startswith("#"), lines)
-        return "\n".join(line[2:] if line.startswith("# ") else line[1:] for line in header)
+        return self.description or "\n".join(line[2:] if line.startswith("# ") else line[1:] for line in header)
 
     def function(self):
-        """The run function, imported on use. (Usage errors answer without torch; `--help` and compose() import the
-        settings dataclasses, which bring torch and pandas: about 2 s.)"""
+        """The run function, imported on use (usage errors answer without torch; `--help` and compose() import the
+        settings dataclasses, which bring torch and pandas: about 2 s)."""
         import importlib
 
-        module, _, name = self.run.rpartition(":")
-        return getattr(importlib.import_module(f"vae_design.cli.{module or 'commands'}"), name)
+        module, _, name = self.run.partition(":")
+        return getattr(importlib.import_module(f"vae_design.runs.{module}"), name)
 
 
 COMMANDS: dict[str, Command] = {
-    "train": Command("train", "train the semi-supervised VAE; write metrics, the model bundle and plots", "run_train"),
-    "predict": Command(
-        "predict",
-        "P(single phase) and its uncertainty for alloys in a CSV file, or one formula",
-        "run_predict",
-    ),
-    "generate": Command(
-        "generate",
-        "candidate alloys from a trained model: latent decoding, screening, or inversion of a seed alloy",
-        "generate:run_generate",
-    ),
-    "inspect": Command(
-        "inspect",
-        "explain the classifier head and the latent space: report.md, inspect.json, figures",
-        "inspect_command:run_inspect",
-    ),
-    "featurize": Command("featurize", "physics descriptors of every alloy in a CSV file", "run_featurize"),
-    "update": Command("update", "fold measured alloys into a trained model and retrain it", "update:run_update"),
-    "suggest": Command("suggest", "which alloys to make next: a diverse batch by acquisition", "suggest:run_suggest"),
+    "train": Command("train:train", "train the semi-supervised VAE; write metrics, the model bundle and plots"),
+    "predict": Command("predict:predict", "P(single phase) and its uncertainty for a CSV file of alloys, or a formula"),
+    "generate": Command("generate:generate", "candidate alloys from a trained model: decode, screen or invert"),
+    "inspect": Command("inspect:inspect", "explain the head and the latent space: report.md, inspect.json, figures"),
+    "featurize": Command("featurize:featurize", "physics descriptors of every alloy in a CSV file"),
+    "update": Command("update:update", "fold measured alloys into a trained model and retrain it"),
+    "suggest": Command("suggest:suggest", "which alloys to make next: a diverse batch by acquisition"),
     "data summary": Command(
-        "train",
+        "train:data_summary",
         "counts per class, per source, element frequencies, number-of-elements histogram",
-        "run_data_summary",
-        description=(
-            "Load the data a training run would use (same data= and split= overrides as `vae-design train`)\n"
-            "and print what is in it, with the split sizes.\n\n"
-            "  example: vae-design data summary\n"
-            "  example: vae-design data summary data=csv data.path=alloys.csv split=grouped"
-        ),
+        "Load the data a training run would use (same data= and split= overrides as `vae-design train`)\n"
+        "and print what is in it, with the split sizes.\n\n  example: vae-design data summary\n"
+        "  example: vae-design data summary data=csv data.path=alloys.csv split=grouped",
     ),
 }
 # Words that start two-word commands ("data" of "data summary").
@@ -132,25 +120,34 @@ def compose(config: str, overrides: list[str]):
     groups = [text for text in overrides if group_options(text.split("=", 1)[0].lstrip("+~"))]
     added = [text.split("=", 1)[0][1:] for text in overrides if text.startswith("+") and not text.startswith("++")]
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+
+        def known() -> list[str]:  # the keys a command reads, with the config groups the user chose
+            return _flat_keys(hydra_compose(config_name=config, overrides=groups))
+
         try:
             cfg = hydra_compose(config_name=config, overrides=overrides, return_hydra_config=True)
         except ConfigCompositionException as error:
-            typed = typed_error(error.__cause__ or error)
-            if typed is not None:
-                raise typed from None
-            match = re.match(r"Could not override '([^']+)'", str(error))
-            if match is None:
-                raise
-            base = hydra_compose(config_name=config, overrides=groups)
-            raise unknown_key(match.group(1), _flat_keys(base)) from None
+            typed, match = typed_error(error.__cause__ or error), re.match(r"Could not override '([^']+)'", str(error))
+            if typed is not None or match is None:
+                raise typed or error from None
+            raise unknown_key(match.group(1), known()) from None
         new = [key for key in added if not key.startswith("hydra.") and not group_options(key)]
-        if new:
-            base = hydra_compose(config_name=config, overrides=groups)
-            known = _flat_keys(base)
-            for key in new:
-                if key not in known:
-                    raise unknown_key(key, known)
+        keys = known() if new else []
+        for key in (key for key in new if key not in keys):
+            raise unknown_key(key, keys)
     return cfg
+
+
+def run(name: str, cfg, overrides: list[str]) -> None:
+    """Call the command's plain function with the composed config's settings as dataclasses; print what it returns."""
+    from vae_design.cli.settings import command_settings, register, save_config
+
+    command = COMMANDS[name]
+    settings, keys = command_settings(cfg, register()[command.config], name)
+    record = functools.partial(save_config, cfg, overrides)  # .hydra/ in the staged run folder
+    text = command.function()(settings, Path(str(cfg.hydra.run.dir)), record, **keys)
+    if text:
+        print(text)
 
 
 def _overview() -> str:
@@ -210,19 +207,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"vae-design {__version__}")
         return 0
-    name = argv[0]
-    if name not in COMMANDS and " ".join(argv[:2]) in COMMANDS:
-        name = " ".join(argv[:2])
+    name = argv[0] if argv[0] in COMMANDS else " ".join(argv[:2])
     if name not in COMMANDS:
         known = ", ".join(COMMANDS)
-        print(
-            f"vae-design: error: unknown command '{' '.join(argv[:2]) if argv[0] in COMMAND_GROUPS else argv[0]}' "
-            f"(commands: {known})",
-            file=sys.stderr,
-        )
-        return 2
-    command = COMMANDS[name]
-    overrides = argv[len(name.split()) :]
+        shown = " ".join(argv[:2]) if argv[0] in COMMAND_GROUPS else argv[0]
+        return _error("vae-design", f"unknown command '{shown}' (commands: {known})")
+    command, overrides = COMMANDS[name], argv[len(name.split()) :]
     if any(arg in ("-h", "--help") for arg in overrides):
         print(_help(name, command))
         return 0
@@ -231,33 +221,32 @@ def main(argv: list[str] | None = None) -> int:
     overrides = [arg for arg in overrides if arg not in sweep]
     flags = [arg for arg in overrides if arg.startswith("-")]
     if flags:
-        print(
-            f"vae-design {name}: error: unknown option '{flags[0]}'; settings are key=value overrides "
-            f"(see vae-design {name} --help)",
-            file=sys.stderr,
-        )
-        return 2
+        text = f"unknown option '{flags[0]}'; settings are key=value overrides (see vae-design {name} --help)"
+        return _error(f"vae-design {name}", text)
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    old_name = command.config != "train" and any(arg.startswith("model=") for arg in overrides)
     try:
         if sweep:
             from vae_design.cli.multirun import multirun
 
             return multirun(name, command, overrides)
-        cfg = compose(command.config, overrides)
-        code = command.function()(cfg, overrides)
-        if command.config != "train" and any(arg.startswith("model=") for arg in overrides):
-            # after the run, so that bad input stays one line
+        run(name, compose(command.config, overrides), overrides)
+        if old_name:  # after the run, so that bad input stays one line
             print(f"vae-design {name}: note: model=PATH is now bundle=PATH (model= still works)", file=sys.stderr)
-        return code
-    except InputError as error:
-        print(f"vae-design {name}: error: {error}", file=sys.stderr)
+        return 0
+    except InputError as error:  # the bundle's setting as the user wrote it
+        text = str(error).replace("bundle=", "model=") if old_name else str(error)
     except (HydraException, OmegaConfBaseException) as error:
-        print(f"vae-design {name}: error: {_one_line(error)}", file=sys.stderr)
+        text = _one_line(error)
     except OSError as error:  # unreadable input, full disk, read-only output folder
-        place = f" ({error.filename})" if error.filename else ""
-        print(f"vae-design {name}: error: {error.strerror or error}{place}", file=sys.stderr)
+        text = (error.strerror or str(error)) + (f" ({error.filename})" if error.filename else "")
+    return _error(f"vae-design {name}", text)
+
+
+def _error(who: str, text: str) -> int:
+    print(f"{who}: error: {text}", file=sys.stderr)
     return 2
 
 

@@ -44,8 +44,9 @@ def _jobs(overrides: list[str]) -> list[list[str]]:
 
 def multirun(name: str, command, overrides: list[str]) -> int:
     """Run ``command`` once per sweep job; 0 when every job succeeded, 2 otherwise."""
-    from vae_design.cli.commands import build_model
     from vae_design.cli.main import compose
+    from vae_design.cli.settings import command_settings
+    from vae_design.runs.train import TrainRun, build_model
 
     if name != "train":
         raise InputError(f"-m (multirun) is for vae-design train; run {name} once per setting instead")
@@ -53,7 +54,8 @@ def multirun(name: str, command, overrides: list[str]) -> int:
     for job in jobs:
         cfg = compose(command.config, job)
         if cfg.hydra.sweeper._target_.endswith("BasicSweeper"):
-            build_model(cfg)
+            _, groups = command_settings(cfg, TrainRun, name)
+            build_model(**{key: value for key, value in groups.items() if key != "split"})
     # A fixed sweep folder (Hydra's default holds ${now:...}), so the jobs' results can be read back afterwards.
     sweep_dir = Path(str(cfg.hydra.sweep.dir))
     print(f"vae-design {name}: {len(jobs)} job(s) through {cfg.hydra.launcher._target_.rsplit('.', 1)[-1]}")
@@ -68,7 +70,7 @@ def multirun(name: str, command, overrides: list[str]) -> int:
     relay.join()
     if process.wait() != 0 or not sweep_dir.is_dir():
         return 2  # Hydra printed its own error
-    from vae_design.runs import sweep_report
+    from vae_design.runs.train import sweep_report
 
     lines, failed = sweep_report(sweep_dir)
     print("\n".join(lines))
@@ -92,8 +94,7 @@ def train_job(cfg) -> float:
     from omegaconf import open_dict
     from omegaconf.errors import OmegaConfBaseException
 
-    from vae_design.cli.commands import run_train
-    from vae_design.cli.main import _one_line
+    from vae_design.cli.main import _one_line, run
 
     job = HydraConfig.get()
     out = Path(job.runtime.output_dir)
@@ -101,7 +102,7 @@ def train_job(cfg) -> float:
         cfg.hydra = {"run": {"dir": str(out)}}
     (out / "FAILED").unlink(missing_ok=True)  # from an earlier attempt of this sweep (resume=true reruns it)
     try:
-        run_train(cfg, list(job.overrides.task))
+        run("train", cfg, list(job.overrides.task))
     except (InputError, HydraException, OmegaConfBaseException, OSError) as error:
         text = str(error) if isinstance(error, InputError) else _one_line(error)
         print(f"vae-design train: error: job {job.job.num} ({' '.join(job.overrides.task)}): {text}", file=sys.stderr)

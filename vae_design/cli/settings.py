@@ -2,15 +2,17 @@
 
 Each config group's typed default is a dataclass of the layer that uses it, registered here in Hydra's config store
 (``configs/`` holds only presets over them, such as ``trainer=gpu``). So a default has one home, Hydra rejects an
-unknown key or a value of the wrong type while composing, and :func:`typed_error` turns its message into the
-house's one line ("model.z_dim must be a whole number, got 'abc'").
+unknown key or a value of the wrong type while composing, :func:`typed_error` turns its message into the house's
+one line ("model.z_dim must be a whole number, got 'abc'"), and :func:`command_settings` hands a command's plain
+function its settings as those dataclasses.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import is_dataclass
+from dataclasses import fields
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -27,9 +29,9 @@ def _node(settings) -> DictConfig:
 
 
 @functools.cache
-def register() -> None:
-    """Store every group's typed options, once per process (compose() and group_options() call it; the store is
-    Hydra's global, so a second call would only rebuild the same nodes)."""
+def register() -> dict[str, type]:
+    """Store every group's typed options and each command's root schema, once per process (the store is Hydra's
+    global, so a second call would only rebuild the same nodes); returns {config name: its root schema}."""
     from hydra.core.config_store import ConfigStore
 
     from vae_design.data.settings import DataSettings, SplitSettings
@@ -53,28 +55,24 @@ def register() -> None:
     from vae_design.design.settings import GenerateSettings
     from vae_design.design.suggest import SuggestRun
     from vae_design.inspect.settings import InspectRun
-    from vae_design.runs import FeaturizeRun, PredictRun, TrainRun
-    from vae_design.update import UpdateRun
+    from vae_design.runs.featurize import FeaturizeRun
+    from vae_design.runs.predict import PredictRun
+    from vae_design.runs.train import TrainRun
+    from vae_design.runs.update import UpdateRun
 
     # Root schemas of each command's yaml. Their groups are nested frozen dataclasses, read-only nodes of their own;
     # the root stays open for the config groups and the yaml's CLI-only key (bundle) beside the typed settings (an
     # unknown key on the command line is still refused: Hydra's "Could not override", and compose() for +key=...).
-    roots = {
-        "generate": GenerateSettings,
-        "inspect": InspectRun,
-        "train": TrainRun,
-        "predict": PredictRun,
-        "update": UpdateRun,
-        "suggest": SuggestRun,
-    }
-    for name, schema in {**roots, "featurize": FeaturizeRun}.items():
-        name = f"{name}_schema"
+    roots = {"generate": GenerateSettings, "inspect": InspectRun, "train": TrainRun, "predict": PredictRun}
+    roots |= {"update": UpdateRun, "suggest": SuggestRun, "featurize": FeaturizeRun}
+    for name, schema in roots.items():
         node = _node(schema)
         for key in node:
             if isinstance(node._get_node(key), DictConfig):
                 OmegaConf.set_readonly(node[key], False)
         OmegaConf.set_struct(node, False)
-        store.store(name=name, node=node)
+        store.store(name=f"{name}_schema", node=node)
+    return roots
 
 
 def group_options(group: str) -> list[str]:
@@ -87,18 +85,33 @@ def group_options(group: str) -> list[str]:
     return sorted(files | {name.removesuffix(".yaml") for name in stored})
 
 
-def settings(cfg: DictConfig, key: str):
-    """``cfg[key]`` as its dataclass (the dataclass's own checks run here); None for an empty group (``weak=none``)."""
-    node = cfg.get(key)
-    if node is None or (isinstance(node, DictConfig) and not len(node)):
-        return None
-    value = OmegaConf.to_object(node)
-    if not is_dataclass(value):
-        raise InputError(f"{key} must be a group of settings, got {value!r}")
-    return value
+def command_settings(cfg: DictConfig, schema: type, command: str):
+    """(``schema`` built from the config's keys of that name, {every other key but ``hydra``: its value}): a group
+    as its dataclass (whose checks run here), an empty group (``weak=none``) as None. A required value not given,
+    or a check of a group outside the schema, is a one-line error naming the key."""
+    names, values = {f.name for f in fields(schema)}, {}
+    for key in (key for key in cfg if key != "hydra"):
+        if OmegaConf.is_missing(cfg, key):
+            raise InputError(f"{key}=... is required (vae-design {command} --help)")
+        try:
+            value = OmegaConf.to_object(cfg[key]) if OmegaConf.is_config(cfg[key]) else cfg[key]
+        except InputError as error:
+            if key in names or str(error).startswith(key):
+                raise
+            raise InputError(f"{key}: {error}") from None
+        values[key] = None if value == {} else value
+    return schema(**{key: values.pop(key) for key in names if key in values}), values
+
+
+def save_config(cfg: DictConfig, overrides: list[str], folder: Path) -> None:
+    """The record of a run that ``hydra.main`` would write: .hydra/config.yaml and .hydra/overrides.yaml."""
+    (folder / ".hydra").mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), folder / ".hydra/config.yaml", True)
+    OmegaConf.save(OmegaConf.create(list(overrides)), folder / ".hydra" / "overrides.yaml")
 
 
 KINDS = {"Integer": "a whole number", "Float": "a number", "Boolean": "true or false", "String": "text"}
+KINDS |= {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text", "NoneType": "null"}
 
 
 def typed_error(error: BaseException) -> InputError | None:
@@ -121,17 +134,8 @@ def typed_error(error: BaseException) -> InputError | None:
     kind = KINDS.get(value.group(3) or "")
     if kind is None:  # a Union hint such as trainer.devices' Union[int, str] or Optional[Union[int, float]]
         hint = re.search(r"type hint '([^']+)'", text)
-        names = {
-            "int": "a whole number",
-            "float": "a number",
-            "bool": "true or false",
-            "str": "text",
-            "NoneType": "null",
-        }
         found = re.findall(r"\b(int|float|bool|str|NoneType)\b", hint.group(1) if hint else "")
-        if "float" in found and "int" in found:
-            found.remove("int")  # a number covers whole numbers
-        if hint and hint.group(1).startswith("Optional"):
-            found.append("NoneType")
-        kind = " or ".join(dict.fromkeys(names[name] for name in found)) or "of another type"
+        found += ["NoneType"] if hint and hint.group(1).startswith("Optional") else []
+        found = [name for name in found if name != "int" or "float" not in found]  # a number covers whole numbers
+        kind = " or ".join(dict.fromkeys(KINDS[name] for name in found)) or "of another type"
     return InputError(f"{key.group(1)} must be {kind}, got {shown}")

@@ -1,5 +1,5 @@
-"""The campaign loop's update (``vae-design update``): measured alloys folded into a trained model's labels, and the
-model retrained, warm-started where valid. A plain function like :mod:`vae_design.runs`; no Hydra here."""
+"""``vae-design update`` as a plain function, the campaign loop's update: measured alloys folded into a trained
+model's labels, and the model retrained, warm-started where valid."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pandas as pd
 
 from vae_design.data.table import AlloyTable
 from vae_design.errors import InputError, located
-from vae_design.runs import METRICS_FILE, TrainedRun, train_run, train_summary, write_metrics
+from vae_design.runs import Record
+from vae_design.runs.predict import bundle_folder
+from vae_design.runs.train import METRICS_FILE, TrainedRun, train_run, train_summary, write_metrics
 
 
 @dataclass(frozen=True)
@@ -240,3 +242,11 @@ def update_summary(metrics: dict[str, float], out: Path, plots: list[str]) -> st
         f"trained {start}"
     )
     return f"{first}\n{train_summary(metrics, out, plots)}, {UPDATE_FILE}"
+
+
+def update(run: UpdateRun, out: Path, record: Record | None = None, *, bundle: str | None) -> str | None:
+    """``vae-design update``: :func:`update_run` of ``run.results`` on the model bundle ``bundle``; returns what to
+    print (None on the processes other than rank 0 under DDP)."""
+    out = Path(out).absolute()
+    done = update_run(bundle_folder(bundle), run.results, out, run, record)
+    return None if done is None else update_summary(done.metrics, out, done.plots)

@@ -1,6 +1,5 @@
-"""A training run's folder and the prediction table: the jobs behind ``vae-design train`` and ``predict`` as plain
-functions (typed settings and an output folder in, files and results out). No Hydra here: ``vae_design/cli``
-composes the settings, calls these and prints.
+"""``vae-design train`` and ``data summary`` as plain functions, and the training run's folder that ``update`` also
+writes.
 
 A run folder holds ``metrics.json``, ``model/`` (the bundle), the plots, and the training's own ``checkpoints/``,
 ``logs/`` and ``tensorboard/``. Checkpoints and logs go straight into the folder, so an interrupted run keeps them
@@ -11,18 +10,17 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from vae_design.data.settings import DataSettings, SplitSettings
 from vae_design.data.table import AlloyTable
 from vae_design.data.vocabulary import ElementVocabulary
 from vae_design.errors import InputError
 from vae_design.outputs import staged_run_dir, write_text_atomic
+from vae_design.runs import Record
 
 METRICS_FILE = "metrics.json"
 DATA_REPORT = "data_report.csv"  # a user's data problems (data=csv), one row per excluded or merged row
@@ -37,26 +35,6 @@ class TrainRun:
     seed: int = 0
     # true: continue from OUT/checkpoints/last.ckpt of an interrupted (or finished) run in the same hydra.run.dir
     resume: bool = False
-
-
-@dataclass(frozen=True)
-class PredictRun:
-    """The settings of ``vae-design predict`` but the bundle (configs/predict.yaml adds ``bundle``)."""
-
-    input: str | None = None  # a CSV file with a formula column (one of input / formula)
-    formula: str | None = None  # a single formula (instead of input): printed, nothing written
-    formula_col: str = "formula"  # the formula column of input
-
-
-@dataclass(frozen=True)
-class FeaturizeRun:
-    """The settings of ``vae-design featurize``."""
-
-    input: str = "???"  # the CSV file (required; "???" is OmegaConf's mark for a value that must be given)
-    formula_col: str = "formula"  # its formula column
-    # rows per batch through the descriptor module (bounded memory for large files); Any, not int, because
-    # featurize_compositions checks it with its own message ("a positive integer"), which users' scripts match
-    batch_size: Any = 100_000
 
 
 @dataclass
@@ -77,6 +55,60 @@ def write_data_report(table: AlloyTable, path: Path) -> None:
     from vae_design.data.problems import problems_frame
 
     write_text_atomic(path, problems_frame(table.problems).to_csv(index=False))
+
+
+def load_dataset(data: DataSettings, split: SplitSettings):
+    """The alloy table ``data`` describes and its split (one way, for every command that reads training data)."""
+    from vae_design.data import load_table, make_split
+    from vae_design.features.coverage import drop_without_descriptors
+
+    table = load_table(data)
+    if data.drop_without_descriptors:
+        table = drop_without_descriptors(table)
+    return table, make_split(table, split)
+
+
+def build_model(data: DataSettings, model, prior, semi, trainer, logger=None, weak=None, pretrain=None):
+    """An untrained :class:`~vae_design.api.AlloyVAE` for ``data.target`` from train's groups, each as its dataclass
+    (``prior`` a mapping; ``logger``, ``weak``, ``pretrain`` None when switched off); every setting is checked here,
+    before a run folder exists."""
+    from vae_design.api import AlloyVAE
+    from vae_design.training.settings import TrainingSettings
+
+    training = TrainingSettings(**asdict(trainer), loggers=logger.loggers if logger else ())
+    return AlloyVAE(
+        target=data.target, prior=prior, model=model, training=training, weak=weak, pretrain=pretrain, semi=semi
+    )
+
+
+def train(
+    run: TrainRun, out: Path, record: Record | None = None, *, data: DataSettings, split: SplitSettings, **groups
+) -> str | None:
+    """``vae-design train``: a model from ``groups`` (:func:`build_model`'s), fitted on ``data`` split by ``split``,
+    the run folder ``out`` written (:func:`train_run`) and ``data.report`` when asked for; returns what to print
+    (None on the processes other than rank 0 under DDP)."""
+    table, parts = load_dataset(data, split)
+    model = build_model(data, **groups)
+    out = Path(out).absolute()
+    done = train_run(model, table, parts, out, run.seed, run.resume, data.elements, record)
+    if done is None:
+        return None
+    if data.report:
+        write_data_report(table, Path(data.report))
+    return train_summary(done.metrics, out, done.plots)
+
+
+def data_summary(run: TrainRun, out: Path, record: Record | None = None, *, data, split, **groups) -> str:
+    """``vae-design data summary``: what is in the data a training run with these settings would use, with the
+    split sizes; writes only ``data.report``, when asked for (``groups``, the model's, are not used)."""
+    from vae_design.data.summary import summarise
+
+    table, parts = load_dataset(data, split)
+    text = summarise(table, parts)
+    if data.report:
+        write_data_report(table, Path(data.report))
+        text += f"\nwrote {len(table.problems)} data problems to {data.report}"
+    return text
 
 
 def _part(table: AlloyTable, positions) -> tuple[list, np.ndarray]:
@@ -188,56 +220,3 @@ def sweep_report(sweep_dir: Path) -> tuple[list[str], int]:
     return lines, failed
 
 
-def prediction_table(model, compositions: Sequence) -> pd.DataFrame:
-    """``probability`` = P(single phase) and ``uncertainty`` = its standard deviation over the head's posterior
-    (through the neighbour update, like the probability); for a multi-class target also ``probability_<class>``."""
-    mean, std = model.predict_proba(compositions, return_std=True)
-    # P(single phase) = 1 - P(multi-phase) exactly, so its posterior spread is that of P(multi-phase).
-    multi = model.classes.index("multi-phase")
-    table = pd.DataFrame({"probability": 1 - mean[:, multi], "uncertainty": std[:, multi]})
-    if len(model.classes) > 2:
-        for k, name in enumerate(model.classes):
-            table[f"probability_{name}"] = mean[:, k]
-    return table
-
-
-def predict_file(model, path: str, column: str) -> pd.DataFrame:
-    """The prediction table of every formula in ``column`` of the CSV file ``path``, ``formula`` (as written) first;
-    a bad or unusable formula is a one-line error naming file, row and column."""
-    from vae_design.data.csv_input import read_formulas
-
-    rows, compositions = read_formulas(path, column)
-    model.check_usable(compositions, path, [row for row, _ in rows], column)
-    table = prediction_table(model, compositions)
-    table.insert(0, "formula", [cells[column] for _, cells in rows])
-    return table
-
-
-def predict_formula(model, text: str) -> str:
-    """One line for one formula: P(single phase) +- its uncertainty (and every class's P for a multi-class target);
-    an unreadable or unusable formula is a one-line error naming ``formula=``."""
-    from vae_design.data.csv_input import setting_composition
-
-    row = prediction_table(model, [setting_composition(model, "formula", text)]).iloc[0]
-    others = "".join(f", P({c}) {row[f'probability_{c}']:.3f}" for c in model.classes if len(model.classes) > 2)
-    return f"{text}: P(single phase) {row['probability']:.3f} +- {row['uncertainty']:.3f}{others}"
-
-
-def featurize_file(path: str, column: str, batch_size: int, progress: Callable[[int, int], None] | None = None):
-    """The descriptors of every formula in ``column`` of the CSV file ``path``, ``formula`` (as written) first."""
-    from vae_design.data.csv_input import read_formulas
-    from vae_design.errors import where
-    from vae_design.features.featurize import featurize_compositions
-
-    rows, compositions = read_formulas(path, column)
-    table = featurize_compositions(
-        compositions,
-        batch_size=batch_size,
-        locate=lambda i: where(path, rows[i][0], column),
-        progress=(lambda done: progress(done, len(rows))) if progress else None,
-    )
-    table.insert(0, "formula", [cells[column] for _, cells in rows])
-    return table
-
-
-# ------------------------------------------------------------------------------------------------------ update

@@ -1,36 +1,28 @@
-"""``vae-design generate``: the composed config as :class:`~vae_design.design.settings.GenerateSettings` (its types
-checked by Hydra, its ranges by the dataclasses), checked against the model by ``plan_generation`` before any
-work, then the run's files staged into OUT."""
+"""``vae-design generate`` as a plain function: candidate alloys from a trained model, by latent decoding,
+screening or inversion of a seed alloy (:mod:`vae_design.design`), written into a staged run folder."""
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import fields
+from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
-
-from vae_design.cli.commands import load_model, run_dir, save_config
+from vae_design.design.settings import GenerateSettings
 from vae_design.outputs import progress_bar, staged_run_dir
+from vae_design.runs import Record
+from vae_design.runs.predict import load_bundle
 
 
-def generate_settings(cfg: DictConfig):
-    """The config's keys (all but ``bundle`` and ``hydra``) as GenerateSettings; each group's checks run here."""
-    from vae_design.design.settings import GenerateSettings
-
-    names = [f.name for f in fields(GenerateSettings)]
-    return GenerateSettings(**OmegaConf.to_object(OmegaConf.masked_copy(cfg, names)))
-
-
-def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
+def generate(settings: GenerateSettings, out: Path, record: Record | None = None, *, bundle: str | None) -> str:
+    """Design alloys with the model of ``bundle`` as ``settings`` say (checked against the model by
+    ``plan_generation`` before any work) and write them into ``out``; returns what to print."""
     from vae_design.design.generate import parquet_name, plan_generation, run_generation
     from vae_design.design.results import screen_work, summary_text, write_designs
     from vae_design.design.scoring import KnownAlloys
 
-    settings = generate_settings(cfg)
-    model = load_model(cfg, overrides)
+    model = load_bundle(bundle)
     plan = plan_generation(model, settings)
     parquet = parquet_name(plan)  # screen.parquet, or candidates.parquet for a latent run above 100,000
-    out = run_dir(cfg).absolute()
+    out = Path(out).absolute()
     work = screen_work(plan, out)
     known = KnownAlloys.build(model, shipped=settings.scoring.shipped_datasets)
     with staged_run_dir(out) as staging, progress_bar(f"generate ({settings.workflow})") as report:
@@ -41,8 +33,8 @@ def run_generate(cfg: DictConfig, overrides: list[str]) -> int:
             from vae_design.design.plots import save_generate_plots
 
             files = save_generate_plots(model, known, designs.table, designs.latents, staging) + files
-        save_config(cfg, overrides, staging)
+        if record is not None:
+            record(staging)
     if work is not None:
         shutil.rmtree(work, ignore_errors=True)
-    print(summary_text(settings.workflow, designs.table, figures, out, files))
-    return 0
+    return summary_text(settings.workflow, designs.table, figures, out, files)
