@@ -186,10 +186,18 @@ def _help(name: str, command: Command) -> str:
     return "\n".join(lines)
 
 
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    # OmegaConf appends "full_key: ... object_type=..." context that users do not need.
-    return text.split(" full_key:")[0] or type(error).__name__
+def one_line(error: BaseException) -> str | None:
+    """The line an error is to the user; None for an error that is not the user's (a bug, shown in full)."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if isinstance(error, InputError):
+        return str(error)
+    if isinstance(error, (HydraException, OmegaConfBaseException)):  # less OmegaConf's "full_key: ..." context
+        return " ".join(str(error).split()).split(" full_key:")[0] or type(error).__name__
+    if isinstance(error, OSError):  # unreadable input, full disk, read-only output folder (after Hydra's IOErrors)
+        return (error.strerror or str(error)) + (f" ({error.filename})" if error.filename else "")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,9 +231,6 @@ def main(argv: list[str] | None = None) -> int:
     if flags:
         text = f"unknown option '{flags[0]}'; settings are key=value overrides (see vae-design {name} --help)"
         return _error(f"vae-design {name}", text)
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
     old_name = command.config != "train" and any(arg.startswith("model=") for arg in overrides)
     try:
         if sweep:
@@ -236,13 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         if old_name:  # after the run, so that bad input stays one line
             print(f"vae-design {name}: note: model=PATH is now bundle=PATH (model= still works)", file=sys.stderr)
         return 0
-    except InputError as error:  # the bundle's setting as the user wrote it
-        text = str(error).replace("bundle=", "model=") if old_name else str(error)
-    except (HydraException, OmegaConfBaseException) as error:
-        text = _one_line(error)
-    except OSError as error:  # unreadable input, full disk, read-only output folder
-        text = (error.strerror or str(error)) + (f" ({error.filename})" if error.filename else "")
-    return _error(f"vae-design {name}", text)
+    except Exception as error:
+        text = one_line(error)
+        if text is None:
+            raise
+    return _error(f"vae-design {name}", text.replace("bundle=", "model=") if old_name else text)  # as the user wrote it
 
 
 def _error(who: str, text: str) -> int:

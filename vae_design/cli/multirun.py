@@ -90,11 +90,9 @@ def train_job(cfg) -> float:
     """One job in Hydra's launcher: ``vae-design train`` on the job's config, in the job's folder; returns the
     validation figure early stopping used (``trainer.monitor``), never a test one, for the sweeper."""
     from hydra.core.hydra_config import HydraConfig
-    from hydra.errors import HydraException
     from omegaconf import open_dict
-    from omegaconf.errors import OmegaConfBaseException
 
-    from vae_design.cli.main import _one_line, run
+    from vae_design.cli.main import one_line, run
 
     job = HydraConfig.get()
     out = Path(job.runtime.output_dir)
@@ -103,8 +101,10 @@ def train_job(cfg) -> float:
     (out / "FAILED").unlink(missing_ok=True)  # from an earlier attempt of this sweep (resume=true reruns it)
     try:
         run("train", cfg, list(job.overrides.task))
-    except (InputError, HydraException, OmegaConfBaseException, OSError) as error:
-        text = str(error) if isinstance(error, InputError) else _one_line(error)
+    except Exception as error:
+        text = one_line(error)
+        if text is None:
+            raise
         print(f"vae-design train: error: job {job.job.num} ({' '.join(job.overrides.task)}): {text}", file=sys.stderr)
         (out / "FAILED").write_text(text + "\n", encoding="utf-8")
         return math.nan

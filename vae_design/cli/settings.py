@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import fields
+import typing
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -110,32 +111,24 @@ def save_config(cfg: DictConfig, overrides: list[str], folder: Path) -> None:
     OmegaConf.save(OmegaConf.create(list(overrides)), folder / ".hydra" / "overrides.yaml")
 
 
-KINDS = {"Integer": "a whole number", "Float": "a number", "Boolean": "true or false", "String": "text"}
-KINDS |= {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text", "NoneType": "null"}
+KINDS = {int: "a whole number", float: "a number", bool: "true or false", str: "text", type(None): "null"}
 
 
 def typed_error(error: BaseException) -> InputError | None:
-    """Hydra's "Value 'abc' of type 'str' could not be converted to Integer ... full_key: model.z_dim" as
-    "model.z_dim must be a whole number, got 'abc'"; None for any other error."""
-    text = str(error)
-    key = re.search(r"full_key: (\S+)", text)
-    value = re.match(r"Value '(.*)' of type '(\w+)' (?:could not be converted to (\w+)|is incompatible with)", text)
-    boolean = re.match(r"Value '(.*)' is not a valid bool \(type (\w+)\)", text)
-    if key is not None and re.match(r"Invalid value assigned: \w+ is not a ListConfig", text):
-        return InputError(f"{key.group(1)} must be a list, e.g. [a,b]")
-    if key is not None and re.match(r"Invalid (?:value|type) assigned: \w+ is not a (?:DictConfig|subclass)", text):
-        return InputError(f"{key.group(1)} is a group of settings: set its keys ({key.group(1)}.KEY=VALUE)")
-    if key is not None and boolean is not None:
-        shown = repr(boolean.group(1)) if boolean.group(2) == "str" else boolean.group(1)
-        return InputError(f"{key.group(1)} must be true or false, got {shown}")
-    if key is None or value is None:
+    """OmegaConf's "Value 'abc' of type 'str' could not be converted to Integer" (``full_key`` model.z_dim) as
+    "model.z_dim must be a whole number, got 'abc'", the kind read from the dataclass field's type hint; None for
+    any other error."""
+    key, text = getattr(error, "full_key", None), str(error)
+    if not key:
         return None
-    shown = repr(value.group(1)) if value.group(2) == "str" else value.group(1)
-    kind = KINDS.get(value.group(3) or "")
-    if kind is None:  # a Union hint such as trainer.devices' Union[int, str] or Optional[Union[int, float]]
-        hint = re.search(r"type hint '([^']+)'", text)
-        found = re.findall(r"\b(int|float|bool|str|NoneType)\b", hint.group(1) if hint else "")
-        found += ["NoneType"] if hint and hint.group(1).startswith("Optional") else []
-        found = [name for name in found if name != "int" or "float" not in found]  # a number covers whole numbers
-        kind = " or ".join(dict.fromkeys(KINDS[name] for name in found)) or "of another type"
-    return InputError(f"{key.group(1)} must be {kind}, got {shown}")
+    if re.match(r"Invalid value assigned: \w+ is not a ListConfig", text):
+        return InputError(f"{key} must be a list, e.g. [a,b]")
+    if re.match(r"Invalid (?:value|type) assigned: \w+ is not a (?:DictConfig|subclass)", text):
+        return InputError(f"{key} is a group of settings: set its keys ({key}.KEY=VALUE)")
+    if not re.match(r"Value '.*' (?:of type|is not a valid bool)", text) or not is_dataclass(error.object_type):
+        return None
+    hint = typing.get_type_hints(error.object_type).get(key.rsplit(".", 1)[-1])
+    kinds = typing.get_args(hint) or (hint,)  # Optional[Union[int, float]]: (int, float, NoneType)
+    kind = " or ".join(dict.fromkeys(KINDS[k] for k in kinds if k in KINDS and not (k is int and float in kinds)))
+    value = repr(error.value) if isinstance(error.value, str) else error.value
+    return InputError(f"{key} must be {kind or 'of another type'}, got {value}")
