@@ -199,6 +199,22 @@ def test_generate_refuses_bad_settings(trained_run, tmp_path, capsys, args):
     refused("generate", [f"model={trained_run / 'model'}", "n=20", *args], tmp_path / "out", capsys)
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trainer=5"], "Config group override must be a string or a list"),  # an option is a name
+        (["data.elements=[[1]]"], "unknown element symbol(s) [1]"),
+        (["data.elements=[Fe,Fe]"], "lists 'Fe' more than once"),
+        (["trainer.devices=[1]"], "trainer.devices must be a whole number or text, got [1]"),
+        (["trainer.deterministic=maybe"], "trainer.deterministic must be true or false, got 'maybe'"),
+        (["model.z_dim=1.5"], "model.z_dim must be a whole number, got 1.5"),
+        (["trainer.max_epochs=[1]"], "trainer.max_epochs must be a whole number, got [1]"),
+    ],
+)
+def test_training_settings_of_the_wrong_shape_are_refused(tmp_path, capsys, args, message):
+    assert message in refused("data summary", args, tmp_path / "out", capsys)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.binary(max_size=200)

@@ -131,6 +131,8 @@ def compose(config: str, overrides: list[str]):
             if typed is not None or match is None:
                 raise typed or error from None
             raise unknown_key(match.group(1), known()) from None
+        except ValueError as error:  # Hydra's own check of an override, e.g. trainer=5 (an option is a name)
+            raise InputError(str(error)) from None
         new = [key for key in added if not key.startswith("hydra.") and not group_options(key)]
         keys = known() if new else []
         for key in (key for key in new if key not in keys):

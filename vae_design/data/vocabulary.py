@@ -24,7 +24,7 @@ class ElementVocabulary:
 
     def __post_init__(self) -> None:
         # The one check of element lists: the descriptor tables and the model rely on it too.
-        unknown = [repr(e) for e in self.elements if e not in element_symbols()]
+        unknown = [repr(e) for e in self.elements if not isinstance(e, str) or e not in element_symbols()]
         if unknown:
             raise InputError(f"element vocabulary has unknown element symbol(s) {', '.join(unknown)}")
         repeated = sorted({repr(e) for e in self.elements if self.elements.count(e) > 1})
