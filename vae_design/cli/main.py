@@ -165,14 +165,9 @@ def _help(name: str, command: Command) -> str:
     from vae_design.cli.settings import group_options
 
     cfg = compose(command.config, [])
-    # Only the groups this command's config draws from (its defaults list), with their options.
-    defaults = OmegaConf.load(config_dir() / f"{command.config}.yaml").get("defaults", [])
-    groups = [
-        str(next(iter(entry))).removeprefix("optional ")
-        for entry in defaults
-        if isinstance(entry, dict) or OmegaConf.is_dict(entry)
-    ]
-    options = {g: group_options(g) for g in groups}
+    # Only the groups this command's config draws from (Hydra's choices, latest first), with their options.
+    groups = [group for group in reversed(list(cfg.hydra.runtime.choices)) if not group.startswith("hydra/")]
+    options = {group: group_options(group) for group in groups}
     shown = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=False)
     lines = [
         f"usage: vae-design {name} [key=value ...]",

@@ -10,6 +10,7 @@ function its settings as those dataclasses.
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 import typing
 from dataclasses import fields, is_dataclass
@@ -22,10 +23,12 @@ from vae_design.resources import config_dir
 
 
 def _node(settings) -> DictConfig:
-    """A writable structured config of a dataclass (frozen dataclasses give read-only nodes, which overrides
-    could not change)."""
+    """A writable structured config of a dataclass, its nested groups too (frozen dataclasses give read-only nodes,
+    which overrides could not change)."""
     node = OmegaConf.structured(settings)
-    OmegaConf.set_readonly(node, False)
+    for child in [node, *(node._get_node(key) for key in node)]:
+        if isinstance(child, DictConfig):
+            OmegaConf.set_readonly(child, False)
     return node
 
 
@@ -53,24 +56,14 @@ def register() -> dict[str, type]:
     for name, preset in PRESETS.items():
         store.store(group="semi", name=name, node=_node(preset))
 
-    from vae_design.design.settings import GenerateSettings
-    from vae_design.design.suggest import SuggestRun
-    from vae_design.inspect.settings import InspectRun
-    from vae_design.runs.featurize import FeaturizeRun
-    from vae_design.runs.predict import PredictRun
-    from vae_design.runs.train import TrainRun
-    from vae_design.runs.update import UpdateRun
-
-    # Root schemas of each command's yaml. Their groups are nested frozen dataclasses, read-only nodes of their own;
-    # the root stays open for the config groups and the yaml's CLI-only key (bundle) beside the typed settings (an
-    # unknown key on the command line is still refused: Hydra's "Could not override", and compose() for +key=...).
-    roots = {"generate": GenerateSettings, "inspect": InspectRun, "train": TrainRun, "predict": PredictRun}
-    roots |= {"update": UpdateRun, "suggest": SuggestRun, "featurize": FeaturizeRun}
+    # Each command's root schema: SETTINGS of vae_design/runs/<name>.py for configs/<name>.yaml (every top-level
+    # yaml is a command's). The root stays open for the config groups and the yaml's CLI-only key (bundle) beside
+    # the typed settings (an unknown key on the command line is still refused: Hydra's "Could not override", and
+    # compose() for +key=...).
+    names = sorted(path.stem for path in config_dir().glob("*.yaml"))
+    roots = {name: importlib.import_module(f"vae_design.runs.{name}").SETTINGS for name in names}
     for name, schema in roots.items():
         node = _node(schema)
-        for key in node:
-            if isinstance(node._get_node(key), DictConfig):
-                OmegaConf.set_readonly(node[key], False)
         OmegaConf.set_struct(node, False)
         store.store(name=f"{name}_schema", node=node)
     return roots

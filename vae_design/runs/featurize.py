@@ -22,6 +22,9 @@ class FeaturizeRun:
     batch_size: Any = 100_000
 
 
+SETTINGS = FeaturizeRun  # the root schema of configs/featurize.yaml (registered by the CLI as featurize_schema)
+
+
 def featurize_file(path: str, column: str, batch_size: int, progress: Callable[[int, int], None] | None = None):
     """The descriptors of every formula in ``column`` of the CSV file ``path``, ``formula`` (as written) first."""
     from vae_design.data.csv_input import read_formulas

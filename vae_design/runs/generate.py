@@ -11,6 +11,8 @@ from vae_design.outputs import progress_bar, staged_run_dir
 from vae_design.runs import Record
 from vae_design.runs.predict import load_bundle
 
+SETTINGS = GenerateSettings  # the root schema of configs/generate.yaml (registered by the CLI as generate_schema)
+
 
 def generate(settings: GenerateSettings, out: Path, record: Record | None = None, *, bundle: str | None) -> str:
     """Design alloys with the model of ``bundle`` as ``settings`` say (checked against the model by

@@ -11,6 +11,8 @@ from vae_design.outputs import staged_run_dir
 from vae_design.runs import Record
 from vae_design.runs.predict import load_bundle
 
+SETTINGS = InspectRun  # the root schema of configs/inspect.yaml (registered by the CLI as inspect_schema)
+
 
 def held_out_alloys(run: InspectRun, model, bundle: Path):
     """(compositions, labels) of the test alloys: from ``run.test`` (a CSV file), else the training run's test part

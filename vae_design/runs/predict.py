@@ -23,6 +23,9 @@ class PredictRun:
     formula_col: str = "formula"  # the formula column of input
 
 
+SETTINGS = PredictRun  # the root schema of configs/predict.yaml (registered by the CLI as predict_schema)
+
+
 def bundle_folder(path: str | Path | None) -> Path:
     """``path`` as the folder of a model bundle (a training run's ``model/``); none given, or no such folder, is a
     one-line error naming ``bundle=``."""

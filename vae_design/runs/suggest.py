@@ -11,6 +11,8 @@ from vae_design.outputs import progress_bar, staged_run_dir
 from vae_design.runs import Record
 from vae_design.runs.predict import load_bundle
 
+SETTINGS = SuggestRun  # the root schema of configs/suggest.yaml (registered by the CLI as suggest_schema)
+
 
 def _candidates(model, path: str, column: str) -> list[str]:
     """The formulas (as written) of ``column`` of the CSV file ``path``; a bad row is a one-line error."""

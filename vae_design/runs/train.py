@@ -37,6 +37,9 @@ class TrainRun:
     resume: bool = False
 
 
+SETTINGS = TrainRun  # the root schema of configs/train.yaml (registered by the CLI as train_schema)
+
+
 @dataclass
 class TrainedRun:
     metrics: dict[str, float]  # flat figures, as in metrics.json
@@ -218,5 +221,3 @@ def sweep_report(sweep_dir: Path) -> tuple[list[str], int]:
         figures = "  ".join(f"{key} {metrics[key]:.4f}" for key in ("val/log_loss", "val/auc") if key in metrics)
         lines.append(f"  job {job.name}: {figures or 'done'}  {swept}")
     return lines, failed
-
-

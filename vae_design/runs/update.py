@@ -40,6 +40,8 @@ class UpdateRun:
             raise InputError(f"max_epochs must be a whole number >= 1 or null, got {self.max_epochs!r}")
 
 
+SETTINGS = UpdateRun  # the root schema of configs/update.yaml (registered by the CLI as update_schema)
+
 UPDATE_FILE = "update.csv"  # the measured alloys an update folded in: formula, label, action, previous_label, row
 # What an update does with a measured alloy, by the part of the bundle's known alloys it is in (none: a new alloy).
 # Validation and test alloys are refused: they stay untouched, so that the updated model's figures stay honest and
