@@ -209,6 +209,9 @@ def test_generate_refuses_bad_settings(trained_run, tmp_path, capsys, args):
         (["trainer.deterministic=maybe"], "trainer.deterministic must be true or false, got 'maybe'"),
         (["model.z_dim=1.5"], "model.z_dim must be a whole number, got 1.5"),
         (["trainer.max_epochs=[1]"], "trainer.max_epochs must be a whole number, got [1]"),
+        (["++foo=1"], "unknown setting foo"),  # forced in, a key no command reads
+        (["~split"], "~split: a setting cannot be deleted"),
+        (["~prior"], "~prior: a setting cannot be deleted"),
     ],
 )
 def test_training_settings_of_the_wrong_shape_are_refused(tmp_path, capsys, args, message):

@@ -1,18 +1,23 @@
 """The commands' plain functions (vae_design/runs/) called from Python with dataclasses built by hand, without Hydra:
-the same files, figures and printed lines as the command line, and no .hydra/ record unless a caller writes one."""
+the same files, figures and printed lines as the command line."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+import yaml
+
 from tests.cli.conftest import tiny_overrides
 from vae_design.cli.main import main
 from vae_design.data.settings import DataSettings, SplitSettings
+from vae_design.errors import InputError
 from vae_design.models.semi import PRESETS
 from vae_design.models.settings import ModelSettings
 from vae_design.runs.featurize import FeaturizeRun, featurize
 from vae_design.runs.predict import PredictRun, predict
 from vae_design.runs.train import TrainRun, train
+from vae_design.runs.update import UpdateRun
 from vae_design.training.settings import LoggerSettings, TrainerSettings
 
 
@@ -53,4 +58,14 @@ def test_train_from_python_gives_the_command_lines_figures(trained_run, alloy_fi
     theirs = json.loads((trained_run / "metrics.json").read_text())
     for key in ("test/auc", "test/log_loss", "val/log_loss", "recon/mae_present", "n/train", "n/unlabelled"):
         assert ours[key] == theirs[key], key
-    assert (tmp_path / "run" / "model" / "weights.pt").is_file() and not (tmp_path / "run" / ".hydra").exists()
+    # without a caller's record the settings are recorded all the same: update reads the bundle's trainer settings
+    recorded = yaml.safe_load((tmp_path / "run" / "model" / "config.yaml").read_text())
+    assert recorded["trainer"]["max_epochs"] == 2 and recorded["model"]["hidden"] == 16 and recorded["seed"] == 0
+    assert recorded["data"]["labelled"] == alloy_files["labelled"] and recorded["prior"] == "literature"
+
+
+def test_a_required_value_left_out_in_python_is_a_one_line_error():
+    with pytest.raises(InputError, match=r"^input=FILE.csv is required"):
+        FeaturizeRun()
+    with pytest.raises(InputError, match=r"^results=FILE.csv is required"):
+        UpdateRun(results=" ")

@@ -21,8 +21,7 @@ from vae_design.runs.train import build_model as model_of_groups
 
 def build_model(cfg):
     """The untrained model `vae-design train` builds from a composed train config."""
-    _, groups = command_settings(cfg, TrainRun, "train")
-    return model_of_groups(**{key: value for key, value in groups.items() if key != "split"})
+    return model_of_groups(**command_settings(cfg, TrainRun, "train")[1])
 
 
 METRIC_KEYS = [

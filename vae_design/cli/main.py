@@ -118,7 +118,10 @@ def compose(config: str, overrides: list[str]):
             "bundle=" + text.removeprefix("model=") if text.startswith("model=") else text for text in overrides
         ]
     groups = [text for text in overrides if group_options(text.split("=", 1)[0].lstrip("+~"))]
-    added = [text.split("=", 1)[0][1:] for text in overrides if text.startswith("+") and not text.startswith("++")]
+    added = [text.split("=", 1)[0].lstrip("+") for text in overrides if text.startswith("+")]
+    deleted = [text.split("=", 1)[0][1:] for text in overrides if text.startswith("~")]
+    if any(not key.startswith("hydra.") for key in deleted):  # every command reads each of its settings
+        raise InputError(f"~{deleted[0]}: a setting cannot be deleted; set it to another value (or null)")
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
 
         def known() -> list[str]:  # the keys a command reads, with the config groups the user chose
@@ -242,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         text = one_line(error)
         if text is None:
             raise
-    return _error(f"vae-design {name}", text.replace("bundle=", "model=") if old_name else text)  # as the user wrote it
+    if old_name and text.startswith("bundle="):  # the setting as the user wrote it
+        text = "model=" + text.removeprefix("bundle=")
+    return _error(f"vae-design {name}", text)
 
 
 def _error(who: str, text: str) -> int:

@@ -54,8 +54,7 @@ def multirun(name: str, command, overrides: list[str]) -> int:
     for job in jobs:
         cfg = compose(command.config, job)
         if cfg.hydra.sweeper._target_.endswith("BasicSweeper"):
-            _, groups = command_settings(cfg, TrainRun, name)
-            build_model(**{key: value for key, value in groups.items() if key != "split"})
+            build_model(**command_settings(cfg, TrainRun, name)[1])
     # A fixed sweep folder (Hydra's default holds ${now:...}), so the jobs' results can be read back afterwards.
     sweep_dir = Path(str(cfg.hydra.sweep.dir))
     print(f"vae-design {name}: {len(jobs)} job(s) through {cfg.hydra.launcher._target_.rsplit('.', 1)[-1]}")

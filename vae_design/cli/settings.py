@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import pkgutil
 import re
 import typing
 from dataclasses import fields, is_dataclass
@@ -38,6 +39,7 @@ def register() -> dict[str, type]:
     global, so a second call would only rebuild the same nodes); returns {config name: its root schema}."""
     from hydra.core.config_store import ConfigStore
 
+    from vae_design import runs
     from vae_design.data.settings import DataSettings, SplitSettings
     from vae_design.data.weak_labels import WeakLabelling
     from vae_design.models.semi import PRESETS
@@ -56,12 +58,11 @@ def register() -> dict[str, type]:
     for name, preset in PRESETS.items():
         store.store(group="semi", name=name, node=_node(preset))
 
-    # Each command's root schema: SETTINGS of vae_design/runs/<name>.py for configs/<name>.yaml (every top-level
-    # yaml is a command's). The root stays open for the config groups and the yaml's CLI-only key (bundle) beside
-    # the typed settings (an unknown key on the command line is still refused: Hydra's "Could not override", and
-    # compose() for +key=...).
-    names = sorted(path.stem for path in config_dir().glob("*.yaml"))
-    roots = {name: importlib.import_module(f"vae_design.runs.{name}").SETTINGS for name in names}
+    # Each command's root schema: SETTINGS of vae_design/runs/<name>.py, for configs/<name>.yaml. The root stays
+    # open for the config groups and the yaml's CLI-only key (bundle) beside the typed settings (an unknown key on
+    # the command line is still refused: Hydra's "Could not override", and compose() for +key=...).
+    modules = [importlib.import_module(f"vae_design.runs.{m.name}") for m in pkgutil.iter_modules(runs.__path__)]
+    roots = {module.__name__.rsplit(".", 1)[-1]: module.SETTINGS for module in modules if hasattr(module, "SETTINGS")}
     for name, schema in roots.items():
         node = _node(schema)
         OmegaConf.set_struct(node, False)
@@ -81,8 +82,9 @@ def group_options(group: str) -> list[str]:
 
 def command_settings(cfg: DictConfig, schema: type, command: str):
     """(``schema`` built from the config's keys of that name, {every other key but ``hydra``: its value}): a group
-    as its dataclass (whose checks run here), an empty group (``weak=none``) as None. A required value not given,
-    or a check of a group outside the schema, is a one-line error naming the key."""
+    as its dataclass (whose checks run here), a config group left empty (``weak=none``) as None. A required value
+    not given is a one-line error; so is a failed check of a key that is neither the schema's nor a config group's
+    (suggest's ``generate``), prefixed with the key."""
     names, values = {f.name for f in fields(schema)}, {}
     for key in (key for key in cfg if key != "hydra"):
         if OmegaConf.is_missing(cfg, key):
@@ -90,10 +92,10 @@ def command_settings(cfg: DictConfig, schema: type, command: str):
         try:
             value = OmegaConf.to_object(cfg[key]) if OmegaConf.is_config(cfg[key]) else cfg[key]
         except InputError as error:
-            if key in names or str(error).startswith(key):
+            if key in names or group_options(key):
                 raise
             raise InputError(f"{key}: {error}") from None
-        values[key] = None if value == {} else value
+        values[key] = None if value == {} and group_options(key) else value
     return schema(**{key: values.pop(key) for key in names if key in values}), values
 
 
@@ -120,7 +122,10 @@ def typed_error(error: BaseException) -> InputError | None:
         return InputError(f"{key} is a group of settings: set its keys ({key}.KEY=VALUE)")
     if not re.match(r"Value '.*' (?:of type|is not a valid bool)", text) or not is_dataclass(error.object_type):
         return None
-    hint = typing.get_type_hints(error.object_type).get(key.rsplit(".", 1)[-1])
+    try:  # the field of a list item (data.elements[0]) is the list's
+        hint = typing.get_type_hints(error.object_type).get(re.sub(r"\[.*", "", key.rsplit(".", 1)[-1]))
+    except NameError:  # a hint that cannot be resolved: Hydra's own message
+        return None
     kinds = typing.get_args(hint) or (hint,)  # Optional[Union[int, float]]: (int, float, NoneType)
     kind = " or ".join(dict.fromkeys(KINDS[k] for k in kinds if k in KINDS and not (k is int and float in kinds)))
     value = repr(error.value) if isinstance(error.value, str) else error.value

@@ -3,20 +3,44 @@ output folder in, files written (staged: all or nothing) and the text to print o
 composes the settings, calls one of these and prints what it returns.
 
 Each job is ``command(settings, out, record=None, **keys)``: ``settings`` is the command's root dataclass (its
-top-level keys), ``keys`` are the config's other keys (train's groups as their dataclasses, ``bundle``), and
-``record(folder)`` writes the caller's record of the settings into the staged folder (the CLI's ``.hydra/``).
+top-level keys, named by the module's ``SETTINGS``), ``keys`` are the config's other keys (train's groups as their
+dataclasses, ``bundle``, suggest's ``generate``), and ``record(folder)`` writes the caller's record of the settings
+into the staged folder (the CLI's ``.hydra/``). Notes that matter while long work runs (a resumed run without a
+checkpoint, the data problems found) are printed as they happen; the summary is returned.
 
 | command | function |
 |---|---|
 | train, data summary | :func:`vae_design.runs.train.train`, :func:`vae_design.runs.train.data_summary` |
-| predict, featurize | :func:`vae_design.runs.predict.predict`, :func:`vae_design.runs.predict.featurize` |
+| predict | :func:`vae_design.runs.predict.predict` |
+| featurize | :func:`vae_design.runs.featurize.featurize` |
 | generate | :func:`vae_design.runs.generate.generate` |
 | suggest | :func:`vae_design.runs.suggest.suggest` |
 | inspect | :func:`vae_design.runs.inspect.inspect` |
 | update | :func:`vae_design.runs.update.update` |
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from pathlib import Path
 
+from vae_design.errors import InputError
+
 Record = Callable[[Path], None]  # writes the caller's record of the settings into a staged run folder
+
+
+def bundle_folder(path: str | Path | None) -> Path:
+    """``path`` as the folder of a model bundle (a training run's ``model/``); none given, or no such folder, is a
+    one-line error naming ``bundle=``."""
+    if path is None or not str(path).strip():
+        raise InputError("bundle=PATH is required: the model/ folder of a training run (RUN_DIR/model)")
+    if not Path(path).is_dir():
+        raise InputError(f"bundle={path}: no such folder (pass the model/ folder of a training run)")
+    return Path(path)
+
+
+def trained_model(bundle: str | Path | None):
+    """The :class:`~vae_design.api.AlloyVAE` saved in the model bundle ``bundle`` (checked by :func:`bundle_folder`)."""
+    from vae_design.api import AlloyVAE
+
+    return AlloyVAE.load(bundle_folder(bundle))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vae_design.errors import InputError
 from vae_design.outputs import progress_bar, staged_run_dir
 from vae_design.runs import Record
 
@@ -20,6 +21,10 @@ class FeaturizeRun:
     # rows per batch through the descriptor module (bounded memory for large files); Any, not int, because
     # featurize_compositions checks it with its own message ("a positive integer"), which users' scripts match
     batch_size: Any = 100_000
+
+    def __post_init__(self) -> None:
+        if str(self.input).strip() in ("", "???"):
+            raise InputError("input=FILE.csv is required: the CSV file of formulas to featurize")
 
 
 SETTINGS = FeaturizeRun  # the root schema of configs/featurize.yaml (registered by the CLI as featurize_schema)
@@ -46,6 +51,7 @@ def featurize(run: FeaturizeRun, out: Path, record: Record | None = None) -> str
     """``vae-design featurize``: ``out/descriptors.csv`` for the alloys of ``run.input``; returns what to print."""
     with progress_bar("featurizing", at_least=200_000) as report:  # a bar only for files large enough to wait for
         table = featurize_file(run.input, run.formula_col, run.batch_size, report)
+    out = Path(out)
     with staged_run_dir(out) as staging:
         table.to_csv(staging / "descriptors.csv", index=False, float_format="%.10g")
         if record is not None:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from vae_design.design.settings import GenerateSettings
 from vae_design.outputs import progress_bar, staged_run_dir
-from vae_design.runs import Record
-from vae_design.runs.predict import load_bundle
+from vae_design.runs import Record, trained_model
 
 SETTINGS = GenerateSettings  # the root schema of configs/generate.yaml (registered by the CLI as generate_schema)
 
@@ -21,7 +20,7 @@ def generate(settings: GenerateSettings, out: Path, record: Record | None = None
     from vae_design.design.results import screen_work, summary_text, write_designs
     from vae_design.design.scoring import KnownAlloys
 
-    model = load_bundle(bundle)
+    model = trained_model(bundle)
     plan = plan_generation(model, settings)
     parquet = parquet_name(plan)  # screen.parquet, or candidates.parquet for a latent run above 100,000
     out = Path(out).absolute()

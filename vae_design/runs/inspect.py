@@ -8,8 +8,7 @@ from pathlib import Path
 from vae_design.errors import InputError
 from vae_design.inspect.settings import InspectRun
 from vae_design.outputs import staged_run_dir
-from vae_design.runs import Record
-from vae_design.runs.predict import load_bundle
+from vae_design.runs import Record, trained_model
 
 SETTINGS = InspectRun  # the root schema of configs/inspect.yaml (registered by the CLI as inspect_schema)
 
@@ -35,7 +34,7 @@ def inspect(run: InspectRun, out: Path, record: Record | None = None, *, bundle:
     from vae_design.inspect.inspection import InspectionData, inspect_model
     from vae_design.inspect.report import write_report
 
-    model = load_bundle(bundle)
+    model = trained_model(bundle)
     data = InspectionData.from_bundle(model)
     if len(data.train[0]) == 0 or len(data.val[0]) == 0:
         raise InputError(f"{Path(bundle) / 'known_alloys.csv'}: the bundle lists no training or validation alloys")
@@ -43,6 +42,7 @@ def inspect(run: InspectRun, out: Path, record: Record | None = None, *, bundle:
         return explain_one(model, data, setting_composition(model, "alloy", str(run.alloy)), run.alloy, run.inspect)
     data.test = held_out_alloys(run, model, Path(bundle))
     inspection = inspect_model(model, data, run.inspect)
+    out = Path(out)
     with staged_run_dir(out) as staging:
         written = write_report(inspection, staging, str(bundle))
         if record is not None:

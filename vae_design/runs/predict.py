@@ -1,5 +1,5 @@
 """``vae-design predict`` as a plain function: P(single phase) with its uncertainty for the alloys of a CSV file or
-one formula; also :func:`load_bundle`, which every command that reads a trained model uses."""
+one formula."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 
 from vae_design.errors import InputError
 from vae_design.outputs import staged_run_dir
-from vae_design.runs import Record
+from vae_design.runs import Record, trained_model
 
 
 @dataclass(frozen=True)
@@ -24,23 +24,6 @@ class PredictRun:
 
 
 SETTINGS = PredictRun  # the root schema of configs/predict.yaml (registered by the CLI as predict_schema)
-
-
-def bundle_folder(path: str | Path | None) -> Path:
-    """``path`` as the folder of a model bundle (a training run's ``model/``); none given, or no such folder, is a
-    one-line error naming ``bundle=``."""
-    if path is None or not str(path).strip():
-        raise InputError("bundle=PATH is required: the model/ folder of a training run (RUN_DIR/model)")
-    if not Path(path).is_dir():
-        raise InputError(f"bundle={path}: no such folder (pass the model/ folder of a training run)")
-    return Path(path)
-
-
-def load_bundle(path: str | Path | None):
-    """The :class:`~vae_design.api.AlloyVAE` of the model bundle ``path`` (checked by :func:`bundle_folder`)."""
-    from vae_design.api import AlloyVAE
-
-    return AlloyVAE.load(bundle_folder(path))
 
 
 def prediction_table(model, compositions: Sequence) -> pd.DataFrame:
@@ -83,10 +66,11 @@ def predict(run: PredictRun, out: Path, record: Record | None = None, *, bundle:
     alloys of ``run.input``; returns what to print."""
     if (run.input is None) == (run.formula is None):
         raise InputError("give either input=FILE.csv or formula=FORMULA (exactly one)")
-    model = load_bundle(bundle)
+    model = trained_model(bundle)
     if run.formula is not None:
         return predict_formula(model, run.formula)
     table = predict_file(model, run.input, run.formula_col)
+    out = Path(out)
     with staged_run_dir(out) as staging:
         table.to_csv(staging / "predictions.csv", index=False, float_format="%.6g")
         if record is not None:

@@ -8,8 +8,7 @@ from pathlib import Path
 from vae_design.design.settings import GenerateSettings
 from vae_design.design.suggest import SuggestRun
 from vae_design.outputs import progress_bar, staged_run_dir
-from vae_design.runs import Record
-from vae_design.runs.predict import load_bundle
+from vae_design.runs import Record, trained_model
 
 SETTINGS = SuggestRun  # the root schema of configs/suggest.yaml (registered by the CLI as suggest_schema)
 
@@ -36,7 +35,7 @@ def suggest(
     from vae_design.design.workflows import target_index
 
     generate = candidate_settings(run, generate)
-    model = load_bundle(bundle)
+    model = trained_model(bundle)
     target_index(model, run.target)
     if run.candidates is not None:
         compositions = _candidates(model, str(run.candidates), str(run.formula_col))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from vae_design.data.settings import DataSettings, SplitSettings
 from vae_design.data.table import AlloyTable
@@ -71,10 +72,11 @@ def load_dataset(data: DataSettings, split: SplitSettings):
     return table, make_split(table, split)
 
 
-def build_model(data: DataSettings, model, prior, semi, trainer, logger=None, weak=None, pretrain=None):
+def build_model(data: DataSettings, model, prior, semi, trainer, logger=None, weak=None, pretrain=None, split=None):
     """An untrained :class:`~vae_design.api.AlloyVAE` for ``data.target`` from train's groups, each as its dataclass
-    (``prior`` a mapping; ``logger``, ``weak``, ``pretrain`` None when switched off); every setting is checked here,
-    before a run folder exists."""
+    (``prior`` a mapping or a name; ``logger``, ``weak``, ``pretrain`` None when switched off; ``split`` is not
+    used, so that every group can be passed as it comes); every setting is checked here, before a run folder
+    exists."""
     from vae_design.api import AlloyVAE
     from vae_design.training.settings import TrainingSettings
 
@@ -84,15 +86,31 @@ def build_model(data: DataSettings, model, prior, semi, trainer, logger=None, we
     )
 
 
+def settings_record(settings: dict) -> Record:
+    """The record of a run for a caller without one (Python): ``settings`` (dataclasses or plain values) as
+    ``.hydra/config.yaml``, the file the CLI writes, which :func:`train_run` copies into the bundle and ``update``
+    reads the trainer settings from."""
+
+    def write(folder: Path) -> None:
+        plain = {key: asdict(value) if is_dataclass(value) else value for key, value in settings.items()}
+        (folder / ".hydra").mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(json.loads(json.dumps(plain)), sort_keys=False)  # tuples as lists
+        (folder / ".hydra" / "config.yaml").write_text(text, encoding="utf-8")
+
+    return write
+
+
 def train(
     run: TrainRun, out: Path, record: Record | None = None, *, data: DataSettings, split: SplitSettings, **groups
 ) -> str | None:
     """``vae-design train``: a model from ``groups`` (:func:`build_model`'s), fitted on ``data`` split by ``split``,
     the run folder ``out`` written (:func:`train_run`) and ``data.report`` when asked for; returns what to print
-    (None on the processes other than rank 0 under DDP)."""
+    (None on the processes other than rank 0 under DDP). Without ``record`` the settings are recorded by
+    :func:`settings_record`."""
     table, parts = load_dataset(data, split)
     model = build_model(data, **groups)
     out = Path(out).absolute()
+    record = record or settings_record({**asdict(run), "data": data, "split": split, **groups})
     done = train_run(model, table, parts, out, run.seed, run.resume, data.elements, record)
     if done is None:
         return None
@@ -103,7 +121,8 @@ def train(
 
 def data_summary(run: TrainRun, out: Path, record: Record | None = None, *, data, split, **groups) -> str:
     """``vae-design data summary``: what is in the data a training run with these settings would use, with the
-    split sizes; writes only ``data.report``, when asked for (``groups``, the model's, are not used)."""
+    split sizes; writes only ``data.report``, when asked for (``groups``, the model's, are not used here; the CLI
+    has checked them as for a training run)."""
     from vae_design.data.summary import summarise
 
     table, parts = load_dataset(data, split)
@@ -200,8 +219,6 @@ def train_summary(metrics: dict[str, float], out: Path, plots: list[str]) -> str
 def sweep_report(sweep_dir: Path) -> tuple[list[str], int]:
     """One line per job folder of a multirun (its validation figures, or FAILED, and the settings that differ
     between jobs) and the number of failed jobs."""
-    import yaml
-
     jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
 
     def overrides(job: Path) -> list[str]:  # absent with hydra.output_subdir=null

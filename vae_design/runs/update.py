@@ -12,8 +12,7 @@ import pandas as pd
 
 from vae_design.data.table import AlloyTable
 from vae_design.errors import InputError, located
-from vae_design.runs import Record
-from vae_design.runs.predict import bundle_folder
+from vae_design.runs import Record, bundle_folder
 from vae_design.runs.train import METRICS_FILE, TrainedRun, train_run, train_summary, write_metrics
 
 
@@ -36,6 +35,8 @@ class UpdateRun:
     max_epochs: int | None = None
 
     def __post_init__(self) -> None:
+        if str(self.results).strip() in ("", "???"):
+            raise InputError("results=FILE.csv is required: the measured alloys (columns formula and label)")
         if self.max_epochs is not None and (not isinstance(self.max_epochs, int) or self.max_epochs < 1):
             raise InputError(f"max_epochs must be a whole number >= 1 or null, got {self.max_epochs!r}")
 
