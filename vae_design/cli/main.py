@@ -143,14 +143,15 @@ def compose(config: str, overrides: list[str]):
     return cfg
 
 
-def run(name: str, cfg, overrides: list[str]) -> None:
-    """Call the command's plain function with the composed config's settings as dataclasses; print what it returns."""
+def run(name: str, cfg, overrides: list[str], out: Path | None = None) -> None:
+    """Call the command's plain function with the composed config's settings as dataclasses, in ``out`` (None:
+    ``hydra.run.dir``); print what it returns."""
     from vae_design.cli.settings import command_settings, register, save_config
 
     command = COMMANDS[name]
     settings, keys = command_settings(cfg, register()[command.config], name)
     record = functools.partial(save_config, cfg, overrides)  # .hydra/ in the staged run folder
-    text = command.function()(settings, Path(str(cfg.hydra.run.dir)), record, **keys)
+    text = command.function()(settings, out or Path(str(cfg.hydra.run.dir)), record, **keys)
     if text:
         print(text)
 

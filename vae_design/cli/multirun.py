@@ -89,17 +89,14 @@ def train_job(cfg) -> float:
     """One job in Hydra's launcher: ``vae-design train`` on the job's config, in the job's folder; returns the
     validation figure early stopping used (``trainer.monitor``), never a test one, for the sweeper."""
     from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
 
     from vae_design.cli.main import one_line, run
 
     job = HydraConfig.get()
     out = Path(job.runtime.output_dir)
-    with open_dict(cfg):
-        cfg.hydra = {"run": {"dir": str(out)}}
     (out / "FAILED").unlink(missing_ok=True)  # from an earlier attempt of this sweep (resume=true reruns it)
     try:
-        run("train", cfg, list(job.overrides.task))
+        run("train", cfg, list(job.overrides.task), out)
     except Exception as error:
         text = one_line(error)
         if text is None:
