@@ -24,7 +24,7 @@ from vae_design.data.table import check_target
 from vae_design.data.vocabulary import ElementVocabulary
 from vae_design.data.weak_labels import WeakLabelling, weak_labels
 from vae_design.errors import InputError
-from vae_design.models.bundle import load_bundle, save_bundle
+from vae_design.models.bundle import load_bundle, save_bundle, warm_start
 from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.priors import HeadPrior
 from vae_design.models.semi import SemiSupervision
@@ -117,8 +117,9 @@ class AlloyVAE:
         alloys, stratified and seeded). Logs and checkpoints go to ``run_dir`` (a temporary folder if None).
 
         ``init`` (a trained PhaseVAE or its state dict) warm-starts the new model from those weights where that is
-        valid (:func:`_warm_start`: the same element vocabulary and architecture), else it trains from scratch; the
-        history records ``update/warm_start`` 1 or 0. The descriptor scaler is refit on this data either way."""
+        valid (:func:`~vae_design.models.bundle.warm_start`: the same element vocabulary and architecture), else
+        it trains from scratch; the history records ``update/warm_start`` 1 or 0. The descriptor scaler is refit on
+        this data either way."""
         import tempfile
 
         from vae_design.training.data import TrainingTensors
@@ -146,7 +147,7 @@ class AlloyVAE:
 
         pyro.set_rng_seed(seed)  # network initialisation is part of the seeded run
         vae = PhaseVAE(config)
-        warm = None if init is None else _warm_start(vae, init)  # before the scaler fit, which overrides its buffers
+        warm = None if init is None else warm_start(vae, init)  # before the scaler fit, which overrides its buffers
         tensor = self.vocabulary.to_tensor
         x_train = tensor(train)
         # Descriptor scaling from every composition seen in training (labels not needed; val/test excluded).
@@ -358,30 +359,6 @@ class AlloyVAE:
         model.vae, model.vocabulary = vae, ElementVocabulary(vae.config.elements)
         model.known_alloys, model.history, model.neighbours = known_alloys, history, neighbours
         return model
-
-
-# Buffers learned from the data (the descriptor scaler, refit by fit; the residualising projection): they may differ
-# between two models of one architecture. Every other buffer (element tables, expert prior) is fixed by it.
-_LEARNED_BUFFERS = ("scaler.mean", "scaler.std", "projection")
-
-
-def _warm_start(vae: PhaseVAE, init: PhaseVAE | Mapping[str, torch.Tensor]) -> bool:
-    """Load ``init``'s weights into the new ``vae`` where valid; False (nothing loaded) otherwise. Valid: a PhaseVAE
-    with the same :class:`VAEConfig` (elements in the same order, architecture, prior, semi-supervision); a state
-    dict with the same keys and shapes whose fixed buffers (element tables, prior) equal the new model's, which
-    also catches a vocabulary of the same size in another order."""
-    if isinstance(init, PhaseVAE):
-        if init.config.to_dict() != vae.config.to_dict():
-            return False
-        init = init.state_dict()
-    state, own = dict(init), vae.state_dict()
-    if state.keys() != own.keys() or any(tuple(state[k].shape) != tuple(own[k].shape) for k in own):
-        return False
-    fixed = [name for name, _ in vae.named_buffers() if not name.endswith(_LEARNED_BUFFERS)]
-    if any(not torch.equal(state[name].to(own[name]), own[name]) for name in fixed if name in state):
-        return False
-    vae.load_state_dict(state)
-    return True
 
 
 def _carve_validation(train, labels, seed):

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 import torch
 
-from vae_design.api import AlloyVAE, _warm_start
+from vae_design.api import AlloyVAE
 from vae_design.cli.main import main
 from vae_design.data.composition import canonical_formula, parse_formula
+from vae_design.models.bundle import warm_start
 from vae_design.models.ssvae import PhaseVAE
 
 NEW = "CoCrFeNi"  # the synthetic alloys all hold Al: a new alloy
@@ -102,14 +103,14 @@ def test_update_refuses_bad_results(trained_run, tmp_path, capsys, case, expecte
         assert not out.exists()
 
 
-def test_warm_start_only_with_the_same_vocabulary_and_architecture(trained_run):
+def testwarm_start_only_with_the_same_vocabulary_and_architecture(trained_run):
     trained = AlloyVAE.load(trained_run / "model").vae
     fresh = PhaseVAE(trained.config)
-    assert _warm_start(fresh, trained)
+    assert warm_start(fresh, trained)
     assert all(torch.equal(value, trained.state_dict()[key]) for key, value in fresh.state_dict().items())
     reordered = replace(trained.config, elements=tuple(reversed(trained.config.elements)))
-    assert not _warm_start(PhaseVAE(reordered), trained)
+    assert not warm_start(PhaseVAE(reordered), trained)
     # a bare state dict: same shapes, but the element tables give the other order away
-    assert not _warm_start(PhaseVAE(reordered), trained.state_dict())
-    assert not _warm_start(PhaseVAE(replace(trained.config, hidden=trained.config.hidden + 1)), trained.state_dict())
-    assert _warm_start(PhaseVAE(trained.config), trained.state_dict())
+    assert not warm_start(PhaseVAE(reordered), trained.state_dict())
+    assert not warm_start(PhaseVAE(replace(trained.config, hidden=trained.config.hidden + 1)), trained.state_dict())
+    assert warm_start(PhaseVAE(trained.config), trained.state_dict())

@@ -6,12 +6,15 @@ model/
                       descriptor scalers by name (also in the weights; here for people and other tools)
   elements.txt        the element vocabulary, one symbol per line, in column order
   known_alloys.csv    the alloys the model was trained and validated on (formula, label, part), for novelty
+
+:func:`warm_start` loads a trained model's weights into a new one where they fit (``update``'s warm start).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -97,3 +100,27 @@ def load_bundle(path: Path) -> tuple[PhaseVAE, str, pd.DataFrame, dict, Neighbou
         measured["fractions"], measured["labels"], vae.config.n_classes, settings["scale"], strength, settings["k"]
     )
     return vae.eval(), meta["target"], known, meta.get("history", {}), neighbours
+
+
+# Buffers learned from the data (the descriptor scaler, refit by fit; the residualising projection): they may differ
+# between two models of one architecture. Every other buffer (element tables, expert prior) is fixed by it.
+LEARNED_BUFFERS = ("scaler.mean", "scaler.std", "projection")
+
+
+def warm_start(vae: PhaseVAE, init: PhaseVAE | Mapping[str, torch.Tensor]) -> bool:
+    """Load ``init``'s weights into the new ``vae`` where valid; False (nothing loaded) otherwise. Valid: a PhaseVAE
+    with the same :class:`VAEConfig` (elements in the same order, architecture, prior, semi-supervision); a state
+    dict with the same keys and shapes whose fixed buffers (element tables, prior) equal the new model's, which
+    also catches a vocabulary of the same size in another order."""
+    if isinstance(init, PhaseVAE):
+        if init.config.to_dict() != vae.config.to_dict():
+            return False
+        init = init.state_dict()
+    state, own = dict(init), vae.state_dict()
+    if state.keys() != own.keys() or any(tuple(state[k].shape) != tuple(own[k].shape) for k in own):
+        return False
+    fixed = [name for name, _ in vae.named_buffers() if not name.endswith(LEARNED_BUFFERS)]
+    if any(not torch.equal(state[name].to(own[name]), own[name]) for name in fixed if name in state):
+        return False
+    vae.load_state_dict(state)
+    return True
