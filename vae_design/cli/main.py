@@ -119,9 +119,9 @@ def compose(config: str, overrides: list[str]):
         ]
     groups = [text for text in overrides if group_options(text.split("=", 1)[0].lstrip("+~"))]
     added = [text.split("=", 1)[0].lstrip("+") for text in overrides if text.startswith("+")]
-    deleted = [text.split("=", 1)[0][1:] for text in overrides if text.startswith("~")]
-    if any(not key.startswith("hydra.") for key in deleted):  # every command reads each of its settings
-        raise InputError(f"~{deleted[0]}: a setting cannot be deleted; set it to another value (or null)")
+    deleted = [text.split("=", 1)[0] for text in overrides if text.startswith("~") and text[1:7] != "hydra."]
+    if deleted:  # every command reads each of its settings
+        raise InputError(f"{deleted[0]}: a setting cannot be deleted; set it to another value (or null)")
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
 
         def known() -> list[str]:  # the keys a command reads, with the config groups the user chose
