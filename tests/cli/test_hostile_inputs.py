@@ -202,7 +202,9 @@ def test_generate_refuses_bad_settings(trained_run, tmp_path, capsys, args):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["trainer=5"], "Config group override must be a string or a list"),  # an option is a name
+        (["trainer=5"], "trainer=5: no such option; choose one of cpu|ddp|default|gpu|gpu_mixed"),  # a name
+        (["trainer=[1]"], "trainer=[1]: no such option"),  # was Hydra's TypeError
+        (["~logger"], "~logger: a setting cannot be deleted; choose one of its options (logger=csv|default|none)"),
         (["data.elements=[[1]]"], "unknown element symbol(s) [1]"),
         (["data.elements=[Fe,Fe]"], "lists 'Fe' more than once"),
         (["trainer.devices=[1]"], "trainer.devices must be a whole number or text, got [1]"),

@@ -4,7 +4,9 @@ the same files, figures and printed lines as the command line."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -16,7 +18,7 @@ from vae_design.models.semi import PRESETS
 from vae_design.models.settings import ModelSettings
 from vae_design.runs.featurize import FeaturizeRun, featurize
 from vae_design.runs.predict import PredictRun, predict
-from vae_design.runs.train import TrainRun, train
+from vae_design.runs.train import TrainRun, settings_record, train
 from vae_design.runs.update import UpdateRun
 from vae_design.training.settings import LoggerSettings, TrainerSettings
 
@@ -69,3 +71,16 @@ def test_a_required_value_left_out_in_python_is_a_one_line_error():
         FeaturizeRun()
     with pytest.raises(InputError, match=r"^results=FILE.csv is required"):
         UpdateRun(results=" ")
+    with pytest.raises(InputError, match=r"^bundle must be a folder path, got 5"):
+        predict(PredictRun(formula="Fe"), "out", bundle=5)
+
+
+def test_the_settings_record_holds_what_json_cannot_and_logger_off(tmp_path):
+    # made before training, so that a value YAML cannot hold fails at once and not after the fit
+    record = settings_record(
+        {"seed": np.int64(3), "data": DataSettings(source="csv", path=Path("a.csv")), "logger": None}
+    )
+    record(tmp_path)
+    written = yaml.safe_load((tmp_path / ".hydra" / "config.yaml").read_text())
+    assert written["seed"] == 3 and written["data"]["path"] == "a.csv" and written["data"]["source"] == "csv"
+    assert written["logger"] == {"loggers": []}  # as logger=none records it, so that update keeps logging off

@@ -103,7 +103,7 @@ def test_update_refuses_bad_results(trained_run, tmp_path, capsys, case, expecte
         assert not out.exists()
 
 
-def testwarm_start_only_with_the_same_vocabulary_and_architecture(trained_run):
+def test_warm_start_only_with_the_same_vocabulary_and_architecture(trained_run):
     trained = AlloyVAE.load(trained_run / "model").vae
     fresh = PhaseVAE(trained.config)
     assert warm_start(fresh, trained)

@@ -118,10 +118,14 @@ def compose(config: str, overrides: list[str]):
             "bundle=" + text.removeprefix("model=") if text.startswith("model=") else text for text in overrides
         ]
     groups = [text for text in overrides if group_options(text.split("=", 1)[0].lstrip("+~"))]
+    for key, _, value in (text.partition("=") for text in groups if text[0] not in "+~"):
+        if value not in group_options(key):  # Hydra's message would be many lines, or a TypeError for trainer=[1]
+            raise InputError(f"{key}={value}: no such option; choose one of {'|'.join(group_options(key))}")
     added = [text.split("=", 1)[0].lstrip("+") for text in overrides if text.startswith("+")]
-    deleted = [text.split("=", 1)[0] for text in overrides if text.startswith("~") and text[1:7] != "hydra."]
-    if deleted:  # every command reads each of its settings
-        raise InputError(f"{deleted[0]}: a setting cannot be deleted; set it to another value (or null)")
+    deleted = [text.split("=", 1)[0][1:] for text in overrides if text.startswith("~")]
+    for key in (key for key in deleted if not key.startswith(("hydra.", "hydra/"))):  # every command reads them all
+        choose = f"choose one of its options ({key}={'|'.join(group_options(key))})" if group_options(key) else ""
+        raise InputError(f"~{key}: a setting cannot be deleted; {choose or 'set it to another value (or null)'}")
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
 
         def known() -> list[str]:  # the keys a command reads, with the config groups the user chose
@@ -134,9 +138,9 @@ def compose(config: str, overrides: list[str]):
             if typed is not None or match is None:
                 raise typed or error from None
             raise unknown_key(match.group(1), known()) from None
-        except ValueError as error:  # Hydra's own check of an override, e.g. trainer=5 (an option is a name)
+        except (ValueError, TypeError) as error:  # Hydra's own check of an override: trainer=5, trainer=[1]
             raise InputError(str(error)) from None
-        new = [key for key in added if not key.startswith("hydra.") and not group_options(key)]
+        new = [key for key in added if not key.startswith(("hydra.", "hydra/")) and not group_options(key)]
         keys = known() if new else []
         for key in (key for key in new if key not in keys):
             raise unknown_key(key, keys)

@@ -95,6 +95,8 @@ def command_settings(cfg: DictConfig, schema: type, command: str):
             if key in names or group_options(key):
                 raise
             raise InputError(f"{key}: {error}") from None
+        except AttributeError:  # a key set into a frozen group as a whole (generate={a:1})
+            raise InputError(f"{key} is a group of settings: set its keys ({key}.KEY=VALUE)") from None
         values[key] = None if value == {} and group_options(key) else value
     return schema(**{key: values.pop(key) for key in names if key in values}), values
 

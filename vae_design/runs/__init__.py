@@ -32,6 +32,8 @@ Record = Callable[[Path], None]  # writes the caller's record of the settings in
 def bundle_folder(path: str | Path | None) -> Path:
     """``path`` as the folder of a model bundle (a training run's ``model/``); none given, or no such folder, is a
     one-line error naming ``bundle=``."""
+    if not isinstance(path, (str, Path, type(None))):
+        raise InputError(f"bundle must be a folder path, got {path!r}")
     if path is None or not str(path).strip():
         raise InputError("bundle=PATH is required: the model/ folder of a training run (RUN_DIR/model)")
     if not Path(path).is_dir():

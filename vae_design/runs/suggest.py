@@ -7,6 +7,7 @@ from pathlib import Path
 
 from vae_design.design.settings import GenerateSettings
 from vae_design.design.suggest import SuggestRun
+from vae_design.errors import InputError
 from vae_design.outputs import progress_bar, staged_run_dir
 from vae_design.runs import Record, trained_model
 
@@ -34,6 +35,8 @@ def suggest(
     from vae_design.design.suggest import suggest as rank
     from vae_design.design.workflows import target_index
 
+    if not isinstance(generate, GenerateSettings):
+        raise InputError("generate is a group of settings: set its keys (generate.KEY=VALUE)")
     generate = candidate_settings(run, generate)
     model = trained_model(bundle)
     target_index(model, run.target)

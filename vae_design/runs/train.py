@@ -89,12 +89,17 @@ def build_model(data: DataSettings, model, prior, semi, trainer, logger=None, we
 def settings_record(settings: dict) -> Record:
     """The record of a run for a caller without one (Python): ``settings`` (dataclasses or plain values) as
     ``.hydra/config.yaml``, the file the CLI writes, which :func:`train_run` copies into the bundle and ``update``
-    reads the trainer settings from."""
+    reads the trainer and logger settings from. The text is made here, before any training, so that a value YAML
+    cannot hold fails at once."""
+    plain = {key: asdict(value) if is_dataclass(value) else value for key, value in settings.items()}
+    if plain.get("logger") is None:  # switched off, as the CLI's logger=none records it
+        plain["logger"] = {"loggers": []}
+    # tuples as lists; a path as text and a numpy number as a number
+    text = json.dumps(plain, default=lambda value: value.item() if hasattr(value, "item") else str(value))
+    text = yaml.safe_dump(json.loads(text), sort_keys=False)
 
     def write(folder: Path) -> None:
-        plain = {key: asdict(value) if is_dataclass(value) else value for key, value in settings.items()}
         (folder / ".hydra").mkdir(parents=True, exist_ok=True)
-        text = yaml.safe_dump(json.loads(json.dumps(plain)), sort_keys=False)  # tuples as lists
         (folder / ".hydra" / "config.yaml").write_text(text, encoding="utf-8")
 
     return write
@@ -121,8 +126,8 @@ def train(
 
 def data_summary(run: TrainRun, out: Path, record: Record | None = None, *, data, split, **groups) -> str:
     """``vae-design data summary``: what is in the data a training run with these settings would use, with the
-    split sizes; writes only ``data.report``, when asked for (``groups``, the model's, are not used here; the CLI
-    has checked them as for a training run)."""
+    split sizes; writes only ``data.report``, when asked for (``groups``, the model's, are not used here; from the
+    CLI they arrive as dataclasses whose own checks have run, but :func:`build_model`'s checks do not run)."""
     from vae_design.data.summary import summarise
 
     table, parts = load_dataset(data, split)
