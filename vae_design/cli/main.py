@@ -119,7 +119,7 @@ def compose(config: str, overrides: list[str]):
         ]
     groups = [text for text in overrides if group_options(text.split("=", 1)[0].lstrip("+~"))]
     for key, _, value in (text.partition("=") for text in groups if text[0] not in "+~"):
-        if value not in group_options(key):  # Hydra's message would be many lines, or a TypeError for trainer=[1]
+        if value.strip("'\"") not in group_options(key):  # Hydra's would be many lines, or a TypeError (trainer=[1])
             raise InputError(f"{key}={value}: no such option; choose one of {'|'.join(group_options(key))}")
     added = [text.split("=", 1)[0].lstrip("+") for text in overrides if text.startswith("+")]
     deleted = [text.split("=", 1)[0][1:] for text in overrides if text.startswith("~")]
