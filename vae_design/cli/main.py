@@ -119,8 +119,9 @@ def compose(config: str, overrides: list[str]):
         ]
     groups = [text for text in overrides if group_options(text.split("=", 1)[0].lstrip("+~"))]
     for key, _, value in (text.partition("=") for text in groups if text[0] not in "+~"):
-        if value.strip("'\"") not in group_options(key):  # Hydra's would be many lines, or a TypeError (trainer=[1])
-            raise InputError(f"{key}={value}: no such option; choose one of {'|'.join(group_options(key))}")
+        options = group_options(key)
+        if value.strip("'\"") not in options:  # Hydra's would be many lines, or a TypeError (trainer=[1])
+            raise InputError(f"{key}={value}: no such option; choose one of {'|'.join(options)}")
     added = [text.split("=", 1)[0].lstrip("+") for text in overrides if text.startswith("+")]
     deleted = [text.split("=", 1)[0][1:] for text in overrides if text.startswith("~")]
     for key in (key for key in deleted if not key.startswith(("hydra.", "hydra/"))):  # every command reads them all

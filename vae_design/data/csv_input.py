@@ -131,17 +131,6 @@ def parse_formula_cell(text: str, file: str, row: int, column: str) -> Compositi
         raise InputError(located(str(error), file, row, column)) from None
 
 
-def setting_composition(model, setting: str, text: str) -> Composition:
-    """The composition of a formula given as a setting (``formula=``, ``alloy=``), one ``model`` can score;
-    otherwise a one-line error naming the setting."""
-    try:
-        composition = parse_formula(text)
-    except InputError as error:
-        raise InputError(f"{setting}={text}: {error}") from None
-    model.check_usable([composition], f"{setting}={text}", [None], None)
-    return composition
-
-
 def read_formulas(path: str, column: str) -> tuple[list, list[Composition]]:
     """The rows of a CSV file (:func:`read_table`) and the composition of each one's ``column``; a bad cell is a
     one-line error naming file, row and column."""

@@ -21,10 +21,12 @@ checkpoint, the data problems found) are printed as they happen; the summary is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from vae_design.errors import InputError
+from vae_design.outputs import staged_run_dir
 
 Record = Callable[[Path], None]  # writes the caller's record of the settings into a staged run folder
 
@@ -46,3 +48,26 @@ def trained_model(bundle: str | Path | None):
     from vae_design.api import AlloyVAE
 
     return AlloyVAE.load(bundle_folder(bundle))
+
+
+@contextmanager
+def staged_run(out: str | Path, record: Record | None) -> Iterator[Path]:
+    """:func:`~vae_design.outputs.staged_run_dir` for a command's run folder ``out``, with the caller's ``record``
+    written into the staged folder after the command's own files."""
+    with staged_run_dir(Path(out)) as staging:
+        yield staging
+        if record is not None:
+            record(staging)
+
+
+def setting_composition(model, setting: str, text: str):
+    """The composition of a formula given as a setting (``formula=``, ``alloy=``), one ``model`` can score;
+    otherwise a one-line error naming the setting."""
+    from vae_design.data.composition import parse_formula
+
+    try:
+        composition = parse_formula(text)
+    except InputError as error:
+        raise InputError(f"{setting}={text}: {error}") from None
+    model.check_usable([composition], f"{setting}={text}", [None], None)
+    return composition

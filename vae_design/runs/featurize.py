@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from vae_design.errors import InputError
-from vae_design.outputs import progress_bar, staged_run_dir
-from vae_design.runs import Record
+from vae_design.outputs import progress_bar
+from vae_design.runs import Record, staged_run
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,6 @@ def featurize(run: FeaturizeRun, out: Path, record: Record | None = None) -> str
     with progress_bar("featurizing", at_least=200_000) as report:  # a bar only for files large enough to wait for
         table = featurize_file(run.input, run.formula_col, run.batch_size, report)
     out = Path(out)
-    with staged_run_dir(out) as staging:
+    with staged_run(out, record) as staging:
         table.to_csv(staging / "descriptors.csv", index=False, float_format="%.10g")
-        if record is not None:
-            record(staging)
     return f"wrote {len(table)} alloys x {table.shape[1] - 1} descriptors to {out / 'descriptors.csv'}"

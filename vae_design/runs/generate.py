@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 from vae_design.design.settings import GenerateSettings
-from vae_design.outputs import progress_bar, staged_run_dir
-from vae_design.runs import Record, trained_model
+from vae_design.outputs import progress_bar
+from vae_design.runs import Record, staged_run, trained_model
 
 SETTINGS = GenerateSettings  # the root schema of configs/generate.yaml (registered by the CLI as generate_schema)
 
@@ -26,7 +26,7 @@ def generate(settings: GenerateSettings, out: Path, record: Record | None = None
     out = Path(out).absolute()
     work = screen_work(plan, out)
     known = KnownAlloys.build(model, shipped=settings.scoring.shipped_datasets)
-    with staged_run_dir(out) as staging, progress_bar(f"generate ({settings.workflow})") as report:
+    with staged_run(out, record) as staging, progress_bar(f"generate ({settings.workflow})") as report:
         designs = run_generation(plan, known, staging / parquet if parquet else None, report, work)
         figures = write_designs(designs, staging)
         files = [parquet] if parquet else []
@@ -34,8 +34,6 @@ def generate(settings: GenerateSettings, out: Path, record: Record | None = None
             from vae_design.design.plots import save_generate_plots
 
             files = save_generate_plots(model, known, designs.table, designs.latents, staging) + files
-        if record is not None:
-            record(staging)
     if work is not None:
         shutil.rmtree(work, ignore_errors=True)
     return summary_text(settings.workflow, designs.table, figures, out, files)

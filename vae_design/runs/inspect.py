@@ -7,8 +7,7 @@ from pathlib import Path
 
 from vae_design.errors import InputError
 from vae_design.inspect.settings import InspectRun
-from vae_design.outputs import staged_run_dir
-from vae_design.runs import Record, trained_model
+from vae_design.runs import Record, setting_composition, staged_run, trained_model
 
 SETTINGS = InspectRun  # the root schema of configs/inspect.yaml (registered by the CLI as inspect_schema)
 
@@ -29,7 +28,6 @@ def held_out_alloys(run: InspectRun, model, bundle: Path):
 def inspect(run: InspectRun, out: Path, record: Record | None = None, *, bundle: str | None) -> str:
     """The explanation of ``run.alloy`` (nothing written), or the report on the model of ``bundle`` written into
     ``out``; returns what to print."""
-    from vae_design.data.csv_input import setting_composition
     from vae_design.inspect.explain import explain_one
     from vae_design.inspect.inspection import InspectionData, inspect_model
     from vae_design.inspect.report import write_report
@@ -43,8 +41,6 @@ def inspect(run: InspectRun, out: Path, record: Record | None = None, *, bundle:
     data.test = held_out_alloys(run, model, Path(bundle))
     inspection = inspect_model(model, data, run.inspect)
     out = Path(out)
-    with staged_run_dir(out) as staging:
+    with staged_run(out, record) as staging:
         written = write_report(inspection, staging, str(bundle))
-        if record is not None:
-            record(staging)
     return f"{inspection.headline()}\nwrote {out}: {', '.join(written)}"

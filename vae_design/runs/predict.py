@@ -10,8 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from vae_design.errors import InputError
-from vae_design.outputs import staged_run_dir
-from vae_design.runs import Record, trained_model
+from vae_design.runs import Record, setting_composition, staged_run, trained_model
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,6 @@ def predict_file(model, path: str, column: str) -> pd.DataFrame:
 def predict_formula(model, text: str) -> str:
     """One line for one formula: P(single phase) +- its uncertainty (and every class's P for a multi-class target);
     an unreadable or unusable formula is a one-line error naming ``formula=``."""
-    from vae_design.data.csv_input import setting_composition
 
     row = prediction_table(model, [setting_composition(model, "formula", text)]).iloc[0]
     others = "".join(f", P({c}) {row[f'probability_{c}']:.3f}" for c in model.classes if len(model.classes) > 2)
@@ -71,8 +69,6 @@ def predict(run: PredictRun, out: Path, record: Record | None = None, *, bundle:
         return predict_formula(model, run.formula)
     table = predict_file(model, run.input, run.formula_col)
     out = Path(out)
-    with staged_run_dir(out) as staging:
+    with staged_run(out, record) as staging:
         table.to_csv(staging / "predictions.csv", index=False, float_format="%.6g")
-        if record is not None:
-            record(staging)
     return f"wrote predictions for {len(table)} alloys to {out / 'predictions.csv'}"

@@ -8,8 +8,8 @@ from pathlib import Path
 from vae_design.design.settings import GenerateSettings
 from vae_design.design.suggest import SuggestRun
 from vae_design.errors import InputError
-from vae_design.outputs import progress_bar, staged_run_dir
-from vae_design.runs import Record, trained_model
+from vae_design.outputs import progress_bar
+from vae_design.runs import Record, staged_run, trained_model
 
 SETTINGS = SuggestRun  # the root schema of configs/suggest.yaml (registered by the CLI as suggest_schema)
 
@@ -51,8 +51,6 @@ def suggest(
             compositions = list(run_generation(plan, known, progress=report).table["formula"])
     table, figures = rank(model, compositions, known, run, run.target)
     out = Path(out).absolute()
-    with staged_run_dir(out) as staging:
+    with staged_run(out, record) as staging:
         figures = write_suggestions(table, figures, known, staging, model.classes)
-        if record is not None:
-            record(staging)
     return summary_text(table, figures, run, out)
