@@ -38,8 +38,7 @@ from vae_design.api import AlloyVAE
 from vae_design.benchmarks.designs import design_quality, oracle_fit
 from vae_design.cli.main import main as cli
 from vae_design.design import AlloyConstraints, KnownAlloys, ScoringSettings, latent_designs
-from vae_design.design.sampler import prior_latents
-from vae_design.design.workflows import ascend
+from vae_design.design.workflows import ascend, latents
 
 SETTINGS = ("temperature", "guide_step_size", "guide_pull", "guide_steps", "min_probability")
 SELECTION_SEED = 1000  # selection latents use 1000 + seed; reported latents use the seed itself
@@ -62,12 +61,12 @@ def selection_figures(model, known, n: int, seed: int, grid: dict) -> pd.DataFra
     steps, probabilities = grid["guide_steps"], grid["min_probability"]
     paths = itertools.product(grid["temperature"], grid["guide_step_size"], grid["guide_pull"])
     for temperature, step_size, pull in paths:
-        start = prior_latents(n, model.vae.config.z_dim, seed) * temperature
-        path = ascend(model.vae, start, 1, constraints, step_size, pull)
+        start, sizes = latents(model, n, constraints, 1, "prior", seed, temperature=temperature)
+        path = ascend(model.vae, start, sizes, 1, constraints, step_size, pull)
         for step, z in zip(range(max(steps) + 1), path, strict=False):
             if step not in steps:
                 continue
-            table = latent_designs(model, z, 1, constraints, known, ScoringSettings()).table
+            table = latent_designs(model, z, sizes, 1, constraints, known, ScoringSettings()).table
             for probability in probabilities:
                 kept = table[table["target_probability"] >= probability].drop_duplicates("formula")
                 rows.append(

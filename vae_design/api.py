@@ -171,6 +171,8 @@ class AlloyVAE:
             run = Path(run_dir or scratch)
             self.vae, self.history = train_vae(vae, tensors, settings, run, seed, resume, self.weak)
         self.history = before | self.history
+        # where real alloys' nuisance factor lies, for conditional generation (models/target.py)
+        self.vae.fit_nuisance_density(torch.cat([x_train, tensor(pool)]), seed)
         self.neighbours = NeighbourEvidence(x_train, torch.as_tensor(labels), n_classes)
         val_probabilities, _ = self.vae.class_probabilities(tensors.x_val)
         self.neighbours.select(tensors.x_val, val_labels, val_probabilities)
@@ -244,18 +246,28 @@ class AlloyVAE:
         update: what acquisition rules such as BALD need beyond the mean and spread of :meth:`predict_proba`."""
         return self.vae.posterior_probabilities(self._x(compositions), n_samples, seed).numpy()
 
-    def encode(self, compositions: Sequence[CompositionLike], y: Sequence[int] | None = None) -> np.ndarray:
-        """Latent nuisance factor z (posterior mean), given y (default: the predicted class)."""
-        x = self._x(compositions)
-        return self.vae.encode(x, None if y is None else torch.as_tensor(np.asarray(y))).numpy()
+    def encode(self, compositions: Sequence[CompositionLike], factor: str | None = None) -> np.ndarray:
+        """Posterior means of the latent: ``factor="target"`` the target factor z_y (N, target_dim),
+        ``"nuisance"`` the nuisance factor z_n (N, z_dim), None both (N, target_dim + z_dim), z_y first."""
+        if factor not in (None, "target", "nuisance"):
+            raise InputError(f"factor must be 'target', 'nuisance' or None, got {factor!r}")
+        return self.vae.encode(self._x(compositions), factor).numpy()
 
-    def decode(self, z, y) -> list[Composition]:
-        """Compositions decoded from latents z (N, z_dim) with target class y (an int or N ints)."""
+    def decode(self, target, nuisance, n_elements) -> list[Composition]:
+        """Compositions decoded from a target factor and a nuisance factor: ``target`` an (N, target_dim) array of
+        z_y or a class index (int, or N ints: the mean of p(z_y | class)); ``nuisance`` an (N, z_dim) array of
+        z_n; ``n_elements`` the number of elements of each alloy (an int or N ints)."""
         if self.vae is None:
             raise RuntimeError("the model is not trained: call fit() or AlloyVAE.load() first")
-        z = torch.as_tensor(np.asarray(z, dtype=np.float32))
-        y = torch.as_tensor(np.broadcast_to(np.asarray(y, dtype=int), (len(z),)).copy())
-        return self.vocabulary.to_compositions(self.vae.decode(z, y))
+        z_n = torch.as_tensor(np.asarray(nuisance, dtype=np.float32)).reshape(-1, self.vae.config.z_dim)
+        target = np.asarray(target)
+        if np.issubdtype(target.dtype, np.integer):
+            classes = torch.as_tensor(np.broadcast_to(target, (len(z_n),)).copy())
+            z_y = self.vae.target.class_latent(classes)
+        else:
+            z_y = torch.as_tensor(target.astype(np.float32)).reshape(len(z_n), self.vae.config.target_dim)
+        counts = torch.as_tensor(np.broadcast_to(np.asarray(n_elements, dtype=int), (len(z_n),)).copy())
+        return self.vocabulary.to_compositions(self.vae.decode(torch.cat([z_y, z_n], -1), counts))
 
     def generate(
         self,
@@ -271,9 +283,9 @@ class AlloyVAE:
         """Candidate alloys of class ``target`` (:mod:`vae_design.design`): ``workflow="latent"`` decodes ``n`` latents,
         ``"screen"`` keeps the ``n`` best palette alloys, ``"invert"`` walks from ``seed_alloy``. ``constraints`` and
         the groups ``latent``, ``screen``, ``invert``, ``scoring`` (keyword arguments) take the keys of
-        vae_design/design/settings.py; ``given``: latents (N, z_dim) for ``latent={"source": "given"}``. Returns
-        :class:`~vae_design.design.Designs`: ``.table`` (one row per candidate), ``.figures`` (validity, uniqueness,
-        novelty, ...) and ``.latents``."""
+        vae_design/design/settings.py; ``given``: latents (N, target_dim + z_dim) for ``latent={"source": "given"}``.
+        Returns :class:`~vae_design.design.Designs`: ``.table`` (one row per candidate), ``.figures`` (validity,
+        uniqueness, novelty, ...) and ``.latents``."""
         from vae_design.design.generate import plan_generation, run_generation
 
         unknown = sorted(set(settings) - {"latent", "screen", "invert", "scoring"})

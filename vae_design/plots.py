@@ -50,10 +50,24 @@ def plot_roc(labels: np.ndarray, probabilities: np.ndarray, classes: Sequence[st
     return fig
 
 
-def latent_projection(z: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], tuple[str, str]]:
-    """A map from latents (N, D) to two plotting coordinates, fitted on z: z itself when D <= 2, else its first two
-    principal components (the axis labels then carry the share of variance they explain)."""
+def latent_projection(z: np.ndarray, target_dim: int = 0) -> tuple[Callable[[np.ndarray], np.ndarray], tuple[str, str]]:
+    """A map from latents (N, D) to two plotting coordinates, fitted on z. With a target factor (``target_dim`` > 0,
+    its dimensions first): z_y's first dimension against the first principal component of the nuisance factor z_n,
+    so the classes separate along the horizontal axis and the vertical one is the largest variation the class does
+    not explain. Without: z itself when D <= 2, else its first two principal components (the axis labels then
+    carry the share of variance they explain)."""
     z = np.asarray(z, dtype=float)
+    if target_dim > 0:
+        nuisance = z[:, target_dim:]
+        centre = nuisance.mean(0)
+        _, singular, vt = np.linalg.svd(nuisance - centre, full_matrices=False)
+        share = singular[0] ** 2 / max(float((singular**2).sum()), 1e-12)
+
+        def project(q):
+            q = np.asarray(q, float)
+            return np.column_stack([q[:, 0], (q[:, target_dim:] - centre) @ vt[0]])
+
+        return project, ("z_y1 (target factor)", f"PC1 of the nuisance factor z_n ({share:.0%})")
     if z.shape[1] == 1:
         return (lambda q: np.column_stack([np.asarray(q, float)[:, 0], np.zeros(len(q))])), ("z1", "")
     if z.shape[1] == 2:
@@ -65,17 +79,17 @@ def latent_projection(z: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray]
     return (lambda q: (np.asarray(q, float) - centre) @ vt[:2].T), labels
 
 
-def latent_coordinates(z: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
+def latent_coordinates(z: np.ndarray, target_dim: int = 0) -> tuple[np.ndarray, tuple[str, str]]:
     """Two plotting coordinates of latents z (N, D) and the axis labels (see :func:`latent_projection`)."""
-    project, labels = latent_projection(z)
+    project, labels = latent_projection(z, target_dim)
     return project(z), labels
 
 
-def plot_latent_map(z: np.ndarray, labels: np.ndarray, classes: Sequence[str]):
-    """Latents z (N, D) coloured by class: in a disentangled model the classes overlap here, because the target
-    lives in y, not in z."""
+def plot_latent_map(z: np.ndarray, labels: np.ndarray, classes: Sequence[str], target_dim: int = 0):
+    """Latents z (N, D) coloured by class: the target factor (horizontal) against the nuisance factor's main axis;
+    in a disentangled model the classes separate left to right and overlap top to bottom."""
     plt = _pyplot()
-    coordinates, (x_label, y_label) = latent_coordinates(z)
+    coordinates, (x_label, y_label) = latent_coordinates(z, target_dim)
     labels = np.asarray(labels, dtype=int)
     fig, ax = plt.subplots(figsize=(5, 4.5))
     for k, name in enumerate(classes):
@@ -107,7 +121,7 @@ def plot_reconstructions(true: np.ndarray, decoded: np.ndarray, elements: Sequen
     for ax in axes.flat[n:]:
         ax.axis("off")
     axes.flat[0].legend(fontsize="small")
-    fig.suptitle("test alloys encoded and decoded (with the predicted class)", fontsize="medium")
+    fig.suptitle("test alloys encoded and decoded (their own element count)", fontsize="medium")
     fig.tight_layout()
     return fig
 
@@ -126,8 +140,8 @@ def save_run_plots(model, folder: Path, test: tuple[list, np.ndarray], labelled:
         # Evenly spaced through the test set: a deterministic, varied handful.
         index = np.linspace(0, len(compositions) - 1, min(6, len(compositions)), dtype=int)
         shown = [compositions[i] for i in index]
-        predicted = probabilities[index].argmax(1)
-        decoded = model.decode(model.encode(shown, predicted), predicted)
+        z_y, z_n = model.encode(shown, "target"), model.encode(shown, "nuisance")
+        decoded = model.decode(z_y, z_n, model.vocabulary.to_tensor(shown).gt(1e-6).sum(1).numpy())
         elements = model.vocabulary.elements
         figures["reconstruction.png"] = plot_reconstructions(
             model.vocabulary.to_array(shown),
@@ -138,7 +152,8 @@ def save_run_plots(model, folder: Path, test: tuple[list, np.ndarray], labelled:
     else:
         figures = {}
     if len(labelled[0]):
-        figures["latent.png"] = plot_latent_map(model.encode(labelled[0]), labelled[1], model.classes)
+        target_dim = model.vae.config.target_dim
+        figures["latent.png"] = plot_latent_map(model.encode(labelled[0]), labelled[1], model.classes, target_dim)
     for name, figure in figures.items():
         figure.savefig(folder / name, dpi=120)
         plt.close(figure)

@@ -70,7 +70,7 @@ def test_latent_workflow_writes_scored_valid_distinct_candidates(trained_run, tm
 
 
 def test_latent_z_given_in_a_file_is_decoded_as_given(trained_run, tmp_path, capsys):
-    z_dim = AlloyVAE.load(trained_run / "model").vae.config.z_dim
+    z_dim = AlloyVAE.load(trained_run / "model").vae.config.latent_dim  # target factor, then nuisance factor
     z = np.random.default_rng(1).normal(size=(5, z_dim))
     source = tmp_path / "z.csv"
     pd.DataFrame(z, columns=[f"z{d + 1}" for d in range(z_dim)]).to_csv(source, index=False)
@@ -208,6 +208,23 @@ def test_the_api_runs_the_same_workflows(trained_run):
         "invert", seed_alloy="Al30Co20Fe25Ni25", constraints=rules, scoring=scoring, invert={"steps": 5}
     )
     assert path.table["stage"].iloc[0] == "seed"
+    kept = model.generate(
+        "invert",
+        seed_alloy="Al30Co20Fe25Ni25",
+        constraints=rules,
+        scoring=scoring,
+        invert={"steps": 5, "keep_elements": True},
+    )
+    elements = kept.table["formula"].str.findall(r"[A-Z][a-z]?").map(sorted)
+    assert len(kept.table) >= 2 and all(found == ["Al", "Co", "Fe", "Ni"] for found in elements)
+    with pytest.raises(InputError, match="the seed's Co is not allowed"):
+        model.generate(
+            "invert",
+            seed_alloy="Al30Co20Fe25Ni25",
+            constraints=rules | {"forbidden": ["Co"]},
+            scoring=scoring,
+            invert={"keep_elements": True},
+        )
     with pytest.raises(InputError, match="unknown setting latent.colour"):
         model.generate("latent", n=5, latent={"colour": 1})
 
@@ -221,16 +238,22 @@ def test_head_guidance_raises_the_target_probability_and_filters_apply(trained_r
     model = AlloyVAE.load(trained_run / "model")
     rules = AlloyConstraints.from_settings(model.vocabulary, min_elements=3, max_elements=5)
     usable = gradient_elements(model.vae, rules)
-    z = torch.randn(64, model.vae.config.z_dim, generator=torch.Generator().manual_seed(0))
-    y = torch.ones(64, dtype=torch.long)
-    moved = guide_latents(model.vae, z, 1, rules, steps=20, step_size=0.1, pull=0.01)
+    z = torch.randn(64, model.vae.config.latent_dim, generator=torch.Generator().manual_seed(0))
+    sizes = torch.full((64,), 4)
+    # guided toward the class the decodes are furthest from (on the tiny data most decodes are already class 1)
     with torch.no_grad():
-        before = target_log_probability(model.vae, z, y, rules, usable).mean()
-        after = target_log_probability(model.vae, moved, y, rules, usable).mean()
+        scores = [target_log_probability(model.vae, z, sizes, torch.full((64,), k), rules, usable) for k in (0, 1)]
+    target = int(torch.stack(scores).mean(1).argmin())
+    y = torch.full((64,), target)
+    moved = guide_latents(model.vae, z, sizes, target, rules, steps=20, step_size=0.1, pull=0.01)
+    with torch.no_grad():
+        before = target_log_probability(model.vae, z, sizes, y, rules, usable).mean()
+        after = target_log_probability(model.vae, moved, sizes, y, rules, usable).mean()
     assert after > before + 0.05
     common = {"n": 40, "constraints": {"min_elements": 3, "max_elements": 5}, "scoring": {"shipped_datasets": False}}
     hot = model.generate("latent", **common, latent={"temperature": 3.0, "deduplicate": False, "min_probability": 0})
-    assert np.abs(hot.latents).mean() > 1.5  # z ~ N(0, 9 I): mean |z| = 3 sqrt(2 / pi) = 2.4
+    z_n = hot.latents[:, model.vae.config.target_dim :]
+    assert np.abs(z_n).mean() > 1.5  # z_n ~ N(0, 9 I): mean |z_n| = 3 sqrt(2 / pi) = 2.4
     kept = model.generate("latent", **common, latent={"min_probability": 0.5, "novel_only": True, "guide_steps": 5})
     assert (kept.table["target_probability"] >= 0.5).all() and kept.table["novel"].all()
     with pytest.raises(InputError, match="latent.temperature must be positive"):
@@ -244,8 +267,9 @@ def test_no_valid_latent_gives_an_empty_table_with_every_column(trained_run):
 
     model = AlloyVAE.load(trained_run / "model")
     rules = AlloyConstraints.from_settings(model.vocabulary, min_elements=3, max_elements=5)
+    none = torch.zeros(0, model.vae.config.latent_dim)
     designs = latent_designs(
-        model, torch.zeros(0, model.vae.config.z_dim), 1, rules, KnownAlloys.build(model, shipped=False)
+        model, none, torch.zeros(0, dtype=torch.long), 1, rules, KnownAlloys.build(model, shipped=False)
     )
     assert len(designs.table) == 0 and {"formula", "probability", "novel", "z1"} <= set(designs.table.columns)
 
@@ -274,10 +298,10 @@ def test_guidance_scores_the_alloy_that_is_decoded_and_still_has_a_gradient(trai
 
     model = AlloyVAE.load(trained_run / "model")
     rules = AlloyConstraints.from_settings(model.vocabulary, min_elements=3, max_elements=5)
-    z = torch.randn(32, model.vae.config.z_dim, generator=torch.Generator().manual_seed(1)).requires_grad_(True)
-    y = torch.ones(32, dtype=torch.long)
-    x = guided_composition(model.vae, z, y, rules, gradient_elements(model.vae, rules))
-    counts, valid = decode_constrained(model.vae, z.detach(), 1, rules)
+    z = torch.randn(32, model.vae.config.latent_dim, generator=torch.Generator().manual_seed(1)).requires_grad_(True)
+    sizes = torch.full((32,), 4)
+    x = guided_composition(model.vae, z, sizes, rules, gradient_elements(model.vae, rules))
+    counts, valid = decode_constrained(model.vae, z.detach(), sizes, rules)
     assert valid.any()
     torch.testing.assert_close(x[valid].detach(), rules.to_fractions(counts[valid]).to(x.dtype))
     (x[:, : x.shape[1] // 2].sum()).backward()
@@ -296,9 +320,10 @@ def test_batches_join_into_fixed_element_columns_whatever_n(trained_run):
     model = AlloyVAE.load(trained_run / "model")
     rules = AlloyConstraints.from_settings(model.vocabulary, min_elements=3, max_elements=5)
     known = KnownAlloys.build(model, shipped=False)
-    z = torch.randn(64, model.vae.config.z_dim, generator=torch.Generator().manual_seed(3)) * 2
-    whole = latent_designs(model, z, 1, rules, known)
-    batched = latent_designs(model, z, 1, rules, known, batch=4)
+    z = torch.randn(64, model.vae.config.latent_dim, generator=torch.Generator().manual_seed(3)) * 2
+    sizes = torch.arange(64) % 3 + 3
+    whole = latent_designs(model, z, sizes, 1, rules, known)
+    batched = latent_designs(model, z, sizes, 1, rules, known, batch=4)
     # float32 sums differ in the last bits with the batch size (BLAS blocking): equal to 1e-6, not bit for bit
     pd.testing.assert_frame_equal(whole.table, batched.table, check_exact=False, atol=1e-6)
     elements = [c for c in batched.table.columns if c in model.vocabulary.elements]
@@ -320,10 +345,39 @@ def test_a_latent_run_too_large_is_refused_and_progress_reaches_the_logs(trained
 
 def test_latent_candidates_are_ranked_best_first(trained_run):
     model = AlloyVAE.load(trained_run / "model")
+    common = {"min_probability": 0, "guide_steps": 3, "known": True}
     designs = model.generate(
-        "latent", n=60, latent={"min_probability": 0, "guide_steps": 3}, scoring={"shipped_datasets": False}
+        "latent", n=60, latent=common | {"order": "probability"}, scoring={"shipped_datasets": False}
     )
     table = designs.table
     assert table["target_probability"].is_monotonic_decreasing and not table["latent_index"].is_monotonic_increasing
-    z = table[[f"z{d + 1}" for d in range(model.vae.config.z_dim)]].to_numpy()
+    z = table[[f"z{d + 1}" for d in range(model.vae.config.latent_dim)]].to_numpy()
     np.testing.assert_array_equal(designs.latents, z)  # the latents stay aligned with their rows
+
+
+def test_the_default_order_puts_each_element_set_best_first_and_leaves_known_alloys_out():
+    from vae_design.design import generate as generation
+    from vae_design.design.settings import LatentSettings
+
+    table = pd.DataFrame(
+        {
+            "formula": ["Mo25Nb25Ta25Ti25", "Mo24Nb26Ta25Ti25", "Mo23Nb27Ta25Ti25", "Co20Cr20Fe20Mn20Ni20", "Al20Co80"],
+            "target_probability": [0.99, 0.98, 0.97, 0.90, 0.40],
+            "distance": [1.0, 1.5, 2.0, 5.0, 8.0],
+            "novel": [False, False, False, True, True],
+        }
+    )
+    kept = generation._accepted(table, LatentSettings(min_probability=0), grid=1.0)
+    # within one grid step of a known alloy: the known alloy itself, re-found, is left out
+    assert list(kept["formula"]) == table["formula"][1:].tolist()
+    with_known = generation._accepted(table, LatentSettings(min_probability=0, known=True), grid=1.0)
+    assert len(with_known) == len(table)
+    ordered = generation._ordered(kept, LatentSettings().order)
+    # each element set's best first, in P order, then the Mo-Nb-Ta-Ti family's second best
+    assert list(ordered["formula"]) == [
+        "Mo24Nb26Ta25Ti25",
+        "Co20Cr20Fe20Mn20Ni20",
+        "Al20Co80",
+        "Mo23Nb27Ta25Ti25",
+    ]
+    assert generation._ordered(kept, "probability").equals(kept)

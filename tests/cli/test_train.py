@@ -32,9 +32,11 @@ METRIC_KEYS = [
     "recon/element_set_exact",
     "recon/mae_present",
     "recon/mae_all",
-    "latent/probe_auc",
-    "latent/probe_auc_nonlinear",
-    "latent/mutual_information",
+    "latent/probe_auc_nuisance",
+    "latent/probe_auc_nuisance_nonlinear",
+    "latent/mutual_information_nuisance",
+    "latent/probe_auc_target",
+    "latent/target_classifier_auc",
     "counterfactual/distance",
     "train/seconds",
     "train/best_epoch_generative",
@@ -63,7 +65,7 @@ def test_train_writes_metrics_model_and_plots(trained_run):
     assert (trained_run / "checkpoints" / "best-generative.ckpt").is_file()  # the encoder's and decoder's epoch
     # every term of the loss is logged on its own, per epoch
     logged = pd.read_csv(trained_run / "logs" / "metrics.csv")
-    for term in ("reconstruction", "kl_z", "label", "kl_head", "label_unlabelled"):
+    for term in ("reconstruction", "kl_target", "kl_nuisance", "target_classifier", "label", "kl_head"):
         assert logged[f"train/{term}"].notna().any(), term
     assert logged["val/generative_loss"].notna().any()
     bundle = trained_run / "model"
@@ -80,7 +82,8 @@ def test_bundle_reloads_and_reproduces_the_run(trained_run, alloy_files):
     again = model.evaluate(val=(list(val.formula), val.label), test=(list(test.formula), test.label))
     for key in ("test/auc", "test/log_loss", "val/accuracy", "recon/mae_all", "test/auc_head", "test/ece_head"):
         assert again[key] == pytest.approx(metrics[key], rel=1e-5), key
-    assert model.architecture["z_dim"] == 32 and model.architecture["hidden"] == 16
+    assert model.architecture["z_dim"] == 12 and model.architecture["target_dim"] == 16
+    assert model.architecture["hidden"] == 16
 
 
 def test_a_loaded_model_can_be_refit(trained_run, alloy_files, tmp_path):

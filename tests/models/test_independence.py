@@ -8,27 +8,23 @@ import pyro
 import torch
 
 from tests.models.test_ssvae import _fractions, _vae
-from vae_design.models.independence import class_prior_mmd, weighted_mmd
+from vae_design.models.independence import class_independence
 from vae_design.models.ssvae import TERMS, elbo_terms
 
 
-def test_mmd_is_near_zero_for_prior_draws_and_large_for_a_shifted_class():
-    torch.manual_seed(0)
-    prior = torch.randn(400, 4)
-    same = weighted_mmd(torch.randn(400, 4), torch.ones(400), prior)
-    shifted = weighted_mmd(torch.randn(400, 4) + 1.5, torch.ones(400), prior)
-    assert abs(float(same)) < 0.02 and float(shifted) > 20 * abs(float(same))
-    # weights pick the members: a weight-0 outlier changes nothing
-    z = torch.cat([torch.randn(400, 4), torch.full((1, 4), 50.0)])
-    weights = torch.cat([torch.ones(400), torch.zeros(1)])
-    assert abs(float(weighted_mmd(z, weights, prior))) < 0.02
-
-
-def test_class_term_sees_a_label_that_only_the_class_means_carry():
-    torch.manual_seed(1)
-    independent = [(torch.randn(300, 3), torch.ones(300)) for _ in range(2)]
-    leaking = [(torch.randn(300, 3) + 1.0, torch.ones(300)), (torch.randn(300, 3) - 1.0, torch.ones(300))]
-    assert float(class_prior_mmd(leaking)) > 10 * abs(float(class_prior_mmd(independent)))
+def test_class_independence_sees_a_label_in_the_class_means_or_spreads_and_follows_soft_memberships():
+    torch.manual_seed(2)
+    z = torch.randn(400, 3)
+    onehot = torch.nn.functional.one_hot(torch.arange(400) % 2, 2).float()
+    independent = float(class_independence(z, onehot))
+    shifted = z.clone()
+    shifted[::2] += 1.0  # class 0 moved: its mean carries the label
+    wider = z.clone()
+    wider[::2] *= 3.0  # class 0 spread: a label only a nonlinear probe reads
+    assert float(class_independence(shifted, onehot)) > 10 * independent
+    assert float(class_independence(wider, onehot)) > 5 * independent
+    # soft memberships of 0.5 say nothing about the class: no dependence to see, whatever z does
+    assert float(class_independence(shifted, torch.full((400, 2), 0.5))) < 1e-6
 
 
 def test_independence_penalty_trains_the_encoder_and_nothing_else():
@@ -54,3 +50,21 @@ def test_elbo_terms_add_up_to_the_one_sample_loss():
     assert set(terms) == set(TERMS.values()) - {"weak"}
     assert abs(sum(terms.values()) - loss) < 1e-3 * abs(loss)
     assert abs(terms["label_unlabelled"]) < 1e-4  # eval mode: the head and the label prior are one function
+
+
+def test_the_nuisance_density_follows_the_encoded_alloys_and_conditional_draws_follow_the_class():
+    from vae_design.models.target import NuisanceDensity
+
+    torch.manual_seed(3)
+    clusters = torch.cat([torch.randn(300, 2) * 0.1 + 2.0, torch.randn(300, 2) * 0.1 - 2.0])
+    density = NuisanceDensity(2)
+    assert torch.allclose(density.sample(2000, torch.Generator().manual_seed(0)).std(0), torch.ones(2), atol=0.1)
+    drawn = density.fit(clusters).sample(2000, torch.Generator().manual_seed(0))
+    assert (drawn.abs() > 1.5).float().mean() > 0.97  # near the two clusters, not the prior's middle
+    vae = _vae()
+    y = torch.tensor([0, 1] * 500)
+    z = vae.prior_latents(y, seed=1, temperature=1.0, nuisance="prior")
+    z_y = vae.split(z)[0]
+    assert z.shape == (1000, vae.config.latent_dim)
+    assert (z_y[y == 1].mean(0) > 0.5).all() and (z_y[y == 0].mean(0) < -0.5).all()
+    assert torch.equal(vae.split(vae.with_target(z, 1))[1], vae.split(z)[1])  # the intervention keeps z_n

@@ -56,18 +56,20 @@ def test_metrics_have_every_key_and_finite_values(trained):
         "recon/mae_present",
         "recon/mae_all",
         "recon/mae_present_equiatomic",
-        "recon/element_set_exact_true_y",
-        "latent/probe_auc",
-        "latent/probe_auc_nonlinear",
-        "latent/mutual_information",
-        "latent/y_generative_auc",
+        "latent/probe_auc_nuisance",
+        "latent/probe_auc_nuisance_nonlinear",
+        "latent/mutual_information_nuisance",
+        "latent/probe_auc_target",
+        "latent/probe_auc_target_nonlinear",
+        "latent/mutual_information_target",
+        "latent/target_classifier_auc",
         "counterfactual/distance",
         "counterfactual/element_set_changed",
         "counterfactual/head_own",
         "counterfactual/log_likelihood_gain",
     ):
         assert np.isfinite(metrics[key]), key
-    assert metrics["recon/mae_present_equiatomic"] > 0 and metrics["latent/mutual_information"] >= 0
+    assert metrics["recon/mae_present_equiatomic"] > 0 and metrics["latent/mutual_information_nuisance"] >= 0
 
 
 def test_the_head_alone_is_reported_beside_the_neighbour_update(trained):
@@ -106,9 +108,26 @@ def test_bundle_round_trip(trained, tmp_path):
     test, _ = _alloys(20, 6)
     assert np.array_equal(trained.predict_proba(test), loaded.predict_proba(test))
     assert (tmp_path / "model" / "elements.txt").read_text().split() == list(trained.vocabulary.elements)
-    z = loaded.encode(test[:3])
-    decoded = loaded.decode(z, 1)
-    assert all(abs(sum(c.values()) - 1) < 1e-6 for c in decoded)
+    z_y, z_n = loaded.encode(test[:3], factor="target"), loaded.encode(test[:3], factor="nuisance")
+    assert z_y.shape == (3, loaded.vae.config.target_dim) and z_n.shape == (3, loaded.vae.config.z_dim)
+    assert np.array_equal(np.hstack([z_y, z_n]), loaded.encode(test[:3]))
+    decoded = loaded.decode(z_y, z_n, 3)
+    assert all(abs(sum(c.values()) - 1) < 1e-6 and len(c) == 3 for c in decoded)
+    # a class index for the target factor: the mean of p(z_y | class), the same nuisance
+    assert len(loaded.decode(1, z_n, [2, 3, 4])[2]) == 4
+
+
+def test_a_bundle_of_an_older_format_names_the_version_that_wrote_it(trained, tmp_path):
+    import json
+
+    trained.save(tmp_path / "model")
+    meta_path = tmp_path / "model" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta |= {"format": 5, "vae_design_version": "0.9.0"}
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=r"written by vae-design 0\.9\.0 \(bundle format 5\).*retrain") as error:
+        AlloyVAE.load(tmp_path / "model")
+    assert "\n" not in str(error.value)
 
 
 def test_predicting_an_element_outside_the_vocabulary_is_an_input_error(trained):

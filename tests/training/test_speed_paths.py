@@ -11,7 +11,7 @@ from torch.utils.data import default_collate
 
 from tests.training.test_fit import _alloys
 from vae_design.api import AlloyVAE
-from vae_design.models import ssvae
+from vae_design.models import networks, ssvae
 from vae_design.training import data as training_data
 from vae_design.training import module as training_module
 from vae_design.training.fit import TrainingSettings
@@ -34,7 +34,7 @@ def test_the_speed_paths_train_the_same_model_as_the_plain_paths(monkeypatch):
     fast_metrics, fast_probabilities = _fit()
     with monkeypatch.context() as plain:
         # every call recomputes the descriptors; rows are fetched one at a time and stacked by torch's collate
-        plain.setattr(ssvae.FeatureMemo, "get", lambda self, x, scaler, compute: compute(x))
+        plain.setattr(networks.FeatureMemo, "get", lambda self, x, scaler, compute: compute(x))
         plain.setattr(training_data.Rows, "__getitems__", None)
         plain.setattr(training_data, "_as_fetched", default_collate)
         # every distribution checks its arguments and support, and Pyro checks that model and guide match

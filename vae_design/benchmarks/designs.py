@@ -8,8 +8,8 @@ import numpy as np
 from vae_design.benchmarks.oracle import PhaseOracle
 from vae_design.data import load_table, parse_formula
 from vae_design.design import AlloyConstraints, ScoringSettings, latent_designs
-from vae_design.design.sampler import prior_latents
 from vae_design.design.settings import LatentSettings
+from vae_design.design.workflows import latents
 
 LATENT = LatentSettings()  # guidance settings a mode leaves out are the generate defaults
 
@@ -34,15 +34,19 @@ def oracle_fit(seed: int) -> tuple[PhaseOracle, dict[str, float]]:
 
 
 def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[str, float]:
-    """Latent designs of both classes from the same z (z ~ N(0, temperature^2 I)), head guidance and head filter as
-    ``mode`` says, judged by the oracle."""
+    """Latent designs of both classes from the same nuisance draws z_n ~ N(0, temperature^2 I) and element counts,
+    z_y ~ p(z_y | target), head guidance and head filter as ``mode`` says, judged by the oracle."""
     constraints = AlloyConstraints.from_settings(model.vocabulary)  # the generate defaults (design/settings.py)
-    z = prior_latents(n, model.vae.config.z_dim, seed) * mode["temperature"]
     figures, formulas = {}, {}
     for target in (1, 0):
+        nuisance = mode.get("nuisance", LATENT.nuisance)
+        z, sizes = latents(
+            model, n, constraints, target, "prior", seed, temperature=mode["temperature"], nuisance=nuisance
+        )
         designs = latent_designs(
             model,
             z,
+            sizes,
             target,
             constraints,
             known,
@@ -66,6 +70,7 @@ def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[
         figures[prefix + "oracle_single_phase"] = float((verdict >= 0.5).mean()) if len(table) else float("nan")
         figures[prefix + "head_single_phase"] = float((table["probability"] >= 0.5).mean()) if len(table) else 0.0
         figures[prefix + "mean_elements"] = float(table["n_elements"].mean()) if len(table) else 0.0
+        figures[prefix + "five_or_more"] = float((table["n_elements"] >= 5).mean()) if len(table) else 0.0
         # The same designs restricted to novel ones (latent.novel_only=true)
         novel = (table["novel"]).to_numpy()
         figures[prefix + "novel_accepted"] = float(novel.sum()) / n
@@ -76,7 +81,52 @@ def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[
             f"  target={target}: {len(valid)} valid of {n}, {len(table)} kept; oracle single phase "
             f"{figures[prefix + 'oracle_single_phase']:.3f}; e.g. {', '.join(distinct['formula'].head(4))}"
         )
-    # Same z, y flipped: how often does the decoded alloy change at all, and by how much?
+    # Same z_n and element count, z_y drawn for the other class: how often does the decoded alloy change at all?
     both = sorted(set(formulas[0]) & set(formulas[1]))
     figures["flip_changes_alloy"] = float(np.mean([formulas[0][i] != formulas[1][i] for i in both])) if both else 0.0
     return figures
+
+
+def intervention_quality(model, oracle, known_alloys, n_max: int = 500) -> dict[str, float]:
+    """The metallurgist's intervention, judged by the oracle: held-out (val and test) multi-phase alloys whose
+    element set meets the default constraints, encoded, their target factor set to the single-phase class's mean
+    (nuisance factor and element count kept), decoded under the default constraints (the ``flip y`` stage of the
+    invert workflow). ``flip_single_phase``: the oracle's single-phase share of the decodes;
+    ``flip_change``: median change (at.%, half the L1 distance); ``flip_same_set_single_phase``: single phase and on
+    the seed's own element set; ``flip_seed_single_phase``: the oracle on the seeds themselves; ``flip_keep_*``:
+    the same with the seed's elements kept (``invert.keep_elements``: only the fractions move)."""
+    import torch
+
+    from vae_design.design.sampler import decode_constrained
+    from vae_design.models.networks import element_count
+
+    constraints = AlloyConstraints.from_settings(model.vocabulary)
+    held = known_alloys[known_alloys["part"].isin(["val", "test"]) & (known_alloys["label"] == 0)]
+    x = model.vocabulary.to_tensor([parse_formula(f) for f in held["formula"]])
+    present = x > 1e-6
+    counts = element_count(x)
+    inside = ~(present & ~constraints.mask()).any(-1)
+    inside &= torch.isin(counts, torch.tensor(constraints.feasible_sizes()))
+    x, present, counts = x[inside][:n_max], present[inside][:n_max], counts[inside][:n_max]
+    if not len(x):
+        return {"flip_n": 0.0}
+    vae = model.vae
+    flipped = vae.with_target(vae.encode(x), 1)
+    grid, valid = decode_constrained(vae, flipped, counts, constraints)
+    fractions = constraints.to_fractions(grid)
+    verdict = oracle.predict_proba(model.vocabulary.to_compositions(fractions))
+    single = (verdict >= 0.5) & valid.numpy()
+    same_set = ((fractions > 0) == present).all(-1).numpy()
+    seeds = oracle.predict_proba(model.vocabulary.to_compositions(x))
+    kept_grid, kept_valid = decode_constrained(vae, flipped, counts, constraints, only=present)
+    kept_fractions = constraints.to_fractions(kept_grid)
+    kept_verdict = oracle.predict_proba(model.vocabulary.to_compositions(kept_fractions)) >= 0.5
+    return {
+        "flip_keep_single_phase": float((kept_verdict & kept_valid.numpy()).mean()),
+        "flip_keep_change": float((50 * (kept_fractions - x.double()).abs().sum(-1)).median()),
+        "flip_n": float(len(x)),
+        "flip_single_phase": float(single.mean()),
+        "flip_change": float((50 * (fractions - x.double()).abs().sum(-1)).median()),
+        "flip_same_set_single_phase": float((single & same_set).mean()),
+        "flip_seed_single_phase": float((seeds >= 0.5).mean()),
+    }

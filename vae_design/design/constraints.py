@@ -160,13 +160,13 @@ class AlloyConstraints(ConstraintSettings):
         usable = set(self.usable)
         return torch.tensor([e in usable for e in self.elements])
 
-    def choose_elements(self, scores: torch.Tensor) -> torch.Tensor:
-        """Element sets (N, E) bool from per-element scores (N, E), e.g. presence logits: the usable elements with a
-        positive score, topped up or cut to a feasible size by score."""
+    def choose_elements(self, scores: torch.Tensor, wanted: torch.Tensor | None = None) -> torch.Tensor:
+        """Element sets (N, E) bool from per-element scores (N, E), e.g. presence logits: the ``wanted`` (N,) best
+        usable elements (default: as many as have a positive score), the count moved to the nearest feasible size."""
         usable = self.mask().to(scores.device)
         scores = scores.masked_fill(~usable, float("-inf"))
         sizes = torch.tensor(self.feasible_sizes(), device=scores.device)
-        wanted = (scores > 0).sum(-1)
+        wanted = (scores > 0).sum(-1) if wanted is None else wanted.to(scores.device).expand(len(scores))
         # The nearest feasible size to the decoder's own count (ties to the smaller set).
         nearest = (wanted[:, None] - sizes[None, :]).abs().argmin(-1)
         size = sizes[nearest]
@@ -236,9 +236,12 @@ class AlloyConstraints(ConstraintSettings):
             & self.within_ceilings(counts)
         )
 
-    def apply(self, scores: torch.Tensor, fractions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Element scores and fractions (N, E) -> (integer grid steps (N, E), valid (N,))."""
-        present = self.choose_elements(scores)
+    def apply(
+        self, scores: torch.Tensor, fractions: torch.Tensor, sizes: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Element scores and fractions (N, E) and the wanted element counts (N,) (default: the positive scores)
+        -> (integer grid steps (N, E), valid (N,))."""
+        present = self.choose_elements(scores, sizes)
         counts = self.round_to_grid(self.project(fractions, present), present)
         return counts, self.valid(counts)
 

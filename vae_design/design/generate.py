@@ -39,12 +39,14 @@ class GenerationPlan:
     model: object
     settings: GenerateSettings
     constraints: AlloyConstraints  # settings.constraints over the model's vocabulary, checked
-    z: torch.Tensor | None = None  # latent workflow
+    z: torch.Tensor | None = None  # latent workflow: latents (n, target_dim + z_dim)
+    sizes: torch.Tensor | None = None  # latent workflow: each latent's element count (n,)
     screen: ScreenPlan | None = None  # screen workflow
 
 
 def given_latents(path: str | None, z_dim: int) -> np.ndarray | None:
-    """latent.file: a CSV with columns z1..zD (one row per latent); None without a file."""
+    """latent.file: a CSV with columns z1..zD (one row per latent; the target factor's dimensions first, then the
+    nuisance factor's, as ``candidates.csv`` writes them); None without a file."""
     if path is None:
         return None
     from vae_design.data.csv_input import read_table
@@ -80,10 +82,12 @@ def plan_generation(
     if settings.workflow == "latent":
         latent = settings.latent
         if given is None:
-            given = given_latents(latent.file, model.vae.config.z_dim)
-        plan.z = flows.latents(
+            given = given_latents(latent.file, model.vae.config.latent_dim)
+        plan.z, plan.sizes = flows.latents(
             model,
             settings.n,
+            rules,
+            settings.target,
             latent.source,
             settings.seed,
             latent.grid_dims,
@@ -92,6 +96,7 @@ def plan_generation(
             latent.radius,
             given,
             latent.temperature,
+            latent.nuisance,
         )
     elif settings.workflow == "screen":
         chosen = palette(model, rules, settings.screen.palette)
@@ -124,7 +129,7 @@ def run_generation(
     progress: Callable[[int, int], None] | None = None,
     work: Path | None = None,
 ) -> flows.Designs:
-    """Run a checked plan. ``latents`` of the result are the rows' z (screen: the candidates encoded with y=target).
+    """Run a checked plan. ``latents`` of the result are the rows' z (screen: the candidates' posterior means).
     ``work``: a folder that makes a screen resumable (see :func:`run_screen`)."""
     model, rules, settings = plan.model, plan.constraints, plan.settings
     n, target, scoring = settings.n, settings.target, settings.scoring
@@ -133,8 +138,10 @@ def run_generation(
         if parquet is not None or n > STREAM_ABOVE:
             return _streamed_latent(plan, known, parquet, progress)
         latent = settings.latent
-        designs = flows.latent_designs(model, plan.z, target, rules, known, scoring, progress, **_guidance(latent))
-        table = _accepted(designs.table, latent)
+        designs = flows.latent_designs(
+            model, plan.z, plan.sizes, target, rules, known, scoring, progress, **_guidance(latent)
+        )
+        table = _accepted(designs.table, latent, rules.grid)
         # Figures of what is kept (before de-duplication, so uniqueness means something); validity counts every
         # decoded latent that became a valid alloy, accepted the share kept by the filters.
         figures = batch_figures(table, n, rules.elements) if len(table) else {"n_requested": float(n)}
@@ -142,8 +149,8 @@ def run_generation(
             {k: designs.figures[k] for k in ("n_valid", "validity") if k in designs.figures},
             accepted=len(table) / n,
         )
-        table = _ranked(table, latent.deduplicate)
-        z_columns = [f"z{d + 1}" for d in range(model.vae.config.z_dim)]
+        table = _ordered(_ranked(table, latent.deduplicate), latent.order)
+        z_columns = [f"z{d + 1}" for d in range(model.vae.config.latent_dim)]
         return flows.Designs(table.reset_index(drop=True), figures, table[z_columns].to_numpy())
     if settings.workflow == "invert":
         return flows.invert_path(model, settings.seed_alloy, target, rules, known, scoring, settings.invert, progress)
@@ -164,7 +171,7 @@ def run_generation(
     table = score(model, best, rules.grid, known, scoring, target)
     table = table.sort_values("target_probability", ascending=False, kind="stable").reset_index(drop=True)
     figures = {"n_scored": float(scored), **batch_figures(table, len(table), rules.elements)}
-    z = model.encode(list(table["formula"]), [target] * len(table)) if len(table) else None
+    z = model.encode(list(table["formula"])) if len(table) else None
     return flows.Designs(table, figures, z)
 
 
@@ -184,10 +191,24 @@ def _guidance(latent: LatentSettings) -> dict:
     return {f"guide_{k}": getattr(latent, f"guide_{k}") for k in ("steps", "step_size", "pull")}
 
 
-def _accepted(table: pd.DataFrame, latent: LatentSettings) -> pd.DataFrame:
-    """The candidates latent.min_probability and latent.novel_only keep."""
+def _accepted(table: pd.DataFrame, latent: LatentSettings, grid: float) -> pd.DataFrame:
+    """The candidates latent.min_probability, latent.novel_only and latent.known keep (known: within one grid step,
+    ``grid`` at.%, of a known alloy: the alloy itself, rounded to the grid)."""
     table = table[table["target_probability"] >= latent.min_probability]
+    if not latent.known:
+        table = table[table["distance"] > grid]
     return table[table["novel"]] if latent.novel_only else table
+
+
+def _ordered(table: pd.DataFrame, order: str) -> pd.DataFrame:
+    """``probability``: as ranked (best P(target) first). ``diverse``: the best alloy of every element set first (in
+    P(target) order), then every set's second best, and so on, so one family's 1 at.% variants cannot fill the top
+    of the list."""
+    if order == "probability" or not len(table):
+        return table
+    element_set = table["formula"].str.findall(r"[A-Z][a-z]?").map(lambda elements: "-".join(sorted(elements)))
+    rank_in_set = table.groupby(element_set, sort=False).cumcount()
+    return table.assign(_rank=rank_in_set.to_numpy()).sort_values("_rank", kind="stable").drop(columns="_rank")
 
 
 def _ranked(table: pd.DataFrame, deduplicate: bool) -> pd.DataFrame:
@@ -211,11 +232,12 @@ def _streamed_latent(
     with contextlib.ExitStack() as stack:
         write = stack.enter_context(_parquet_batches(parquet)) if parquet is not None else None
         batches = flows.scored_batches(
-            model, plan.z, settings.target, rules, known, settings.scoring, progress, **_guidance(latent)
+            model, plan.z, plan.sizes, settings.target, rules, known, settings.scoring, progress, **_guidance(latent)
         )
         for table, part, start in batches:
             n_valid += len(table)
-            table = _accepted(flows.with_latents(join_scored([table], rules.usable, every=True), part, start), latent)
+            scored = flows.with_latents(join_scored([table], rules.usable, every=True), part, start)
+            table = _accepted(scored, latent, rules.grid)
             n_accepted += len(table)
             formula_hashes.append(pd.util.hash_array(table["formula"].to_numpy(dtype=object)))
             if write is not None and len(table):  # the first written batch fixes the file's column types
@@ -224,6 +246,7 @@ def _streamed_latent(
             kept = _ranked(pd.concat(pool, ignore_index=True), latent.deduplicate).head(STREAM_ABOVE)
         if write is not None and not n_accepted:  # no candidate: a file with the columns all the same
             write(kept)
+    kept = _ordered(kept, latent.order)
     figures = batch_figures(kept, n, rules.elements) if len(kept) else {"n_requested": float(n)}
     distinct = len(np.unique(np.concatenate(formula_hashes)))
     figures.update(
@@ -232,7 +255,7 @@ def _streamed_latent(
         accepted=n_accepted / n,
         uniqueness=distinct / n_accepted if n_accepted else float("nan"),
     )
-    z_columns = [f"z{d + 1}" for d in range(model.vae.config.z_dim)]
+    z_columns = [f"z{d + 1}" for d in range(model.vae.config.latent_dim)]
     return flows.Designs(kept.reset_index(drop=True), figures, kept[z_columns].to_numpy())
 
 

@@ -10,11 +10,13 @@ import torch
 from vae_design.plots import _pyplot, latent_projection
 
 
-def plot_candidates_latent(known_z: np.ndarray, known_labels: np.ndarray, candidate_z: np.ndarray, classes, title: str):
-    """Known labelled alloys' latents (coloured by class) and the candidates' latents, on the first two principal
-    axes of the known alloys' z (one projection for both)."""
+def plot_candidates_latent(
+    known_z: np.ndarray, known_labels: np.ndarray, candidate_z: np.ndarray, classes, title: str, target_dim: int = 0
+):
+    """Known labelled alloys' latents (coloured by class) and the candidates' latents, one projection for both:
+    the target factor against the nuisance factor's first principal axis (see :func:`latent_projection`)."""
     plt = _pyplot()
-    project, (xlabel, ylabel) = latent_projection(known_z)
+    project, (xlabel, ylabel) = latent_projection(known_z, target_dim)
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     for k, name in enumerate(classes):
         members = known_labels == k
@@ -105,9 +107,9 @@ def save_generate_plots(model, known, table, candidate_z: np.ndarray | None, fol
     if candidate_z is not None and len(candidate_z) and labelled.sum() >= 2:
         x = known.fractions[np.flatnonzero(labelled), :-1]
         labels = known.label[labelled].astype(int)
-        known_z = model.vae.encode(x, torch.as_tensor(labels)).numpy()
+        known_z = model.vae.encode(torch.as_tensor(x, dtype=torch.float32)).numpy()
         figures["latent.png"] = plot_candidates_latent(
-            known_z, labels, candidate_z, model.classes, "candidates on the latent map"
+            known_z, labels, candidate_z, model.classes, "candidates on the latent map", model.vae.config.target_dim
         )
     for name, figure in figures.items():
         figure.savefig(folder / name, dpi=120)

@@ -1,23 +1,24 @@
-"""Latents in, practical alloys out: where z comes from, and the constrained decoding of (z, y).
+"""Latents in, practical alloys out: where z comes from, and the constrained decoding of (z, n).
 
-Sources of z (each returns an (N, z_dim) float32 tensor):
+A latent z is the target factor z_y followed by the nuisance factor z_n (:class:`~vae_design.models.ssvae.PhaseVAE`);
+the class of a design is chosen through z_y (drawn from, or set to the mean of, p(z_y | target)), never by a y
+input. Helpers for the nuisance part (each returns an (N, d) float32 tensor):
 
-* :func:`prior_latents`: z ~ N(0, I), the VAE's prior (seeded);
-* :func:`grid_latents`: a regular grid over the first ``dims`` latent axes within +-``span`` prior standard
-  deviations, the other axes at 0;
-* :func:`around_latents`: z of a seed alloy (its posterior mean) plus N(0, radius^2 I) steps;
-* explicit z: any (N, z_dim) array the caller has (the CLI reads a CSV of z columns).
+* :func:`grid_latents`: a regular grid over the first ``dims`` axes within +-``span`` prior standard deviations,
+  the other axes at 0;
+* :func:`around_latents`: a seed alloy's latent (its posterior mean) plus N(0, radius^2 I) steps;
+* :func:`element_sizes`: the number of elements each design gets (the decoder's observed input n), spread
+  evenly over the sizes the constraints allow.
 
-:func:`decode_constrained` decodes with y fixed to the target class and applies :class:`AlloyConstraints` to the
+:func:`decode_constrained` decodes each z with its element count and applies :class:`AlloyConstraints` to the
 decoder's own element scores (presence logits of the sparse decoder), so forbidden elements are never chosen and
-the element count comes from the decoder's preference, not from dropping trace elements afterwards.
+the set is the n best-scored usable elements.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from vae_design.design.constraints import AlloyConstraints
@@ -25,9 +26,12 @@ from vae_design.errors import InputError
 from vae_design.models.distributions import SparseComposition
 
 
-def prior_latents(n: int, z_dim: int, seed: int = 0) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(int(seed))
-    return torch.randn((n, z_dim), generator=generator)
+def element_sizes(n: int, constraints: AlloyConstraints, seed: int = 0) -> torch.Tensor:
+    """Element counts (n,) long drawn evenly (seeded) from the constraints' feasible sizes (min_elements ...
+    max_elements): the user chooses the spread of element counts through the constraints, not the latent."""
+    sizes = torch.tensor(constraints.feasible_sizes(), dtype=torch.long)
+    generator = torch.Generator().manual_seed(int(seed) + 7919)  # not the latents' stream
+    return sizes[torch.randint(len(sizes), (n,), generator=generator)]
 
 
 def grid_latents(n: int, z_dim: int, dims: int = 2, span: float = 2.5) -> torch.Tensor:
@@ -74,18 +78,25 @@ def soft_composition(distribution, usable: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def decode_constrained(
-    vae, z: torch.Tensor, y: int | torch.Tensor, constraints: AlloyConstraints, batch: int = 65536
+    vae,
+    z: torch.Tensor,
+    sizes: torch.Tensor,
+    constraints: AlloyConstraints,
+    batch: int = 65536,
+    only: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode latents (N, z_dim) with class ``y`` -> (integer grid steps (N, E), valid (N,)); valid also needs
-    descriptors the head can compute (a decoded alloy may pair elements without tabulated data)."""
+    """Decode latents (N, latent) with element counts ``sizes`` (N,) -> (integer grid steps (N, E), valid (N,));
+    valid also needs descriptors the head can compute (a decoded alloy may pair elements without tabulated data).
+    ``only`` (N, E) bool: the elements each row may use (a seed's own set, to keep it), on top of the constraints."""
     counts, valid = [], []
+    sizes = torch.as_tensor(sizes).expand(len(z))
     for start in range(0, len(z), batch):
         part = z[start : start + batch].float()
-        classes = torch.as_tensor(
-            np.broadcast_to(np.asarray(y, dtype=int), (len(z),))[start : start + len(part)].copy()
-        )
-        scores, fractions = element_scores(vae.decoded(part, classes))
-        c, v = constraints.apply(scores, fractions)
+        size = sizes[start : start + len(part)]
+        scores, fractions = element_scores(vae.decoded(part, size))
+        if only is not None:
+            scores = scores.masked_fill(~only[start : start + len(part)], float("-inf"))
+        c, v = constraints.apply(scores, fractions, size)
         v &= ~vae.head.descriptors.unsupported(constraints.to_fractions(c))
         counts.append(c)
         valid.append(v)

@@ -121,7 +121,9 @@ class ConstraintSettings:
 class LatentSettings:
     """The latent workflow: where the latents come from, head guidance, and which decoded alloys are kept."""
 
-    # prior: z ~ N(0, I) | grid: a grid over the first grid_dims axes | seed: around seed_alloy's z | given: latent.file
+    # prior: z_y ~ p(z_y | target), z_n drawn as latent.nuisance says | grid: z_y at the target's mean, a grid over
+    # the first grid_dims axes of z_n | seed: seed_alloy's z with z_y set to the target's mean, plus steps |
+    # given: latent.file (columns z1..zD: the target factor first)
     source: str = "prior"
     grid_dims: int = 2
     # grid half-width in prior standard deviations
@@ -130,7 +132,10 @@ class LatentSettings:
     radius: float = 0.5
     # source=given: a CSV with one column per latent dimension (z1 ... zD)
     file: str | None = None
-    # source=prior: z ~ N(0, temperature^2 I); above 1 reaches past the training alloys the decoder reproduces.
+    # source=prior: where the nuisance factor z_n is drawn from: fitted (a mixture fitted to the encoded training
+    # alloys after training, models/target.py) or prior (N(0, I)); the target factor always from p(z_y | target)
+    nuisance: str = "fitted"
+    # source=prior: z_n's spread times temperature; above 1 reaches past the training alloys the decoder reproduces.
     # temperature, guide_*, min_probability: chosen on the model's own figures, never the oracle's, by
     # scripts/choose_generation_defaults.py (docs/benchmarks.md#generation-defaults-chosen-without-the-oracle)
     temperature: float = 1.0
@@ -140,6 +145,10 @@ class LatentSettings:
     novel_only: bool = False
     # one row per distinct formula (the first latent that produced it)
     deduplicate: bool = True
+    # false: leave out alloys within one grid step of a known alloy (the alloy itself, re-found); true: keep them
+    known: bool = False
+    # diverse: the best alloy of each element set first, then each set's second best, ...; probability: best first
+    order: str = "diverse"
     # head guidance: Adam steps moving each z up the head's log P(target) of its decoded alloy (0: decode z as drawn)
     guide_steps: int = 200
     guide_step_size: float = 0.1
@@ -152,7 +161,11 @@ class LatentSettings:
     def __post_init__(self) -> None:
         _whole("latent.", self, "grid_dims", "guide_steps", "limit")
         _number("latent.", self, "span", "radius", "temperature", "min_probability", "guide_step_size", "guide_pull")
-        _flag("latent.", self, "novel_only", "deduplicate")
+        _flag("latent.", self, "novel_only", "deduplicate", "known")
+        if self.order not in ("diverse", "probability"):
+            raise InputError(f"latent.order must be diverse or probability, got {self.order!r}")
+        if self.nuisance not in ("fitted", "prior"):
+            raise InputError(f"latent.nuisance must be fitted or prior, got {self.nuisance!r}")
         _at_least("latent.", self, 1, "grid_dims", "limit")
         _at_least("latent.", self, 0, "guide_steps")
 
@@ -201,10 +214,14 @@ class InvertSettings:
     pull: float = 0.05
     # stop at the first decoded alloy with P(target) >= threshold
     threshold: float = 0.5
+    # true: every alloy of the path keeps the seed's elements (only the fractions move; the seed's elements must be
+    # allowed by the constraints); false: the decoder chooses the elements
+    keep_elements: bool = False
 
     def __post_init__(self) -> None:
         _whole("invert.", self, "steps")
         _number("invert.", self, "step_size", "pull", "threshold")
+        _flag("invert.", self, "keep_elements")
         _at_least("invert.", self, 0, "steps")
 
 

@@ -1,11 +1,13 @@
 """The latent and invert workflows (the screen workflow is in :mod:`vae_design.design.screen`).
 
-* :func:`latent_designs`: z from the prior, a grid, around a seed alloy or given; y fixed to the target class;
-  decode under the constraints, re-score each decoded alloy with the head, keep the valid ones.
-* :func:`invert_path`: from a seed alloy, flip y to the target class, then follow the gradient of the head's
-  log-probability of the target class through the differentiable descriptors of the (relaxed) decoded composition,
-  with a pull back to the seed's latent, until a decoded alloy is predicted in the target class; every distinct
-  alloy met on the way is a row of the path.
+* :func:`latent_designs`: z from the prior (z_y ~ p(z_y | target), z_n ~ N(0, T^2 I)), a grid over z_n, around a
+  seed alloy or given; each with an element count; decode under the constraints, re-score each decoded alloy with
+  the head, keep the valid ones.
+* :func:`invert_path`: from a seed alloy, set its target factor to the target class's (its nuisance factor and
+  element count kept: the "flip y" stage), then follow the gradient of the head's log-probability of the target
+  class through the differentiable descriptors of the (relaxed) decoded composition, with a pull back to the
+  flipped latent, until a decoded alloy is predicted in the target class; every distinct alloy met on the way is a
+  row of the path.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from vae_design.design.sampler import (
     around_latents,
     decode_constrained,
     element_scores,
+    element_sizes,
     grid_latents,
-    prior_latents,
     soft_composition,
 )
 from vae_design.design.scoring import KnownAlloys, batch_figures, join_scored, score
 from vae_design.design.settings import InvertSettings, LatentSettings, ScoringSettings
 from vae_design.errors import InputError
+from vae_design.models.networks import element_count
 
 LATENT_SOURCES = ("prior", "grid", "seed", "given")
 Progress = Callable[[int, int], None]
@@ -51,21 +54,21 @@ def target_index(model, target: int) -> int:
     return int(target)
 
 
-def seed_latent(model, formula: str, y: int | None = None) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """(fractions (E,), z (z_dim,), class used) of a seed alloy; y defaults to its predicted class."""
+def seed_latent(model, formula: str) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(fractions (E,), z (latent,), predicted class) of a seed alloy; z is its posterior mean."""
     try:
         x = model._x([formula])
     except InputError as error:
         raise InputError(f"seed alloy {formula}: {error}") from None
-    if y is None:
-        y = int(model.predict_proba([formula]).argmax(1)[0])
-    z = model.vae.encode(x, torch.tensor([y]))[0]
-    return x[0], z, y
+    y = int(model.predict_proba([formula]).argmax(1)[0])
+    return x[0], model.vae.encode(x)[0], y
 
 
 def latents(
     model,
     n: int,
+    constraints: AlloyConstraints,
+    target: int = 1,
     source: str = LatentSettings.source,
     seed: int = 0,
     grid_dims: int = LatentSettings.grid_dims,
@@ -74,27 +77,43 @@ def latents(
     radius: float = LatentSettings.radius,
     given: np.ndarray | None = None,
     temperature: float = LatentSettings.temperature,
-) -> torch.Tensor:
-    """The (n, z_dim) latents a ``latent.source`` names (``given`` latents are used as they are); prior draws are
-    scaled by ``temperature`` (above 1: further from the training alloys the decoder has memorised)."""
-    z_dim = model.vae.config.z_dim
+    nuisance: str = LatentSettings.nuisance,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(latents (n, latent), element counts (n,)) for a ``latent.source``. prior: z_y ~ p(z_y | target), z_n from
+    the fitted density or the prior (``nuisance``, spread times ``temperature``); grid: z_y at the target class's
+    mean, a grid over z_n; seed: the seed alloy's z with z_y set to the target class's mean, plus steps, at the
+    seed's own element count (moved into the constraints' range); given: as given. Element counts other than the
+    seed's are spread evenly over the sizes the constraints allow (:func:`element_sizes`)."""
+    vae = model.vae
+    classes = torch.full((n,), target_index(model, target), dtype=torch.long)
+    sizes = element_sizes(n, constraints, seed)
     if source == "prior":
         if not temperature > 0:
             raise InputError(f"latent.temperature must be positive, got {temperature:g}")
-        return prior_latents(n, z_dim, seed) * temperature
+        return vae.prior_latents(classes, seed, temperature, nuisance), sizes
     if source == "grid":
-        return grid_latents(n, z_dim, grid_dims, span)
+        z_n = grid_latents(n, vae.config.z_dim, grid_dims, span)
+        return vae.with_target(
+            torch.cat([vae.split(torch.zeros(len(z_n), vae.config.latent_dim))[0], z_n], -1), classes[: len(z_n)]
+        ), sizes[: len(z_n)]
     if source == "seed":
         if not seed_alloy:
             raise InputError("latent.source=seed needs seed_alloy=FORMULA")
-        return around_latents(seed_latent(model, str(seed_alloy))[1], n, radius, seed)
+        x, z, _ = seed_latent(model, str(seed_alloy))
+        feasible = torch.tensor(constraints.feasible_sizes())
+        own = feasible[(feasible - element_count(x[None])).abs().argmin()]
+        flipped = vae.with_target(z[None], classes[:1])[0]
+        return around_latents(flipped, n, radius, seed), own.expand(n).clone()
     if source == "given":
         if given is None:
             raise InputError("latent.source=given needs latent.file=Z.csv (one column per latent dimension)")
         given = np.asarray(given, dtype=np.float32)
-        if given.ndim != 2 or given.shape[1] != z_dim:
-            raise InputError(f"given latents must have {z_dim} columns (the model's z_dim), got shape {given.shape}")
-        return torch.as_tensor(given)
+        width = vae.config.latent_dim
+        if given.ndim != 2 or given.shape[1] != width:
+            raise InputError(
+                f"given latents must have {width} columns (the model's target_dim + z_dim), got shape {given.shape}"
+            )
+        return torch.as_tensor(given), element_sizes(len(given), constraints, seed)
     raise InputError(f"unknown latent.source '{source}'; choose one of {', '.join(LATENT_SOURCES)}")
 
 
@@ -106,33 +125,35 @@ def gradient_elements(vae, constraints: AlloyConstraints) -> torch.Tensor:
     return constraints.mask() & torch.tensor([e not in gaps for e in constraints.elements])
 
 
-def guided_composition(vae, z: torch.Tensor, y: torch.Tensor, constraints: AlloyConstraints, usable: torch.Tensor):
+def guided_composition(vae, z: torch.Tensor, sizes: torch.Tensor, constraints: AlloyConstraints, usable: torch.Tensor):
     """The decoded alloy (N, E) that guidance scores, straight-through: the forward value is the constrained hard
     decoding (what ``decode_constrained`` keeps), the gradient is that of the relaxed composition
     (:func:`soft_composition`). Scoring the relaxation itself (forward and backward) lets guidance climb a
     composition that is never decoded: on a default model after 50 steps its P(target) averaged 0.85 while the
     hard decodings' averaged 0.34. Rows whose hard decoding is invalid or lacks descriptor data use the relaxation."""
-    distribution = vae.decoded(z, y)
+    distribution = vae.decoded(z, sizes)
     soft = soft_composition(distribution, usable)
     with torch.no_grad():
-        counts, valid = constraints.apply(*element_scores(distribution))
+        counts, valid = constraints.apply(*element_scores(distribution), sizes)
         hard = constraints.to_fractions(counts).to(soft.dtype)
         valid &= ~vae.head.descriptors.unsupported(hard)
     return torch.where(valid[:, None], hard + soft - soft.detach(), soft)
 
 
 def target_log_probability(
-    vae, z: torch.Tensor, y: torch.Tensor, constraints: AlloyConstraints, usable: torch.Tensor
+    vae, z: torch.Tensor, sizes: torch.Tensor, y: torch.Tensor, constraints: AlloyConstraints, usable: torch.Tensor
 ) -> torch.Tensor:
-    """log P(y | decoded(z, y)) under the head's posterior mean (N,), differentiable in z through
+    """log P(y | decoded(z, sizes)) under the head's posterior mean (N,), differentiable in z through
     :func:`guided_composition` and its descriptors."""
-    x = guided_composition(vae, z, y, constraints, usable)
+    x = guided_composition(vae, z, sizes, constraints, usable)
     w, b = vae.coefficient_posterior()[0], vae.intercept_posterior()[0]
     log_p = vae.head.logits(x, vae.head.features(x), w, b).log_softmax(-1)
     return log_p.gather(-1, y[:, None])[:, 0]
 
 
-def ascend(vae, z: torch.Tensor, target: int, constraints: AlloyConstraints, step_size: float, pull: float):
+def ascend(
+    vae, z: torch.Tensor, sizes: torch.Tensor, target: int, constraints: AlloyConstraints, step_size: float, pull: float
+):
     """Latents (detached) before each Adam step up the head's log P(target) of their decoded alloys, each pulled
     toward its start by ``pull * ||z - z_start||^2``; the first yielded is the start itself. Endless: the caller
     stops it."""
@@ -144,7 +165,8 @@ def ascend(vae, z: torch.Tensor, target: int, constraints: AlloyConstraints, ste
     while True:
         yield moved.detach().clone()  # a copy: the next step changes moved in place
         optimiser.zero_grad()
-        loss = -target_log_probability(vae, moved, y, constraints, usable).sum() + pull * ((moved - start) ** 2).sum()
+        log_p = target_log_probability(vae, moved, sizes, y, constraints, usable)
+        loss = -log_p.sum() + pull * ((moved - start) ** 2).sum()
         loss.backward()
         optimiser.step()
 
@@ -152,6 +174,7 @@ def ascend(vae, z: torch.Tensor, target: int, constraints: AlloyConstraints, ste
 def guide_latents(
     vae,
     z: torch.Tensor,
+    sizes: torch.Tensor,
     target: int,
     constraints: AlloyConstraints,
     steps: int,
@@ -161,12 +184,13 @@ def guide_latents(
     """z moved ``steps`` steps of :func:`ascend`: the latent workflow's head guidance (0 steps: z unchanged)."""
     if steps <= 0:
         return z
-    return next(itertools.islice(ascend(vae, z, target, constraints, step_size, pull), steps, None))
+    return next(itertools.islice(ascend(vae, z, sizes, target, constraints, step_size, pull), steps, None))
 
 
 def scored_batches(
     model,
     z: torch.Tensor,
+    sizes: torch.Tensor,
     target: int,
     constraints: AlloyConstraints,
     known: KnownAlloys,
@@ -177,16 +201,18 @@ def scored_batches(
     guide_step_size: float = 0.05,
     guide_pull: float = 0.05,
 ) -> Iterator[tuple[pd.DataFrame, torch.Tensor, int]]:
-    """Decode z ``batch`` latents at a time with y = ``target`` under ``constraints`` (after ``guide_steps`` of
-    head guidance, see :func:`guide_latents`) and score the valid alloys. Yields per batch (the :func:`score` table
-    of its valid alloys with ``latent_index`` first, the batch's latents as decoded, the batch's first index)."""
+    """Decode z ``batch`` latents at a time, each with its element count ``sizes``, under ``constraints`` (after
+    ``guide_steps`` of head guidance toward ``target``, see :func:`guide_latents`) and score the valid alloys.
+    Yields per batch (the :func:`score` table of its valid alloys with ``latent_index`` first, the batch's latents
+    as decoded, the batch's first index)."""
     target = target_index(model, target)
     settings = settings or ScoringSettings()
     for start in range(0, len(z), batch):
+        size = sizes[start : start + batch]
         part = guide_latents(
-            model.vae, z[start : start + batch], target, constraints, guide_steps, guide_step_size, guide_pull
+            model.vae, z[start : start + batch], size, target, constraints, guide_steps, guide_step_size, guide_pull
         )
-        counts, valid = decode_constrained(model.vae, part, target, constraints)
+        counts, valid = decode_constrained(model.vae, part, size, constraints)
         table = score(model, counts[valid], constraints.grid, known, settings, target)
         table.insert(0, "latent_index", np.flatnonzero(valid.numpy()) + start)
         yield table, part, start
@@ -202,13 +228,20 @@ def with_latents(table: pd.DataFrame, z: torch.Tensor, start: int = 0) -> pd.Dat
 
 
 def latent_designs(
-    model, z: torch.Tensor, target: int, constraints: AlloyConstraints, known: KnownAlloys, *args, **kwargs
+    model,
+    z: torch.Tensor,
+    sizes: torch.Tensor,
+    target: int,
+    constraints: AlloyConstraints,
+    known: KnownAlloys,
+    *args,
+    **kwargs,
 ) -> Designs:
     """Every batch of :func:`scored_batches` (same arguments) in one table (rows in z order, with
     ``target_probability`` and the latent actually decoded, ``z1..zD``; an element column for each element any row
     uses)."""
     parts, decoded = [], []
-    for table, part, _ in scored_batches(model, z, target, constraints, known, *args, **kwargs):
+    for table, part, _ in scored_batches(model, z, sizes, target, constraints, known, *args, **kwargs):
         decoded.append(part)
         parts.append(table)
     parts = [p for p in parts if len(p)] or parts[:1]  # an empty batch adds nothing (concat would warn)
@@ -241,6 +274,9 @@ def invert_path(
     steps = walk.steps
     vae = model.vae
     x_seed, z_seed, y_seed = seed_latent(model, seed_alloy)
+    feasible = torch.tensor(constraints.feasible_sizes())
+    size = feasible[(feasible - element_count(x_seed[None])).abs().argmin()].reshape(1)
+    z_flipped = vae.with_target(z_seed[None], target)
     loose = AlloyConstraints(  # the seed as it is, whatever it contains
         radioactive=True,
         precious=True,
@@ -255,10 +291,17 @@ def invert_path(
     rows = [(seed_counts[0], z_seed.clone(), "seed", 0)]
     seen = set()
     reached = False
-    path = ascend(vae, z_seed[None], target, constraints, walk.step_size, walk.pull)
+    only = None
+    if walk.keep_elements:
+        only = (x_seed > 0)[None]
+        outside = [e for e, kept in zip(constraints.elements, only[0] & ~constraints.mask(), strict=True) if kept]
+        if outside:
+            raise InputError(f"invert.keep_elements: the seed's {outside[0]} is not allowed by the constraints")
+        size = element_count(x_seed[None])
+    path = ascend(vae, z_flipped, size, target, constraints, walk.step_size, walk.pull)
     for step, z in zip(range(steps + 1), path, strict=False):
         with torch.no_grad():
-            counts, valid = decode_constrained(vae, z, target, constraints)
+            counts, valid = decode_constrained(vae, z, size, constraints, only=only)
         key = tuple(counts[0].tolist())
         if valid[0] and key not in seen:
             seen.add(key)

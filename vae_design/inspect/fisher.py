@@ -166,20 +166,21 @@ def usable_rows(view: HeadView, x: torch.Tensor) -> torch.Tensor:
     return ~view.vae.head.descriptors.unsupported(x.detach().double())
 
 
-def latent_fisher(view: HeadView, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean Fisher information (Z, Z) of the head's prediction about the latent z through the decoder, class y
-    fixed: how much moving in z changes the predicted phase (small in a disentangled model). The decoded element
+def latent_fisher(view: HeadView, z: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Mean Fisher information (Z, Z) of the head's prediction about the latent z (target factor first) through the
+    decoder, element counts fixed: how much moving along each axis changes the predicted phase (large along the
+    target factor, small along the nuisance factor in a disentangled model). The decoded element
     set is a hard choice without a gradient; the fractions on it carry the information. Decoded alloys whose
     descriptors cannot be computed are left out."""
     with torch.no_grad():
-        keep = usable_rows(view, view.vae.decode(z, y))
-    z, y = z[keep], y[keep]
+        keep = usable_rows(view, view.vae.decode(z, counts))
+    z, counts = z[keep], counts[keep]
     if len(z) == 0:
-        return torch.zeros(view.vae.config.z_dim, view.vae.config.z_dim)
+        return torch.zeros(z.shape[1], z.shape[1])
     # The descriptors' x ln x is a custom autograd.Function that torch.func cannot transform: plain autograd here,
     # one backward pass per class (row n's logits depend on z_n only, so column sums give per-row gradients).
     latents = z.detach().clone().requires_grad_(True)
-    x = view.vae.decoded(latents, y).decode()
+    x = view.vae.decoded(latents, counts).decode()
     logits = view.logits(x, view.vae.head.features(x))
     rows = [torch.autograd.grad(logits[:, k].sum(), latents, retain_graph=True)[0] for k in range(logits.shape[1])]
     return categorical_fisher(torch.stack(rows, 1), logits.detach().softmax(-1)) / len(z)

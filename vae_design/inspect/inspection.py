@@ -14,6 +14,7 @@ from vae_design.inspect import attributions, fisher, latent
 from vae_design.inspect.formula import Formula, distil_formula
 from vae_design.inspect.head import Z90, HeadView
 from vae_design.inspect.settings import InspectSettings
+from vae_design.models.networks import element_count
 
 Part = tuple[list, np.ndarray]  # (compositions, integer labels)
 
@@ -223,11 +224,8 @@ def _fisher_section(inputs: _Inputs, posterior: pd.DataFrame, summary: dict) -> 
     parameter_spectrum = fisher.Spectrum.of(parameter_fim.detach(), names)
     input_spectrum = fisher.Spectrum.of(fisher.head_input_fisher(view, x_train).detach(), view.descriptors)
     z_val = model.vae.encode(x_val)
-    y_pred = torch.as_tensor(view.probability(x_val).numpy() > 0.5).long() if inputs.binary else None
-    if y_pred is None:
-        y_pred = model.vae.class_probabilities(x_val)[0].argmax(-1)
     latent_spectrum = fisher.Spectrum.of(
-        fisher.latent_fisher(view, z_val, y_pred), [f"z{i + 1}" for i in range(z_val.shape[1])]
+        fisher.latent_fisher(view, z_val, element_count(x_val)), [f"z{i + 1}" for i in range(z_val.shape[1])]
     )
     # a coefficient whose credible interval excludes 0 has an effect the data vouch for: never proposed for pruning
     nonzero = set(posterior.loc[(posterior["lo"] > 0) | (posterior["hi"] < 0), "descriptor"])

@@ -49,20 +49,25 @@ def active_axes(z: np.ndarray, n: int) -> list[int]:
     return [int(i) for i in np.argsort(-np.asarray(z).var(0))[:n]]
 
 
+TRAVERSAL_ELEMENTS = 5  # element count of the traversals' decoded alloys (the decoder's observed input)
+
+
 @torch.no_grad()
 def traverse(view, axes: Sequence[int], classes: Sequence[str], span: float = 2.5, n_steps: int = 7):
-    """One :class:`Traversal` per axis: decode z = (0, ..., t, ..., 0) with y fixed to each class."""
+    """One :class:`Traversal` per axis of the whole latent (target factor first): for each class, z starts at the
+    class's target mean with z_n = 0, and the axis moves from -span to +span (a target axis: around 0, where both
+    classes then give the same alloys), decoded with ``TRAVERSAL_ELEMENTS`` elements."""
     from vae_design.inspect.fisher import usable_rows
 
     vae = view.vae
     steps = np.linspace(-span, span, n_steps)
     result = []
     for axis in axes:
-        z = torch.zeros(n_steps, vae.config.z_dim)
-        z[:, axis] = torch.as_tensor(steps, dtype=torch.float32)
         fractions, probability = {}, {}
         for k, name in enumerate(classes):
-            x = vae.decode(z, torch.full((n_steps,), k, dtype=torch.long))
+            z = vae.with_target(torch.zeros(n_steps, vae.config.latent_dim), k)
+            z[:, axis] = torch.as_tensor(steps, dtype=torch.float32)
+            x = vae.decode(z, TRAVERSAL_ELEMENTS)
             fractions[name] = x.numpy()
             # NaN where the decoded alloy pairs elements without descriptor data
             keep = usable_rows(view, x)

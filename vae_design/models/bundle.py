@@ -24,7 +24,7 @@ from vae_design.errors import InputError
 from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 
-FORMAT = 5  # 2: neighbours.pt; 3: h residualised; 4: independence, encoder inputs; 5: semi (models/semi.py)
+FORMAT = 6  # 2: neighbours.pt; 3: h residualised; 4: independence, encoder inputs; 5: semi; 6: target factor z_y
 
 
 def save_bundle(
@@ -78,7 +78,11 @@ def load_bundle(path: Path) -> tuple[PhaseVAE, str, pd.DataFrame, dict, Neighbou
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"{meta_path}: unreadable ({error})") from None
     if meta.get("format") != FORMAT:
-        raise InputError(f"{meta_path}: bundle format {meta.get('format')!r}, this vae-design reads {FORMAT}")
+        writer = meta.get("vae_design_version", "an unknown version")
+        raise InputError(
+            f"{meta_path}: written by vae-design {writer} (bundle format {meta.get('format')!r}); this vae-design "
+            f"reads format {FORMAT} (the latent's target and nuisance factors): retrain with vae-design train"
+        )
     vae = PhaseVAE(VAEConfig.from_dict(meta["config"]))
     try:
         state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
@@ -102,9 +106,17 @@ def load_bundle(path: Path) -> tuple[PhaseVAE, str, pd.DataFrame, dict, Neighbou
     return vae.eval(), meta["target"], known, meta.get("history", {}), neighbours
 
 
-# Buffers learned from the data (the descriptor scaler, refit by fit; the residualising projection): they may differ
-# between two models of one architecture. Every other buffer (element tables, expert prior) is fixed by it.
-LEARNED_BUFFERS = ("scaler.mean", "scaler.std", "projection")
+# Buffers learned from the data (the descriptor scaler, refit by fit; the residualising projection; the density of
+# the nuisance factor, fitted after training): they may differ between two models of one architecture. Every other
+# buffer (element tables, expert prior, the target factor's class means) is fixed by it.
+LEARNED_BUFFERS = (
+    "scaler.mean",
+    "scaler.std",
+    "projection",
+    "nuisance_density.loc",
+    "nuisance_density.scale",
+    "nuisance_density.weight",
+)
 
 
 def warm_start(vae: PhaseVAE, init: PhaseVAE | Mapping[str, torch.Tensor]) -> bool:

@@ -38,16 +38,18 @@ class SparseComposition(TorchDistribution):
         fraction_logits: torch.Tensor,
         total_count: float = 100.0,
         validate_args=None,
+        sizes: torch.Tensor | None = None,
     ) -> None:
         self.presence_logits, self.fraction_logits = torch.broadcast_tensors(presence_logits, fraction_logits)
         self.total_count = float(total_count)
+        self.sizes = sizes  # (N,) element counts the decoder was given (decode keeps that many), or None
         shape = self.presence_logits.shape
         super().__init__(shape[:-1], shape[-1:], validate_args=False)
 
     def expand(self, batch_shape, _instance=None):
         shape = torch.Size(batch_shape) + self.event_shape
         return SparseComposition(
-            self.presence_logits.expand(shape), self.fraction_logits.expand(shape), self.total_count
+            self.presence_logits.expand(shape), self.fraction_logits.expand(shape), self.total_count, sizes=self.sizes
         )
 
     def _fractions_given(self, present: torch.Tensor) -> torch.Tensor:
@@ -69,10 +71,15 @@ class SparseComposition(TorchDistribution):
         return presence + self.total_count * fractions
 
     def decode(self) -> torch.Tensor:
-        """The most probable element set (at least one element) with the multinomial's fractions on it."""
-        present = self.presence_logits > 0
-        top = torch.nn.functional.one_hot(self.presence_logits.argmax(-1), self.presence_logits.shape[-1]).bool()
-        present = present | (top & ~present.any(-1, keepdim=True))
+        """The element set with the multinomial's fractions on it: the ``sizes`` elements of highest presence when
+        the decoder was given a count, else those with a positive presence logit (at least one)."""
+        if self.sizes is not None:
+            rank = self.presence_logits.argsort(-1, descending=True).argsort(-1)
+            present = rank < self.sizes.clamp_min(1)[..., None]
+        else:
+            present = self.presence_logits > 0
+            top = torch.nn.functional.one_hot(self.presence_logits.argmax(-1), self.presence_logits.shape[-1]).bool()
+            present = present | (top & ~present.any(-1, keepdim=True))
         return self._fractions_given(present).exp()
 
     @property

@@ -20,8 +20,11 @@ from vae_design.models.networks import DECODERS
 class ModelSettings:
     """Sizes and weights of the semi-supervised VAE; units: latent dimensions, hidden units, loss weights."""
 
-    # dimensions of the nuisance latent z (everything about a composition except the target factor y)
-    z_dim: int = 32
+    # dimensions of the nuisance factor z_n (everything about a composition except the target property)
+    z_dim: int = 12
+    # dimensions of the target factor z_y, whose prior p(z_y | y) depends on the class (models/target.py); chosen
+    # with target_weight and independence_weight on validation and head figures (docs/benchmarks.md)
+    target_dim: int = 16
     # width of the encoder's and decoder's hidden layers (units)
     hidden: int = 512
     # sparse: an element set plus fractions on it, so decoded alloys have a few elements at realistic fractions;
@@ -35,15 +38,19 @@ class ModelSettings:
     dropout: float = 0.1
     # weight of the labelled alloys' log-likelihood of y (the classification term of the M2 objective)
     label_weight: float = 1.0
-    # beta of a beta-VAE: weight of KL(q(z | x, y) || p(z)). At 1 the element set is cheaper to model marginally
-    # than to encode (the latent collapsed to < 3 nats and decoded 10 % of held-out element sets); 0.01 keeps the
-    # reconstructions faithful enough to decode real alloys (87 % of sets in a 40-epoch autoencoder test).
+    # beta of a beta-VAE: weight of KL(q(z_n | x) || p(z_n)) of the nuisance factor. At 1 the element set is
+    # cheaper to model marginally than to encode (the latent collapsed to < 3 nats and decoded 10 % of held-out
+    # element sets); 0.01 keeps the reconstructions faithful enough to decode real alloys.
     kl_weight: float = 0.01
-    # weight of the independence term (models/independence.py): each class's aggregate q(z | x, y=k) matched to
-    # N(0, I) by an MMD, so z holds no label information and the decoder has to read y
-    independence_weight: float = 0.0
-    # false: q(z | x, y) reads composition, presence and y only. The head's descriptors (delta, omega, ...) are
-    # almost the label, and an encoder that reads them hands z the label linearly.
+    # weight of KL(q(z_y | x) || p(z_y | y)) of the target factor: below 1 it may hold the chemistry that goes with
+    # the class, not the class alone (at 1, with one dimension, the decoder barely used it)
+    target_weight: float = 0.1
+    # weight of the independence term (models/independence.py): each class's aggregate q(z_n | x) matched to
+    # N(0, I) by an MMD, so the nuisance factor holds no label information and prior draws of z_n look like
+    # encoded alloys of either class
+    independence_weight: float = 100.0
+    # false: q(z | x) reads composition and presence only. The head's descriptors (delta, omega, ...) are
+    # almost the label, and an encoder that reads them hands z_n the label linearly.
     encoder_sees_descriptors: bool = False
     # physics descriptors the head reads (k GPa, vm cm^3/mol, tm K, vec e/atom, delta %, dchi -, dS_mix J/(mol K),
     # dH_mix kJ/mol, omega -); omega (Yang & Zhang 2012) is the extra beyond the reference's eight
@@ -51,7 +58,7 @@ class ModelSettings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "descriptors", tuple(self.descriptors))
-        for key, low in (("z_dim", 1), ("hidden", 1), ("embedding_hidden", 0)):
+        for key, low in (("z_dim", 1), ("target_dim", 1), ("hidden", 1), ("embedding_hidden", 0)):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise InputError(f"model.{key} must be a whole number >= {low}, got {value!r}")
@@ -60,7 +67,7 @@ class ModelSettings:
             raise InputError(f"model.dropout must be in [0, 1), got {self.dropout}")
         if self.decoder not in DECODERS:
             raise InputError(f"model.decoder must be {' or '.join(DECODERS)}, got {self.decoder!r}")
-        for key in ("label_weight", "kl_weight"):
+        for key in ("label_weight", "kl_weight", "target_weight"):
             if not getattr(self, key) > 0:
                 raise InputError(f"model.{key} must be positive, got {getattr(self, key)}")
         if not self.independence_weight >= 0:

@@ -1,30 +1,42 @@
 """The semi-supervised, disentangled VAE (Pyro): generative story, variational family, and the classification head.
 
-Generative story (``Model``), for alloys n with composition x_n (mole fractions over the element vocabulary):
+Generative story (``Model``), for alloys n with composition x_n (mole fractions over the element vocabulary) and
+element count k_n (observed, like the descriptors: the model is of x given its number of elements):
 
     w ~ Normal(m, s)                        head coefficients per descriptor; m, s: the expert prior (configs/prior)
     b ~ Normal(logit class prior, s_b)      head intercepts
-    y_n | x_n, w, b ~ Categorical(softmax(eta_n)),   eta_n = b + w f(x_n) + h(x_n, f(x_n))     (target factor)
-    z_n ~ Normal(0, I)          (nuisance factor; its KL term weighted by kl_weight, a beta-VAE)
-    x_n | y_n, z_n ~ SparseComposition(decoder(y_n, z_n))   (or the reference's multinomial)
+    y_n | x_n, w, b ~ Categorical(softmax(eta_n)),   eta_n = b + w f(x_n) + h(x_n, f(x_n))     (the label)
+    z_y,n | y_n ~ Normal(mu_y, s_y)         target factor: class-conditional prior (models/target.py); KL weight
+                                            ``target_weight``
+    z_n,n ~ Normal(0, I)                    nuisance factor; KL weight ``kl_weight`` (a beta-VAE)
+    x_n | z_y,n, z_n,n, k_n ~ SparseComposition(decoder(z_y, z_n, k))   (or the reference's multinomial)
 
-f(x) are the standardised physics descriptors (differentiable, computed from x), h a small composition network
-(its last layer starts at zero: an untrained head *is* the expert-prior logistic model) whose linear fit on the
-descriptors is removed, so the descriptors' linear effects live in w alone and w's posterior is identified.
-The head is a Bayesian observation model p(y | f(x), w) whose prior on w is the expert's; for unlabelled alloys the
-label prior is the head held fixed, or under ``semi=m2`` the class prior pi (:mod:`vae_design.models.semi` names
-every route by which the pool reaches the head). y_n is observed for labelled alloys (its log-likelihood weighted by
-``label_weight``) and summed out exactly for unlabelled ones. Where empirical rules agree on an unlabelled alloy
-(:mod:`vae_design.data.weak_labels`, ``weak=rules``), a factor exp(-scale * GCE(p(y | x), y_weak)) adds their verdict
-as a noisy label under a bounded loss; ``weak = (scale, q)``. The model is conditional on x in the label prior
-(x appears on both sides), as in Kingma's M2 with a discriminative prior; the objective is an ELBO of
-p(y, x | x-features), plus the weak-label factor when there is one (an unnormalised term, so then not a bound).
+The decoder has no y input: the class reaches the composition only through z_y (CCVAE, Joy et al. ICLR 2021),
+which weighs one output layer per class by q(y | z_y) (models/networks.py, ``ClassDecoder``), and a design is
+aimed at a class by drawing z_y ~ p(z_y | y). The nuisance factor is kept free of the label by the independence
+term (``independence_weight`` times HSIC(z_n, y), models/independence.py), added to the negative ELBO per alloy.
+
+How the head, p(z_y | y) and q(y | z_y) are tied. The head p(y | f(x), w) is the model's label likelihood for
+labelled alloys and, held fixed, the label prior of unlabelled ones (or the class prior pi under ``semi=m2``;
+:mod:`vae_design.models.semi` names every route by which the pool reaches the head). For unlabelled alloys y is
+summed out exactly: the target factor's prior becomes the mixture sum_k q(y=k | x) p(z_y | k), so the head's
+verdict on a pool alloy tells z_y where to sit. q(y | z_y) is not a second network: it is the Bayes classifier of
+p(z_y | y) with the class prior pi (:meth:`TargetFactor.classifier_logits`), what the target factor alone says
+about the class. For labelled alloys its log-likelihood log q(y | z_y) is added (weighted by ``label_weight``),
+CCVAE's classifier term, which keeps the class means of p(z_y | y) apart; predictions for users come from the head.
+f(x) are the standardised physics descriptors
+(differentiable, computed from x), h a small composition network (its last layer starts at zero: an untrained head
+*is* the expert-prior logistic model) whose linear fit on the descriptors is removed, so the descriptors' linear
+effects live in w alone and w's posterior is identified. y_n is observed for labelled alloys (its log-likelihood
+weighted by ``label_weight``). Where empirical rules agree on an unlabelled alloy (``weak=rules``), a factor
+exp(-scale * GCE(p(y | x), y_weak)) adds their verdict as a noisy label under a bounded loss. The objective is an
+ELBO of p(y, x | x-features, k), plus the weak-label factor when there is one (an unnormalised term).
 
 Variational family (``Guide``):
 
     q(w) q(b) = Normal(w_loc, w_scale) Normal(b_loc, b_scale)      mean-field posterior of the head
     q(y_n | x_n) = Categorical(softmax(eta_n(w)))                   the head itself, enumerated (TraceEnum_ELBO)
-    q(z_n | x_n, y_n) = Normal(encoder(x_n, f(x_n), y_n))
+    q(z_y,n, z_n,n | x_n) = Normal(encoder(x_n))                    one pass per alloy, whatever y
 
 q(y | x) receives the unlabelled ELBO's gradient only under ``semi=m2`` (scaled by ``semi.weight``); the other
 methods add their own term on the pool (``PhaseVAE.pool_penalty``). The head's posterior (q(w)) is what
@@ -32,8 +44,6 @@ methods add their own term on the pool (``PhaseVAE.pool_penalty``). The head's p
 """
 
 from __future__ import annotations
-
-from dataclasses import asdict, dataclass, field
 
 import pyro
 import pyro.distributions as dist
@@ -43,100 +53,21 @@ from pyro.nn import PyroModule, PyroParam
 from torch import nn
 from torch.distributions import constraints
 
-from vae_design.features.descriptors import Descriptors
-from vae_design.models.independence import class_prior_mmd
-from vae_design.models.networks import CompositionEmbedding, DescriptorScaler, Encoder, FeatureMemo, make_decoder
-from vae_design.models.priors import HeadPrior
+from vae_design.models.head import PhaseHead, VAEConfig
+from vae_design.models.independence import class_independence
+from vae_design.models.networks import Encoder, element_count, make_decoder
 from vae_design.models.semi import SemiSupervision
-from vae_design.models.settings import ModelSettings
+from vae_design.models.target import NuisanceDensity, TargetFactor
+
+__all__ = ["Guide", "Model", "PhaseHead", "PhaseVAE", "TERMS", "VAEConfig", "elbo_module", "elbo_terms"]
 
 # Parameters live in the modules, not Pyro's global param store, so that Lightning's optimizer and checkpoints see
 # every parameter. Pyro reads the setting when a PyroModule is built: set once, where the PyroModules are defined.
 pyro.settings.set(module_local_params=True)
 
 
-@dataclass(frozen=True, kw_only=True)
-class VAEConfig(ModelSettings):
-    """Architecture of one model: the user's :class:`ModelSettings` plus what the data and the prior decide. Saved
-    in the bundle, so a loaded model rebuilds itself without a config file."""
-
-    elements: tuple[str, ...]
-    classes: tuple[str, ...] = ("multi-phase", "single phase")
-    reference_class: int = 0  # the class whose log-odds are fixed at 0 (multi-phase)
-    # How the unlabelled pool reaches the head: SemiSupervision.to_dict() (models/semi.py). Plain M2 lets the
-    # decoder's clusters override the labels: on the default data val AUC fell from 0.92 to 0.80 within three epochs.
-    semi: dict = field(default_factory=lambda: SemiSupervision().to_dict())
-    prior: dict = field(default_factory=dict)  # HeadPrior.to_dict()
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.classes)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> VAEConfig:
-        tuples = {k: tuple(values[k]) for k in ("elements", "classes", "descriptors") if k in values}
-        return cls(**{**values, **tuples})
-
-
-class PhaseHead(nn.Module):
-    """The deterministic parts of the classification head: descriptors, their scaling, h, and the prior."""
-
-    def __init__(self, config: VAEConfig) -> None:
-        super().__init__()
-        prior = HeadPrior.from_dict(config.prior, config.descriptors, config.classes)
-        self.descriptors = Descriptors(config.elements)
-        self.scaler = DescriptorScaler(config.descriptors)
-        self._memo = FeatureMemo()
-        self.reference_class = config.reference_class
-        self.n_classes = config.n_classes
-        n_out = config.n_classes - 1
-        means, scales = prior.coefficient_tensors(config.descriptors, config.classes, config.reference_class)
-        self.register_buffer("coefficient_mean", means)
-        self.register_buffer("coefficient_scale", scales)
-        self.register_buffer("intercept_mean", prior.intercept_means(config.n_classes, config.reference_class))
-        self.register_buffer("intercept_scale", torch.full((n_out,), prior.intercept_scale))
-        # log pi: the class prior as log-probabilities (K,), M2's label prior p(y) for unlabelled alloys
-        self.register_buffer("class_log_prior", self._with_reference(self.intercept_mean).log_softmax(-1))
-        self.embedding = (
-            CompositionEmbedding(
-                len(config.elements) if config.embedding_sees_composition else 0,
-                len(config.descriptors),
-                n_out,
-                config.embedding_hidden,
-                config.dropout,
-            )
-            if config.embedding_hidden > 0
-            else None
-        )
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Standardised descriptors of compositions x (N, E) -> (N, D).
-
-        A pure function of x and the scaler: one training step asks for the same batch's features about eight
-        times (model, guide, pool term, logged terms), so they are computed once per batch (:class:`FeatureMemo`).
-        An x that requires a gradient (latent guidance differentiates through the descriptors) is never memoised.
-        """
-        if x.requires_grad:
-            return self._features(x)
-        return self._memo.get(x, self.scaler, self._features)
-
-    def _features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scaler(self.descriptors(x.double()).float())
-
-    def logits(self, x: torch.Tensor, features: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """Class logits (..., N, K); w (..., K-1, D), b (..., K-1) may carry leading sample dims."""
-        eta = b.unsqueeze(-2) + features @ w.transpose(-1, -2)
-        if self.embedding is not None:
-            eta = eta + self.embedding(x, features)
-        return self._with_reference(eta)
-
-    def _with_reference(self, eta: torch.Tensor) -> torch.Tensor:
-        """(..., K-1) log-odds -> (..., K) logits with the reference class's fixed at 0."""
-        zero = torch.zeros(*eta.shape[:-1], 1, dtype=eta.dtype, device=eta.device)
-        return torch.cat([eta[..., : self.reference_class], zero, eta[..., self.reference_class :]], dim=-1)
+def _onehot(y: torch.Tensor, n_classes: int) -> torch.Tensor:
+    return nn.functional.one_hot(y.long(), n_classes).float()
 
 
 def _scale_gradient(values: torch.Tensor, weight: float) -> torch.Tensor:
@@ -153,19 +84,22 @@ def _weak_label_loss(logits: torch.Tensor, y_weak: torch.Tensor, q: float) -> to
     return (1 - p_y.clamp_min(1e-6) ** q) / q * (y_weak >= 0)
 
 
-def _onehot(y: torch.Tensor, n_classes: int) -> torch.Tensor:
-    return nn.functional.one_hot(y.long(), n_classes).float()
-
-
 class Model(PyroModule):
-    """p(w, b) prod_n p(y_n | x_n, w, b) p(z_n) p(x_n | y_n, z_n); see the module docstring."""
+    """p(w, b) prod_n p(y_n | x_n, w, b) p(z_y,n | y_n) p(z_n,n) p(x_n | z_y,n, z_n,n, k_n); see the module doc."""
 
     def __init__(
-        self, head: PhaseHead, decoder: nn.Module, z_dim: int, label_weight: float, kl_weight: float, semi: str
+        self,
+        head: PhaseHead,
+        target: TargetFactor,
+        decoder: nn.Module,
+        z_dim: int,
+        weights: dict[str, float],
+        semi: str,
     ) -> None:
         super().__init__()
-        self.head, self.decoder, self.z_dim = head, decoder, z_dim
-        self.label_weight, self.kl_weight, self.semi = label_weight, kl_weight, semi
+        self.head, self.target, self.decoder, self.z_dim = head, target, decoder, z_dim
+        self.label_weight, self.kl_weight = weights["label"], weights["kl"]
+        self.target_weight, self.semi = weights["target"], semi
 
     def forward(
         self, x_l=None, y_l=None, x_u=None, n_labelled: int = 0, n_unlabelled: int = 0, y_weak=None, weak=(0.0, 1.0)
@@ -178,9 +112,12 @@ class Model(PyroModule):
                 logits = head.logits(x_l, head.features(x_l), w, b)
                 with poutine.scale(scale=self.label_weight):
                     pyro.sample("y_labelled", dist.Categorical(logits=logits), obs=y_l)
-                with poutine.scale(scale=self.kl_weight):
-                    z = pyro.sample("z_labelled", self._z_prior(x_l))
-                pyro.sample("x_labelled", self.decoder(_onehot(y_l, head.n_classes), z), obs=x_l)
+                z_y = self._alloy("labelled", x_l, y_l)
+                # CCVAE's classifier term: the label must be readable from z_y alone, through p(z_y | y) itself.
+                # Without it the learnable class means meet and z_y carries nothing (probe AUC 0.49, measured).
+                target_logits = self.target.classifier_logits(z_y, head.class_log_prior)
+                with poutine.scale(scale=self.label_weight):
+                    pyro.factor("target_classifier", dist.Categorical(logits=target_logits).log_prob(y_l))
         if x_u is not None and len(x_u):
             with pyro.plate(
                 "unlabelled", max(n_unlabelled, len(x_u)), subsample=torch.arange(len(x_u), device=x_u.device)
@@ -193,23 +130,35 @@ class Model(PyroModule):
                 # between two dropout masks of one head trained it toward dropout agreement, a route nobody designed
                 label_prior = head.class_log_prior.expand(len(x_u), -1) if self.semi == "m2" else logits.detach()
                 y = pyro.sample("y_unlabelled", dist.Categorical(logits=label_prior))
-                with poutine.scale(scale=self.kl_weight):
-                    z = pyro.sample("z_unlabelled", self._z_prior(x_u))
-                pyro.sample("x_unlabelled", self.decoder(_onehot(y, head.n_classes), z), obs=x_u)
+                self._alloy("unlabelled", x_u, y)
 
-    def _z_prior(self, x: torch.Tensor) -> dist.Distribution:
-        zeros = x.new_zeros(len(x), self.z_dim)
-        return dist.Normal(zeros, 1.0).to_event(1)
+    def _alloy(self, part: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """z_y | y, z_n and x | z_y, z_n, k inside a plate; y may carry an enumeration dimension (only p(z_y | y)
+        sees it: the decoder runs once per alloy). Returns z_y."""
+        with poutine.scale(scale=self.target_weight):
+            z_y = pyro.sample(f"target_{part}", self.target.prior(y))
+        with poutine.scale(scale=self.kl_weight):
+            z_n = pyro.sample(f"nuisance_{part}", dist.Normal(x.new_zeros(len(x), self.z_dim), 1.0).to_event(1))
+        pyro.sample(f"x_{part}", self.decode_latent(torch.cat([z_y, z_n], -1), element_count(x)), obs=x)
+        return z_y
+
+    def decode_latent(self, z: torch.Tensor, counts: torch.Tensor):
+        """p(x | z, k): the decoder with its class weights q(y | z_y) read from z's target factor."""
+        weights = self.target.classifier_logits(z[..., : self.target.dim], self.head.class_log_prior).softmax(-1)
+        return self.decoder(z, counts, weights)
 
 
 class Guide(PyroModule):
-    """q(w) q(b) prod_n q(y_n | x_n) q(z_n | x_n, y_n); y_n enumerated for unlabelled alloys."""
+    """q(w) q(b) prod_n q(y_n | x_n) q(z_y,n, z_n,n | x_n); y_n enumerated for unlabelled alloys."""
 
-    def __init__(self, head: PhaseHead, encoder: Encoder, unlabelled_head_weight: float, kl_weight: float) -> None:
+    def __init__(
+        self, head: PhaseHead, encoder: Encoder, target_dim: int, unlabelled_head_weight: float, weights: dict
+    ) -> None:
         super().__init__()
-        self.head, self.encoder = head, encoder
+        self.head, self.encoder, self.target_dim = head, encoder, target_dim
         # gradient scale of the unlabelled ELBO into q(y | x): semi.weight under m2, else 0
-        self.unlabelled_head_weight, self.kl_weight = unlabelled_head_weight, kl_weight
+        self.unlabelled_head_weight = unlabelled_head_weight
+        self.kl_weight, self.target_weight = weights["kl"], weights["target"]
         self.coefficient_loc = PyroParam(head.coefficient_mean.clone())
         self.coefficient_scale = PyroParam(
             torch.full_like(head.coefficient_scale, 0.1), constraint=constraints.positive
@@ -225,39 +174,52 @@ class Guide(PyroModule):
         b = pyro.sample("intercepts", dist.Normal(self.intercept_loc, self.intercept_scale).to_event(1))
         if x_l is not None and len(x_l):
             with pyro.plate("labelled", max(n_labelled, len(x_l)), subsample=torch.arange(len(x_l), device=x_l.device)):
-                loc, scale = self.encoder(x_l, head.features(x_l), _onehot(y_l, head.n_classes))
-                with poutine.scale(scale=self.kl_weight):
-                    pyro.sample("z_labelled", dist.Normal(loc, scale).to_event(1))
+                self._latents("labelled", x_l, head.features(x_l))
         if x_u is not None and len(x_u):
             with pyro.plate(
                 "unlabelled", max(n_unlabelled, len(x_u)), subsample=torch.arange(len(x_u), device=x_u.device)
             ):
                 features = head.features(x_u)
+                self._latents("unlabelled", x_u, features)
                 logits = _scale_gradient(head.logits(x_u, features, w, b), self.unlabelled_head_weight)
-                y = pyro.sample("y_unlabelled", dist.Categorical(logits=logits), infer={"enumerate": "parallel"})
-                loc, scale = self.encoder(x_u, features, _onehot(y, head.n_classes))
-                with poutine.scale(scale=self.kl_weight):
-                    pyro.sample("z_unlabelled", dist.Normal(loc, scale).to_event(1))
+                pyro.sample("y_unlabelled", dist.Categorical(logits=logits), infer={"enumerate": "parallel"})
+
+    def _latents(self, part: str, x: torch.Tensor, features: torch.Tensor) -> None:
+        loc, scale = self.encoder(x, features)
+        d = self.target_dim
+        with poutine.scale(scale=self.target_weight):
+            pyro.sample(f"target_{part}", dist.Normal(loc[:, :d], scale[:, :d]).to_event(1))
+        with poutine.scale(scale=self.kl_weight):
+            pyro.sample(f"nuisance_{part}", dist.Normal(loc[:, d:], scale[:, d:]).to_event(1))
 
 
 class PhaseVAE(nn.Module):
-    """Model, guide and the shared networks, with the inference-time operations every layer above uses."""
+    """Model, guide and the shared networks, with the inference-time operations every layer above uses.
+
+    A latent z (N, target_dim + z_dim) is the target factor z_y followed by the nuisance factor z_n."""
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
         self.config = config
         head = PhaseHead(config)
         n_seen = len(config.descriptors) if config.encoder_sees_descriptors else 0
-        encoder = Encoder(len(config.elements), n_seen, config.n_classes, config.z_dim, config.hidden)
-        decoder = make_decoder(config.decoder, len(config.elements), config.n_classes, config.z_dim, config.hidden)
+        encoder = Encoder(len(config.elements), n_seen, config.latent_dim, config.hidden)
+        decoder = make_decoder(config.decoder, len(config.elements), config.latent_dim, config.hidden, config.n_classes)
+        target = TargetFactor(config.n_classes, config.target_dim)
         self.semi = SemiSupervision(**config.semi)
-        self.model = Model(head, decoder, config.z_dim, config.label_weight, config.kl_weight, self.semi.method)
+        weights = {"label": config.label_weight, "kl": config.kl_weight, "target": config.target_weight}
+        self.model = Model(head, target, decoder, config.z_dim, weights, self.semi.method)
         m2_weight = self.semi.weight if self.semi.method == "m2" else 0.0
-        self.guide = Guide(head, encoder, m2_weight, config.kl_weight)
+        self.guide = Guide(head, encoder, config.target_dim, m2_weight, weights)
+        self.nuisance_density = NuisanceDensity(config.z_dim)
 
     @property
     def head(self) -> PhaseHead:
         return self.model.head
+
+    @property
+    def target(self) -> TargetFactor:
+        return self.model.target
 
     def coefficient_posterior(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and standard deviation of q(w), shape (K-1, D): log-odds per standard deviation of a descriptor."""
@@ -286,14 +248,62 @@ class PhaseVAE(nn.Module):
         probabilities = self.posterior_probabilities(x, n_samples, seed)
         return probabilities.mean(0), probabilities.std(0)
 
-    @torch.no_grad()
-    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """Posterior mean of z given x and y (the most probable class when y is None), shape (N, z_dim)."""
-        if y is None:
-            y = self.class_probabilities(x)[0].argmax(-1)
-        loc, _ = self.guide.encoder(x, self.head.features(x), _onehot(y, self.config.n_classes))
-        return loc
+    # ------------------------------------------------------------------------------------------------ latents
+    def split(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z_y, z_n) of latents z (..., target_dim + z_dim)."""
+        return z[..., : self.config.target_dim], z[..., self.config.target_dim :]
 
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and standard deviation of q(z | x) (N, target_dim + z_dim)."""
+        return self.guide.encoder(x, self.head.features(x))
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor, factor: str | None = None) -> torch.Tensor:
+        """Posterior means of q(z | x): the whole latent (N, target_dim + z_dim), or one factor (``"target"``:
+        z_y (N, target_dim); ``"nuisance"``: z_n (N, z_dim))."""
+        z = self.posterior(x)[0]
+        if factor is None:
+            return z
+        z_y, z_n = self.split(z)
+        if factor == "target":
+            return z_y
+        if factor == "nuisance":
+            return z_n
+        raise ValueError(f"factor must be 'target' or 'nuisance', got {factor!r}")
+
+    def with_target(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """z with its target factor set to the mean of p(z_y | y) (y (N,) or an int), its nuisance factor kept: the
+        intervention "this alloy, but of class y"."""
+        y = torch.as_tensor(y, device=z.device).expand(len(z))
+        return torch.cat([self.target.class_latent(y), self.split(z)[1]], -1)
+
+    @torch.no_grad()
+    def prior_latents(
+        self, y: torch.Tensor, seed: int = 0, temperature: float = 1.0, nuisance: str = "fitted"
+    ) -> torch.Tensor:
+        """Latents (N, target_dim + z_dim) drawn given classes y (N,): z_y ~ p(z_y | y), and z_n from the density
+        fitted to the encoded training alloys (``nuisance="fitted"``, :class:`NuisanceDensity`, component spreads
+        times ``temperature``) or from the prior N(0, temperature^2 I) (``"prior"``)."""
+        generator = torch.Generator().manual_seed(int(seed))
+        if nuisance == "prior":
+            z_n = torch.randn((len(y), self.config.z_dim), generator=generator) * temperature
+        elif nuisance == "fitted":
+            z_n = self.nuisance_density.sample(len(y), generator, temperature)
+        else:
+            raise ValueError(f"nuisance must be 'fitted' or 'prior', got {nuisance!r}")
+        return torch.cat([self.target.sample(y, generator), z_n], -1)
+
+    @torch.no_grad()
+    def fit_nuisance_density(self, x: torch.Tensor, seed: int = 0) -> None:
+        """Fit :class:`NuisanceDensity` to the posterior means of z_n of compositions x (N, E) (after training)."""
+        self.nuisance_density.fit(self.encode(x, "nuisance"), seed)
+
+    @torch.no_grad()
+    def target_probabilities(self, z: torch.Tensor) -> torch.Tensor:
+        """q(y | z_y): what the target factor of latents z (N, latent) says about the class (N, K)."""
+        return self.target.classifier_logits(self.split(z)[0], self.head.class_log_prior).softmax(-1)
+
+    # ------------------------------------------------------------------------------------------------ penalties
     def pool_penalty(self, x_u: torch.Tensor | None) -> torch.Tensor | None:
         """The ``consistency`` or ``entropy`` term on a pool batch (mean per alloy, unweighted; see
         :mod:`vae_design.models.semi`), at q(w)'s mean; None for the other methods or an empty batch."""
@@ -301,54 +311,48 @@ class PhaseVAE(nn.Module):
         return self.semi.penalty(x_u, lambda x: head.logits(x, head.features(x), w, b).log_softmax(-1))
 
     def independence_penalty(self, x_l=None, y_l=None, x_u=None) -> torch.Tensor:
-        """The independence term (:func:`class_prior_mmd`) on one batch: z drawn from q(z | x, y) (reparameterised),
-        labelled alloys in their class, unlabelled ones in every class weighted by the head's q(y | x) (held
-        fixed: this term trains the encoder, not the head)."""
-        n_classes = self.config.n_classes
-        memberships = None
+        """The independence term (:func:`class_independence`) on one batch: z_n drawn from q(z_n | x)
+        (reparameterised), labelled alloys in their class, unlabelled ones in every class weighted by the head's
+        q(y | x) (held fixed: this term trains the encoder, not the head)."""
+        parts = [(x, _onehot(y, self.config.n_classes)) for x, y in ((x_l, y_l),) if x is not None and len(x)]
         if x_u is not None and len(x_u):
             with torch.no_grad():
                 w, b = self.guide.coefficient_loc, self.guide.intercept_loc  # the posterior means
-                memberships = self.head.logits(x_u, self.head.features(x_u), w, b).softmax(-1)
-        classes = []
-        for k in range(n_classes):
-            parts = []
-            if x_l is not None and len(x_l):
-                members = x_l[y_l == k]
-                parts.append((members, torch.ones(len(members), device=x_l.device)))
-            if memberships is not None:
-                parts.append((x_u, memberships[:, k]))
-            parts = [(x, a) for x, a in parts if len(x)]
-            if not parts:
-                continue
-            x = torch.cat([x for x, _ in parts])
-            y = torch.full((len(x),), k, dtype=torch.long, device=x.device)
-            loc, scale = self.guide.encoder(x, self.head.features(x), _onehot(y, n_classes))
-            classes.append((loc + scale * torch.randn_like(loc), torch.cat([a for _, a in parts])))
-        return class_prior_mmd(classes)
+                parts.append((x_u, self.head.logits(x_u, self.head.features(x_u), w, b).softmax(-1)))
+        if not parts:
+            return torch.zeros(())
+        x = torch.cat([x for x, _ in parts])
+        loc, scale = self.posterior(x)
+        z_n = self.split(loc + scale * torch.randn_like(loc))[1]
+        return class_independence(z_n, torch.cat([a for _, a in parts]))
 
+    # ------------------------------------------------------------------------------------------------ decoding
     @torch.no_grad()
-    def reconstruction_log_likelihood(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """log p(x | y, z) at z = the posterior mean of q(z | x, y), per alloy (N,) in nats."""
-        z = self.encode(x, y)
-        return self.decoded(z, y).log_prob(x)
+    def reconstruction_log_likelihood(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x | z, k) at z = the posterior mean of q(z | x), per alloy (N,) in nats."""
+        return self.decoded(self.encode(x), element_count(x)).log_prob(x)
 
     @torch.no_grad()
     def generative_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """-log p(x | y, z) at the posterior mean + kl_weight * KL(q(z | x, y) || N(0, I)) per alloy (N,), nats."""
-        onehot = _onehot(y, self.config.n_classes)
-        loc, scale = self.guide.encoder(x, self.head.features(x), onehot)
-        kl = (0.5 * (loc.square() + scale.square() - 1) - scale.log()).sum(-1)
-        return -self.model.decoder(onehot, loc).log_prob(x) + self.config.kl_weight * kl
+        """-log p(x | z, k) at the posterior mean + kl_weight * KL(q(z_n | x) || N(0, I))
+        + target_weight * KL(q(z_y | x) || p(z_y | y)) per alloy (N,), nats."""
+        loc, scale = self.posterior(x)
+        (loc_y, loc_n), (scale_y, scale_n) = self.split(loc), self.split(scale)
+        kl_n = (0.5 * (loc_n.square() + scale_n.square() - 1) - scale_n.log()).sum(-1)
+        kl_y = self.target.kl(loc_y, scale_y, y.long())
+        reconstruction = -self.decoded(loc, element_count(x)).log_prob(x)
+        return reconstruction + self.config.kl_weight * kl_n + self.config.target_weight * kl_y
 
-    def decoded(self, z: torch.Tensor, y: torch.Tensor):
-        """The decoder's distribution over compositions for latents (z, y); ``.decode()`` gives fractions."""
-        return self.model.decoder(_onehot(y, self.config.n_classes), z)
+    def decoded(self, z: torch.Tensor, counts: torch.Tensor):
+        """The decoder's distribution over compositions for latents z (N, latent) with ``counts`` (N,) elements;
+        ``.decode()`` gives fractions."""
+        counts = torch.as_tensor(counts, device=z.device).expand(len(z))
+        return self.model.decode_latent(z, counts)
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Decoded mole fractions (N, E) for latents z (N, z_dim) and classes y (N,)."""
-        return self.decoded(z, y).decode()
+    def decode(self, z: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        """Decoded mole fractions (N, E) for latents z (N, latent) and element counts (N,) (or one int)."""
+        return self.decoded(z, counts).decode()
 
 
 def elbo_module(vae: PhaseVAE, max_plate_nesting: int = 1):
@@ -359,10 +363,13 @@ def elbo_module(vae: PhaseVAE, max_plate_nesting: int = 1):
 # Which ELBO term each site of the model belongs to (losses: positive is a cost).
 TERMS = {
     "y_labelled": "label",
+    "target_classifier": "target_classifier",
     "x_labelled": "reconstruction",
     "x_unlabelled": "reconstruction",
-    "z_labelled": "kl_z",
-    "z_unlabelled": "kl_z",
+    "target_labelled": "kl_target",
+    "target_unlabelled": "kl_target",
+    "nuisance_labelled": "kl_nuisance",
+    "nuisance_unlabelled": "kl_nuisance",
     "coefficients": "kl_head",
     "intercepts": "kl_head",
     "y_unlabelled": "label_unlabelled",
@@ -375,7 +382,8 @@ def elbo_terms(vae: PhaseVAE, *args) -> dict[str, float]:
     """The negative ELBO split into its terms, for the logs: one draw from the guide (y of unlabelled alloys sampled,
     not summed out), each model site's -log p, less the guide's log q at the same site, with the ELBO's scales
     (kl_weight, label_weight, the data set's size). The terms add up to a one-sample estimate of the loss that
-    TraceEnum_ELBO computes exactly; kl_z is KL(q(z | x, y) || p(z)) times kl_weight, label_unlabelled is
+    TraceEnum_ELBO computes exactly; kl_nuisance is KL(q(z_n | x) || p(z_n)) times kl_weight, kl_target
+    KL(q(z_y | x) || p(z_y | y)) times target_weight, label_unlabelled is
     E[log q(y | x) - log p(y | x)] (zero when head and label prior agree, as in eval mode)."""
     guide_trace = poutine.trace(vae.guide).get_trace(*args)
     model_trace = poutine.trace(poutine.replay(vae.model, trace=guide_trace)).get_trace(*args)
