@@ -4,13 +4,14 @@
    ``trainer.max_epochs=--epochs`` (30 by default, to save time; early stopping may end it sooner).
 2. The oracle (:class:`vae_design.benchmarks.oracle.PhaseOracle`): a random forest on every labelled default alloy
    with its own features, never used by the generator; its 5-fold cross-validated accuracy and AUC are printed.
-3. ``--n`` latents z ~ N(0, I), decoded with y = 1 and, from the same z, with y = 0, under the default constraints
+3. ``--n`` latents per class (z_y ~ p(z_y | y) for y = 1 and y = 0, the same z_n draws and element counts),
+   decoded under the default constraints
    (vae_design/design/settings.py), in two modes. ``raw``: the decoder alone (temperature 1, no guidance, no filter).
-   ``design``: z ~ N(0, T^2 I) (``--temperature``), ``--guide-steps`` of head guidance, and only designs with
+   ``design``: z_n's spread times T (``--temperature``), ``--guide-steps`` of head guidance, and only designs with
    P(target) >= ``--min-probability`` kept (latent.temperature / guide_steps / min_probability). Per target: validity
    (valid alloys / n), accepted (kept / n), uniqueness (distinct / kept), novelty (distinct alloys more than 2 at.%
    from every known alloy, the shipped datasets included), the oracle's single-phase share of the kept designs and
-   of the novel kept designs (latent.novel_only), and the share of z whose alloy changes when y flips.
+   of the novel kept designs (latent.novel_only), and the share of latents whose alloy changes with the class.
 4. Screening throughput: every near-equiatomic (spread 2 at.%) 4-6 element alloy of a 12-element palette, scored
    with the head in chunks of 65,536 (descriptors + head posterior, top-n kept), candidates per second; best of
    ``--repeats``. The CPU may be shared with other jobs: then the rate is pessimistic.

@@ -6,7 +6,7 @@ not consulted while choosing:
 
 1. Models: ``--models DIR ...`` (bundles), else one default ``vae-design train seed=S`` per ``--seeds``.
 2. Selection (model-side only). ``--n`` latents from a *selection* seed (1000 + S, never the reported one), every
-   ``--temperatures`` x ``--guide-steps`` setting decoded with y = 1 under the default constraints
+   ``--temperatures`` x ``--guide-steps`` setting drawn for y = 1 (z_y ~ p(z_y | 1)) under the default constraints
    (guidance step size 0.1, pull 0.05), every ``--probabilities`` filter applied. Per setting: ``kept`` (distinct
    valid alloys with P(target) >= min_probability, as ``generate n=N`` keeps them), ``head_precision`` (their mean
    P(target): the share the head expects to be single phase; the head's validation calibration is what licenses
