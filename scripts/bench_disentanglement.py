@@ -78,6 +78,7 @@ def one_run(name: str, overrides: str, split: str, seed: int, args, oracle) -> d
     metrics_path = run / "metrics.json"
     if not metrics_path.is_file():
         words = ["train", f"split={split}", f"seed={seed}", "trainer.progress_bar=false", f"hydra.run.dir={run}"]
+        words.append(f"trainer.threads={args.threads}")
         code = cli([*words, *args.train.split(), *shlex.split(overrides)])
         if code != 0:
             raise SystemExit(f"{name} {split} seed {seed}: training failed ({code})")

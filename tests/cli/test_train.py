@@ -215,6 +215,8 @@ def test_phase_target_trains_and_predicts_four_classes(tmp_path, capsys):
         (["trainer.monitor=val/loss"], "monitor must be one of"),
         (["trainer.precision=17"], "trainer: Precision '17' is invalid"),
         (["trainer.max_epochs=0"], "trainer.max_epochs must be a whole number >= 1"),
+        (["trainer.threads=0"], "trainer.threads must be auto or a whole number >= 1, got 0"),
+        (["trainer.threads=many"], "trainer.threads must be auto or a whole number >= 1, got 'many'"),
         (["logger.loggers=[wandb]"], "unknown logger 'wandb' (choose from csv, tensorboard)"),
         (["prior.coefficients.omega.scale=-1"], "scale > 0"),
         (["resume=maybe"], "resume must be true or false"),

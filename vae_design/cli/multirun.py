@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ import hydra
 from vae_design.cli.settings import register
 from vae_design.errors import InputError
 from vae_design.resources import config_dir
+from vae_design.training.settings import PARALLEL_JOBS_VARIABLE
 
 
 def _jobs(overrides: list[str]) -> list[list[str]]:
@@ -94,6 +96,8 @@ def train_job(cfg) -> float:
 
     job = HydraConfig.get()
     out = Path(job.runtime.output_dir)
+    # the jobs that run at once share the cores: trainer.threads=auto takes this job's share (training/settings.py)
+    os.environ[PARALLEL_JOBS_VARIABLE] = str(job.launcher.get("n_jobs") or 1)
     (out / "FAILED").unlink(missing_ok=True)  # from an earlier attempt of this sweep (resume=true reruns it)
     try:
         run("train", cfg, list(job.overrides.task), out)

@@ -4,6 +4,7 @@ TensorBoard logs, a rich progress bar, seeded and deterministic on CPU, resumabl
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from pathlib import Path
@@ -16,7 +17,13 @@ from vae_design.errors import InputError, NumericalError
 from vae_design.models.ssvae import PhaseVAE
 from vae_design.training.data import AlloyDataModule, TrainingTensors
 from vae_design.training.module import TrainingPlan
-from vae_design.training.settings import GENERATIVE_MONITOR, MONITORS, TrainingSettings
+from vae_design.training.settings import (
+    GENERATIVE_MONITOR,
+    MONITORS,
+    PARALLEL_JOBS_VARIABLE,
+    TrainingSettings,
+    resolve_threads,
+)
 
 
 def is_rank_zero() -> bool:
@@ -172,6 +179,9 @@ def train_vae(
     last = last_checkpoint(run_dir)
     for stale in checkpoint_dir.glob(".*.partial"):  # a checkpoint write cut short by a kill
         stale.unlink(missing_ok=True)
+    jobs = int(os.environ.get(PARALLEL_JOBS_VARIABLE, "1") or 1)
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(resolve_threads(settings.threads, jobs=jobs))
     started = time.perf_counter()
     with warnings.catch_warnings():
         # Single-process loaders are deliberate (parallelism off by default; the data are in memory).
@@ -187,6 +197,8 @@ def train_vae(
             )
         except FloatingPointError as error:
             raise NumericalError(f"training stopped: {error}; {_last_good(last)}") from None
+        finally:
+            torch.set_num_threads(threads_before)  # the caller's setting for what comes after training
     seconds = time.perf_counter() - started
     kept = torch.load(checkpoint.best_model_path or str(last), map_location="cpu", weights_only=False)
     kept_generative = torch.load(generative.best_model_path or str(last), map_location="cpu", weights_only=False)
