@@ -3,10 +3,11 @@
 For each variant (a set of ``vae-design train`` overrides), split (random, grouped) and seed, one training run on
 the default data, then:
 
-* its ``metrics.json``: fresh probes of the label in z of held-out alloys (``latent/probe_auc`` linear,
-  ``latent/probe_auc_nonlinear`` random forest, ``latent/mutual_information`` a lower bound in nats), the decoder
-  as a classifier (``latent/y_generative_auc``), counterfactual decodes (``counterfactual/*``), reconstruction of
-  test alloys beside the equiatomic guess (``recon/*``) and the head's test AUC;
+* its ``metrics.json``: fresh probes of the label in each latent factor of held-out alloys
+  (``latent/probe_auc_nuisance`` linear, ``..._nonlinear`` random forest, ``latent/mutual_information_nuisance`` a
+  lower bound in nats; the same ``_target`` figures for z_y), the target factor's own classifier
+  (``latent/target_classifier_auc``), counterfactual decodes (``counterfactual/*``), reconstruction of test alloys
+  beside the equiatomic guess (``recon/*``) and the head's test AUC;
 * the raw decoder: ``--n`` latents per class, z_y ~ p(z_y | y) and z_n from the fitted density (``raw_*``) or
   the prior N(0, I) (``rawprior_*``), each with an element count drawn evenly over the default constraints' sizes,
   decoded under the default constraints, no head guidance, no probability filter; the independent oracle

@@ -152,12 +152,18 @@ def test_metric_definitions():
 def test_head_and_generative_networks_keep_their_own_best_epochs():
     from vae_design.training.fit import merged_state
 
-    head = {"vae.model.head.w": 1, "vae.model.decoder.net.0.weight": 1, "elbo.guide.encoder.net.0.bias": 1}
+    head = {
+        "vae.model.head.w": 1,
+        "vae.model.decoder.net.0.weight": 1,
+        "elbo.guide.encoder.net.0.bias": 1,
+        "vae.model.target.raw_scale": 1,
+    }
     generative = dict.fromkeys(head, 2)
     assert merged_state(head, generative) == {
         "vae.model.head.w": 1,
         "vae.model.decoder.net.0.weight": 2,
         "elbo.guide.encoder.net.0.bias": 2,
+        "vae.model.target.raw_scale": 2,  # the prior of z_y goes with the encoder and decoder
     }
 
 

@@ -34,8 +34,9 @@ def oracle_fit(seed: int) -> tuple[PhaseOracle, dict[str, float]]:
 
 
 def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[str, float]:
-    """Latent designs of both classes from the same nuisance draws z_n ~ N(0, temperature^2 I) and element counts,
-    z_y ~ p(z_y | target), head guidance and head filter as ``mode`` says, judged by the oracle."""
+    """Latent designs of both classes from the same nuisance draws z_n (from the fitted density, or N(0, I) with
+    ``mode["nuisance"] = "prior"``; spread times ``mode["temperature"]``) and element counts, z_y ~ p(z_y | target),
+    head guidance and head filter as ``mode`` says, judged by the oracle."""
     constraints = AlloyConstraints.from_settings(model.vocabulary)  # the generate defaults (design/settings.py)
     figures, formulas = {}, {}
     for target in (1, 0):

@@ -46,7 +46,8 @@ class GenerationPlan:
 
 def given_latents(path: str | None, z_dim: int) -> np.ndarray | None:
     """latent.file: a CSV with columns z1..zD (one row per latent; the target factor's dimensions first, then the
-    nuisance factor's, as ``candidates.csv`` writes them); None without a file."""
+    nuisance factor's, as ``candidates.csv`` writes them); None without a file. The element counts are drawn anew
+    (:func:`~vae_design.design.sampler.element_sizes`): set constraints.min_elements = max_elements to fix them."""
     if path is None:
         return None
     from vae_design.data.csv_input import read_table

@@ -125,34 +125,57 @@ def gradient_elements(vae, constraints: AlloyConstraints) -> torch.Tensor:
     return constraints.mask() & torch.tensor([e not in gaps for e in constraints.elements])
 
 
-def guided_composition(vae, z: torch.Tensor, sizes: torch.Tensor, constraints: AlloyConstraints, usable: torch.Tensor):
+def guided_composition(
+    vae,
+    z: torch.Tensor,
+    sizes: torch.Tensor,
+    constraints: AlloyConstraints,
+    usable: torch.Tensor,
+    only: torch.Tensor | None = None,
+):
     """The decoded alloy (N, E) that guidance scores, straight-through: the forward value is the constrained hard
     decoding (what ``decode_constrained`` keeps), the gradient is that of the relaxed composition
     (:func:`soft_composition`). Scoring the relaxation itself (forward and backward) lets guidance climb a
     composition that is never decoded: on a default model after 50 steps its P(target) averaged 0.85 while the
     hard decodings' averaged 0.34. Rows whose hard decoding is invalid or lacks descriptor data use the relaxation."""
     distribution = vae.decoded(z, sizes)
-    soft = soft_composition(distribution, usable)
+    soft = soft_composition(distribution, usable if only is None else usable & only)
     with torch.no_grad():
-        counts, valid = constraints.apply(*element_scores(distribution), sizes)
+        scores, fractions = element_scores(distribution)
+        if only is not None:  # the elements each row may use (invert.keep_elements), as decode_constrained does
+            scores = scores.masked_fill(~only, float("-inf"))
+        counts, valid = constraints.apply(scores, fractions, sizes)
         hard = constraints.to_fractions(counts).to(soft.dtype)
         valid &= ~vae.head.descriptors.unsupported(hard)
     return torch.where(valid[:, None], hard + soft - soft.detach(), soft)
 
 
 def target_log_probability(
-    vae, z: torch.Tensor, sizes: torch.Tensor, y: torch.Tensor, constraints: AlloyConstraints, usable: torch.Tensor
+    vae,
+    z: torch.Tensor,
+    sizes: torch.Tensor,
+    y: torch.Tensor,
+    constraints: AlloyConstraints,
+    usable: torch.Tensor,
+    only: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """log P(y | decoded(z, sizes)) under the head's posterior mean (N,), differentiable in z through
     :func:`guided_composition` and its descriptors."""
-    x = guided_composition(vae, z, sizes, constraints, usable)
+    x = guided_composition(vae, z, sizes, constraints, usable, only)
     w, b = vae.coefficient_posterior()[0], vae.intercept_posterior()[0]
     log_p = vae.head.logits(x, vae.head.features(x), w, b).log_softmax(-1)
     return log_p.gather(-1, y[:, None])[:, 0]
 
 
 def ascend(
-    vae, z: torch.Tensor, sizes: torch.Tensor, target: int, constraints: AlloyConstraints, step_size: float, pull: float
+    vae,
+    z: torch.Tensor,
+    sizes: torch.Tensor,
+    target: int,
+    constraints: AlloyConstraints,
+    step_size: float,
+    pull: float,
+    only: torch.Tensor | None = None,
 ):
     """Latents (detached) before each Adam step up the head's log P(target) of their decoded alloys, each pulled
     toward its start by ``pull * ||z - z_start||^2``; the first yielded is the start itself. Endless: the caller
@@ -165,7 +188,7 @@ def ascend(
     while True:
         yield moved.detach().clone()  # a copy: the next step changes moved in place
         optimiser.zero_grad()
-        log_p = target_log_probability(vae, moved, sizes, y, constraints, usable)
+        log_p = target_log_probability(vae, moved, sizes, y, constraints, usable, only)
         loss = -log_p.sum() + pull * ((moved - start) ** 2).sum()
         loss.backward()
         optimiser.step()
@@ -298,7 +321,12 @@ def invert_path(
         if outside:
             raise InputError(f"invert.keep_elements: the seed's {outside[0]} is not allowed by the constraints")
         size = element_count(x_seed[None])
-    path = ascend(vae, z_flipped, size, target, constraints, walk.step_size, walk.pull)
+        if int(size) not in constraints.feasible_sizes():
+            raise InputError(
+                f"invert.keep_elements: the seed has {int(size)} elements, outside what the constraints allow "
+                f"({min(constraints.feasible_sizes())}-{max(constraints.feasible_sizes())})"
+            )
+    path = ascend(vae, z_flipped, size, target, constraints, walk.step_size, walk.pull, only)
     for step, z in zip(range(steps + 1), path, strict=False):
         with torch.no_grad():
             counts, valid = decode_constrained(vae, z, size, constraints, only=only)

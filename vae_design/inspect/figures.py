@@ -124,10 +124,10 @@ def formula_path(inspection):
 
 
 def latent_maps(inspection):
-    """The latent z of labelled alloys (two principal components), coloured by label, number of elements and
-    element family."""
+    """The latent z of labelled alloys (the target factor against the nuisance factor's first principal axis),
+    coloured by label, number of elements and element family."""
     plt = _pyplot()
-    coordinates, (x_label, y_label) = latent_coordinates(inspection.latent_z)
+    coordinates, (x_label, y_label) = latent_coordinates(inspection.latent_z, inspection.target_dim)
     colours = inspection.latent_colours
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
     labels = colours["label"]

@@ -56,11 +56,12 @@ class Inspection:
     parameter_spectrum: fisher.Spectrum
     input_spectrum: fisher.Spectrum
     formula: Formula
-    latent_z: np.ndarray
+    latent_z: np.ndarray  # the whole latent: target factor (target_dim columns), then nuisance factor
     latent_colours: dict[str, np.ndarray]
     traversals: list
     elements: tuple[str, ...]
     classes: tuple[str, ...]
+    target_dim: int = 0
 
     def headline(self) -> str:
         """Two lines for the terminal: the formula, and the validation AUC of head and formula beside the head's
@@ -140,6 +141,7 @@ def inspect_model(model, data: InspectionData, settings: InspectSettings | None 
         traversals=traversals,
         elements=tuple(model.vocabulary.elements),
         classes=tuple(model.classes),
+        target_dim=model.vae.config.target_dim,
     )
 
 
@@ -333,7 +335,9 @@ def _latent_section(inputs: _Inputs, summary: dict) -> tuple[np.ndarray, dict[st
     fractions = x_shown.numpy()
     families = latent.element_family(fractions, model.vocabulary.elements)
     n_elements = latent.count_elements(fractions)
-    summary["latent"] = latent.disentanglement_scores(z_shown, labels[shown], families, n_elements, settings.seed)
+    # what the nuisance factor holds (the label should not be there; the target factor is meant to hold it)
+    z_nuisance = z_shown[:, model.vae.config.target_dim :]
+    summary["latent"] = latent.disentanglement_scores(z_nuisance, labels[shown], families, n_elements, settings.seed)
     axes = latent.active_axes(z_shown, settings.traversal_axes or z_shown.shape[1])
     summary["latent"]["axes_by_spread"] = [int(a) + 1 for a in axes]
     traversals = latent.traverse(inputs.view, axes, model.classes)

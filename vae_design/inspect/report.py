@@ -331,19 +331,21 @@ def _latent_section(inspection) -> list[str]:
     return [
         "## 5. The latent space",
         "",
-        "z is meant to hold the chemistry and not the phase (the phase is the separate factor y).",
+        "The latent has two factors: the target factor z_y holds the phase, the nuisance factor z_n the rest of the "
+        "chemistry and (meant to be) not the phase. The scores below read z_n.",
         "",
-        f"- Phase read from z by a linear probe: AUC {_num(scores['label_probe_auc'])} (0.5: z carries no phase "
-        f"information); largest mutual information between one z axis and the phase "
+        f"- Phase read from z_n by a linear probe: AUC {_num(scores['label_probe_auc'])} (0.5: z_n carries no phase "
+        f"information); largest mutual information between one z_n axis and the phase "
         f"{_num(scores['label_mutual_information_max'])} nats.",
         f"- {_disentanglement_verdict(scores['label_probe_auc'])}",
-        f"- Element family read from z: accuracy {_num(scores['family_probe_accuracy'])} (always guessing the "
+        f"- Element family read from z_n: accuracy {_num(scores['family_probe_accuracy'])} (always guessing the "
         f"largest family: {_num(scores['family_majority_accuracy'])}); number of elements: R^2 "
         f"{_num(scores['n_elements_probe_r2'])}.",
         "",
         "![latent maps](latent_maps.png)",
         "",
-        f"*latent_maps.png*: z of {int(scores['n_alloys'])} labelled alloys (first two principal components), coloured "
+        f"*latent_maps.png*: z of {int(scores['n_alloys'])} labelled alloys (the target factor against the nuisance "
+        "factor's first principal axis), coloured "
         "by measured phase, number of elements, and the family holding most of the alloy (refractory: Ti V Zr Nb Mo "
         "Hf Ta W Re; 3d transition: Cr Mn Fe Co Ni Cu; noble: Ru Rh Pd Ag Os Ir Pt Au; other: the rest).",
         "",

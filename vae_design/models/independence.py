@@ -9,8 +9,9 @@ fixed), and q(z) = sum_k pi_k q_k(z) the whole batch's. The term is
 a maximum mean discrepancy (Gretton et al. 2012) between each class and the whole batch, with the inverse
 multiquadric kernel k(u, v) = sum_s C_s / (C_s + |u - v|^2), C_s = 2 d s (d = z_dim; s in 0.1 ... 10), which keeps
 gradients where a Gaussian kernel's vanish (Tolstikhin et al., Wasserstein auto-encoders, ICLR 2018). It is the
-Hilbert-Schmidt independence criterion HSIC(z_n, y) with a linear kernel on the memberships (Gretton et al. 2005;
-Lopez et al. 2018), zero exactly when every class's aggregate of z_n is the same distribution.
+Hilbert-Schmidt independence criterion HSIC(z_n, y) (Gretton et al. 2005; Lopez et al. 2018) with a label kernel
+normalised by class size (each class weighted by its share pi_k), zero exactly when every class's aggregate of z_n
+is the same distribution.
 
 Measured on the default data (docs/benchmarks.md, "A target factor you can sample"): the term it replaces matched
 each q_k to the prior N(0, I) (WAE-style); at weight 100 that also asked the aggregate to be Gaussian and cost the

@@ -45,9 +45,8 @@ class ModelSettings:
     # weight of KL(q(z_y | x) || p(z_y | y)) of the target factor: below 1 it may hold the chemistry that goes with
     # the class, not the class alone (at 1, with one dimension, the decoder barely used it)
     target_weight: float = 0.1
-    # weight of the independence term (models/independence.py): each class's aggregate q(z_n | x) matched to
-    # N(0, I) by an MMD, so the nuisance factor holds no label information and prior draws of z_n look like
-    # encoded alloys of either class
+    # weight of the independence term (models/independence.py): each class's aggregate q(z_n | x) compared with
+    # the whole batch's by a kernel MMD (HSIC), so the nuisance factor holds no label information
     independence_weight: float = 100.0
     # false: q(z | x) reads composition and presence only. The head's descriptors (delta, omega, ...) are
     # almost the label, and an encoder that reads them hands z_n the label linearly.

@@ -23,7 +23,8 @@ summed out exactly: the target factor's prior becomes the mixture sum_k q(y=k | 
 verdict on a pool alloy tells z_y where to sit. q(y | z_y) is not a second network: it is the Bayes classifier of
 p(z_y | y) with the class prior pi (:meth:`TargetFactor.classifier_logits`), what the target factor alone says
 about the class. For labelled alloys its log-likelihood log q(y | z_y) is added (weighted by ``label_weight``),
-CCVAE's classifier term, which keeps the class means of p(z_y | y) apart; predictions for users come from the head.
+CCVAE's classifier term, which makes the encoder put each class's z_y near its (fixed) class mean; predictions for
+users come from the head.
 f(x) are the standardised physics descriptors
 (differentiable, computed from x), h a small composition network (its last layer starts at zero: an untrained head
 *is* the expert-prior logistic model) whose linear fit on the descriptors is removed, so the descriptors' linear
@@ -114,7 +115,8 @@ class Model(PyroModule):
                     pyro.sample("y_labelled", dist.Categorical(logits=logits), obs=y_l)
                 z_y = self._alloy("labelled", x_l, y_l)
                 # CCVAE's classifier term: the label must be readable from z_y alone, through p(z_y | y) itself.
-                # Without it the learnable class means meet and z_y carries nothing (probe AUC 0.49, measured).
+                # With learnable class means and no such term the means met and z_y carried nothing (probe AUC
+                # 0.49, measured); the means are now fixed (models/target.py) and the term keeps z_y informative.
                 target_logits = self.target.classifier_logits(z_y, head.class_log_prior)
                 with poutine.scale(scale=self.label_weight):
                     pyro.factor("target_classifier", dist.Categorical(logits=target_logits).log_prob(y_l))

@@ -213,12 +213,14 @@ def train_vae(
 
 
 def merged_state(head_state: dict, generative_state: dict) -> dict:
-    """The head (and everything else) from ``head_state``, the encoder and decoder from ``generative_state``.
+    """The head (and everything else) from ``head_state``; the encoder, the decoder and the target factor's prior
+    p(z_y | y) (whose scales set the decoder's class weights and the KL that ``val/generative_loss`` reads) from
+    ``generative_state``.
 
     The two parts meet only in the unlabelled alloys' q(y | x) weights and the descriptor scaler (fitted before
     training), so the states of two epochs fit together."""
     return {
-        key: generative_state[key] if {"encoder", "decoder"} & set(key.split(".")) else value
+        key: generative_state[key] if {"encoder", "decoder", "target"} & set(key.split(".")) else value
         for key, value in head_state.items()
     }
 
