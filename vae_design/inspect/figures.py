@@ -198,7 +198,7 @@ def traversals(inspection, min_fraction: float = 0.05, top: int = 8):
             ends = [0, len(traversal.steps) // 2, len(traversal.steps) - 1]  # first, middle, last step labelled
             ax.set_xticks(ends, [f"{traversal.steps[i]:+.1f}" for i in ends], fontsize=8)
             p = " ".join(f"{v:.2f}" for v in traversal.probability[name])
-            ax.set_title(f"z{traversal.axis + 1}, y = {name}\nP(single): {p}", fontsize=8.5)
+            ax.set_title(f"z{traversal.axis + 1}, z_y of {name}\nP(single): {p}", fontsize=8.5)
     names = ", ".join(f"z{t.axis + 1}" for t in rows)
     which = f"all {len(rows)} traversed axes" if len(rows) == len(traversed) else (
         f"the {len(rows)} of {len(traversed)} traversed axes that move the decoded alloy most")  # fmt: skip

@@ -311,14 +311,14 @@ def _formula_section(inspection) -> list[str]:
 
 def _disentanglement_verdict(probe_auc) -> str:
     if probe_auc is None:
-        return "Too few labelled alloys to probe z for the phase."
+        return "Too few labelled alloys to probe z_n for the phase."
     if probe_auc < 0.6:
-        return "z carries little phase information: the phase lives in y, as intended (disentangled)."
+        return "z_n carries little phase information: the phase lives in z_y, as intended (disentangled)."
     if probe_auc < 0.75:
-        return "z carries some phase information: the model is partly disentangled."
+        return "z_n carries some phase information: the model is partly disentangled."
     return (
-        "z still carries much of the phase information (through the chemistry that correlates with it): the "
-        "model is only partly disentangled, and decoding with a chosen y does not fully control the phase."
+        "z_n still carries much of the phase information (through the chemistry that correlates with it): the "
+        "model is only partly disentangled, and drawing z_y for a class does not fully control the phase."
     )
 
 
