@@ -140,8 +140,10 @@ def save_run_plots(model, folder: Path, test: tuple[list, np.ndarray], labelled:
         # Evenly spaced through the test set: a deterministic, varied handful.
         index = np.linspace(0, len(compositions) - 1, min(6, len(compositions)), dtype=int)
         shown = [compositions[i] for i in index]
-        z_y, z_n = model.encode(shown, "target"), model.encode(shown, "nuisance")
-        decoded = model.decode(z_y, z_n, model.vocabulary.to_tensor(shown).gt(1e-6).sum(1).numpy())
+        z = model.encode(shown)
+        target_dim = model.vae.config.target_dim
+        counts = model.vocabulary.to_tensor(shown).gt(1e-6).sum(1).numpy()
+        decoded = model.decode(z[:, :target_dim], z[:, target_dim:], counts)
         elements = model.vocabulary.elements
         figures["reconstruction.png"] = plot_reconstructions(
             model.vocabulary.to_array(shown),

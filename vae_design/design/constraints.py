@@ -160,16 +160,18 @@ class AlloyConstraints(ConstraintSettings):
         usable = set(self.usable)
         return torch.tensor([e in usable for e in self.elements])
 
+    def nearest_sizes(self, wanted: torch.Tensor) -> torch.Tensor:
+        """Element counts (N,) moved to the nearest feasible size (ties to the smaller set)."""
+        sizes = torch.tensor(self.feasible_sizes(), device=wanted.device)
+        return sizes[(wanted[:, None] - sizes[None, :]).abs().argmin(-1)]
+
     def choose_elements(self, scores: torch.Tensor, wanted: torch.Tensor | None = None) -> torch.Tensor:
         """Element sets (N, E) bool from per-element scores (N, E), e.g. presence logits: the ``wanted`` (N,) best
         usable elements (default: as many as have a positive score), the count moved to the nearest feasible size."""
         usable = self.mask().to(scores.device)
         scores = scores.masked_fill(~usable, float("-inf"))
-        sizes = torch.tensor(self.feasible_sizes(), device=scores.device)
         wanted = (scores > 0).sum(-1) if wanted is None else wanted.to(scores.device).expand(len(scores))
-        # The nearest feasible size to the decoder's own count (ties to the smaller set).
-        nearest = (wanted[:, None] - sizes[None, :]).abs().argmin(-1)
-        size = sizes[nearest]
+        size = self.nearest_sizes(wanted)
         order = scores.argsort(-1, descending=True).argsort(-1)  # rank of each element, 0 = best
         return (order < size[:, None]) & usable
 

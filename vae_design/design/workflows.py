@@ -100,8 +100,7 @@ def latents(
         if not seed_alloy:
             raise InputError("latent.source=seed needs seed_alloy=FORMULA")
         x, z, _ = seed_latent(model, str(seed_alloy))
-        feasible = torch.tensor(constraints.feasible_sizes())
-        own = feasible[(feasible - element_count(x[None])).abs().argmin()]
+        own = constraints.nearest_sizes(element_count(x[None]))[0]
         flipped = vae.with_target(z[None], classes[:1])[0]
         return around_latents(flipped, n, radius, seed), own.expand(n).clone()
     if source == "given":
@@ -297,8 +296,7 @@ def invert_path(
     steps = walk.steps
     vae = model.vae
     x_seed, z_seed, y_seed = seed_latent(model, seed_alloy)
-    feasible = torch.tensor(constraints.feasible_sizes())
-    size = feasible[(feasible - element_count(x_seed[None])).abs().argmin()].reshape(1)
+    size = constraints.nearest_sizes(element_count(x_seed[None]))
     z_flipped = vae.with_target(z_seed[None], target)
     loose = AlloyConstraints(  # the seed as it is, whatever it contains
         radioactive=True,

@@ -146,8 +146,11 @@ class Model(PyroModule):
 
     def decode_latent(self, z: torch.Tensor, counts: torch.Tensor):
         """p(x | z, k): the decoder with its class weights q(y | z_y) read from z's target factor."""
-        weights = self.target.classifier_logits(z[..., : self.target.dim], self.head.class_log_prior).softmax(-1)
-        return self.decoder(z, counts, weights)
+        return self.decoder(z, counts, self.target_probabilities(z))
+
+    def target_probabilities(self, z: torch.Tensor) -> torch.Tensor:
+        """q(y | z_y) (..., K) of latents z (..., target_dim + z_dim): what the target factor says of the class."""
+        return self.target.classifier_logits(z[..., : self.target.dim], self.head.class_log_prior).softmax(-1)
 
 
 class Guide(PyroModule):
@@ -264,14 +267,9 @@ class PhaseVAE(nn.Module):
         """Posterior means of q(z | x): the whole latent (N, target_dim + z_dim), or one factor (``"target"``:
         z_y (N, target_dim); ``"nuisance"``: z_n (N, z_dim))."""
         z = self.posterior(x)[0]
-        if factor is None:
-            return z
-        z_y, z_n = self.split(z)
-        if factor == "target":
-            return z_y
-        if factor == "nuisance":
-            return z_n
-        raise ValueError(f"factor must be 'target' or 'nuisance', got {factor!r}")
+        if factor not in (None, "target", "nuisance"):
+            raise ValueError(f"factor must be 'target' or 'nuisance', got {factor!r}")
+        return z if factor is None else self.split(z)[factor == "nuisance"]
 
     def with_target(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """z with its target factor set to the mean of p(z_y | y) (y (N,) or an int), its nuisance factor kept: the
@@ -300,11 +298,6 @@ class PhaseVAE(nn.Module):
         """Fit :class:`NuisanceDensity` to the posterior means of z_n of compositions x (N, E) (after training)."""
         self.nuisance_density.fit(self.encode(x, "nuisance"), seed)
 
-    @torch.no_grad()
-    def target_probabilities(self, z: torch.Tensor) -> torch.Tensor:
-        """q(y | z_y): what the target factor of latents z (N, latent) says about the class (N, K)."""
-        return self.target.classifier_logits(self.split(z)[0], self.head.class_log_prior).softmax(-1)
-
     # ------------------------------------------------------------------------------------------------ penalties
     def pool_penalty(self, x_u: torch.Tensor | None) -> torch.Tensor | None:
         """The ``consistency`` or ``entropy`` term on a pool batch (mean per alloy, unweighted; see
@@ -329,11 +322,6 @@ class PhaseVAE(nn.Module):
         return class_independence(z_n, torch.cat([a for _, a in parts]))
 
     # ------------------------------------------------------------------------------------------------ decoding
-    @torch.no_grad()
-    def reconstruction_log_likelihood(self, x: torch.Tensor) -> torch.Tensor:
-        """log p(x | z, k) at z = the posterior mean of q(z | x), per alloy (N,) in nats."""
-        return self.decoded(self.encode(x), element_count(x)).log_prob(x)
-
     @torch.no_grad()
     def generative_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """-log p(x | z, k) at the posterior mean + kl_weight * KL(q(z_n | x) || N(0, I))

@@ -59,7 +59,7 @@ def evaluate_vae(
         z = torch.cat(list(latents.values()))  # val, then test: the order of y_all
         y_all = np.concatenate([np.asarray(y_val, dtype=int), np.asarray(y_test, dtype=int)])
         metrics.update(factor_probes(vae, z, y_all, seed))
-        probabilities = vae.target_probabilities(z).double().numpy()
+        probabilities = vae.model.target_probabilities(z).double().numpy()
         metrics["latent/target_classifier_auc"] = (
             score_auc(y_all, probabilities) if len(np.unique(y_all)) == vae.config.n_classes else float("nan")
         )
@@ -94,15 +94,13 @@ def counterfactuals(vae: PhaseVAE, x: torch.Tensor, y: torch.Tensor, probabiliti
     (``probabilities``, (N, K), already computed by the caller) ranks first among those the alloy is not."""
     other = probabilities.scatter(-1, y[:, None], -1.0).argmax(-1)
     z, counts = vae.encode(x), element_count(x)
-    own, flipped = vae.decode(vae.with_target(z, y), counts), vae.decode(vae.with_target(z, other), counts)
-    distance = 50 * (vae.decode(z, counts) - flipped).abs().sum(-1)
-    changed = ((vae.decode(z, counts) > 1e-6) != (flipped > 1e-6)).any(-1)
+    as_encoded, as_other = vae.decoded(z, counts), vae.decoded(vae.with_target(z, other), counts)
+    own, flipped = vae.decode(vae.with_target(z, y), counts), as_other.decode()
+    encoded = as_encoded.decode()
     figures = {
-        "counterfactual/distance": float(distance.median()),
-        "counterfactual/element_set_changed": float(changed.float().mean()),
-        "counterfactual/log_likelihood_gain": float(
-            (vae.reconstruction_log_likelihood(x) - vae.decoded(vae.with_target(z, other), counts).log_prob(x)).mean()
-        ),
+        "counterfactual/distance": float((50 * (encoded - flipped).abs().sum(-1)).median()),
+        "counterfactual/element_set_changed": float(((encoded > 1e-6) != (flipped > 1e-6)).any(-1).float().mean()),
+        "counterfactual/log_likelihood_gain": float((as_encoded.log_prob(x) - as_other.log_prob(x)).mean()),
     }
     for name, decoded, wanted in (("head_own", own, y), ("head_other", flipped, other)):
         usable = ~vae.head.descriptors.unsupported(decoded)
