@@ -52,18 +52,35 @@ def test_elbo_terms_add_up_to_the_one_sample_loss():
     assert abs(terms["label_unlabelled"]) < 1e-4  # eval mode: the head and the label prior are one function
 
 
-def test_the_nuisance_density_follows_the_encoded_alloys_and_conditional_draws_follow_the_class():
-    from vae_design.models.target import NuisanceDensity
+def test_the_nuisance_density_follows_the_encoded_alloys_of_each_class_and_count():
+    from vae_design.models.nuisance import NuisanceDensity
 
     torch.manual_seed(3)
-    clusters = torch.cat([torch.randn(300, 2) * 0.1 + 2.0, torch.randn(300, 2) * 0.1 - 2.0])
-    density = NuisanceDensity(2)
-    assert torch.allclose(density.sample(2000, torch.Generator().manual_seed(0)).std(0), torch.ones(2), atol=0.1)
-    drawn = density.fit(clusters).sample(2000, torch.Generator().manual_seed(0))
-    assert (drawn.abs() > 1.5).float().mean() > 0.97  # near the two clusters, not the prior's middle
+    # class 1 with 4 elements near +2, class 0 with 4 elements near -2, 5-element alloys (any class) near (2, -2)
+    z = torch.cat([torch.randn(300, 2) * 0.1 + 2.0, torch.randn(300, 2) * 0.1 - 2.0, torch.randn(100, 2) * 0.1])
+    z[600:] += torch.tensor([2.0, -2.0])
+    classes = torch.tensor([1] * 300 + [0] * 300 + [0] * 50 + [1] * 50)
+    counts = torch.tensor([4] * 600 + [5] * 100)
+    density = NuisanceDensity(2, n_classes=2, max_count=10)
+    unfitted = density.sample(torch.full((2000,), 4), generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(unfitted.std(0), torch.ones(2), atol=0.1)  # N(0, I) before fitting
+    density.fit(z, classes, counts)
+
+    def draws(count, cls=None):
+        counts = torch.full((1000,), count)
+        chosen = None if cls is None else torch.full((1000,), cls)
+        return density.sample(counts, chosen, torch.Generator().manual_seed(0))
+
+    assert (draws(4, 1) > 1.5).all(-1).float().mean() > 0.97  # class 1, four elements: its own cluster
+    assert (draws(4, 0) < -1.5).all(-1).float().mean() > 0.97
+    assert (draws(4).abs() > 1.5).all(-1).float().mean() > 0.97  # any class: both clusters, not the middle
+    five = draws(5, 1)  # 50 alloys: a group of their own (MIN_ALLOYS 30)
+    assert ((five - torch.tensor([2.0, -2.0])).norm(dim=-1) < 0.5).float().mean() > 0.97
+    six = draws(6, 0)  # no 6-element alloys: class 0 over every count (its 4- and 5-element alloys)
+    assert ((six[:, 0] < -1.5) | ((six - torch.tensor([2.0, -2.0])).norm(dim=-1) < 0.5)).float().mean() > 0.97
     vae = _vae()
     y = torch.tensor([0, 1] * 500)
-    z = vae.prior_latents(y, seed=1, temperature=1.0, nuisance="prior")
+    z = vae.prior_latents(y, 4, seed=1, temperature=1.0, nuisance="prior")
     z_y = vae.split(z)[0]
     assert z.shape == (1000, vae.config.latent_dim)
     assert (z_y[y == 1].mean(0) > 0.5).all() and (z_y[y == 0].mean(0) < -0.5).all()

@@ -132,9 +132,10 @@ class LatentSettings:
     radius: float = 0.5
     # source=given: a CSV with one column per latent dimension (z1 ... zD)
     file: str | None = None
-    # source=prior: where the nuisance factor z_n is drawn from: fitted (a mixture fitted to the encoded training
-    # alloys after training, models/target.py) or prior (N(0, I)); the target factor always from p(z_y | target)
-    nuisance: str = "fitted"
+    # source=prior: where the nuisance factor z_n is drawn from (models/nuisance.py): class (mixtures fitted after
+    # training to the encoded training alloys of the target class with the design's element count), fitted (the
+    # same over every class) or prior (N(0, I)); the target factor always from p(z_y | target)
+    nuisance: str = "class"
     # source=prior: z_n's spread times temperature; above 1 reaches past the training alloys the decoder reproduces.
     # temperature, guide_*, min_probability: chosen on the model's own figures, never the oracle's, by
     # scripts/choose_generation_defaults.py (docs/benchmarks.md#generation-defaults-chosen-without-the-oracle)
@@ -164,8 +165,8 @@ class LatentSettings:
         _flag("latent.", self, "novel_only", "deduplicate", "known")
         if self.order not in ("diverse", "probability"):
             raise InputError(f"latent.order must be diverse or probability, got {self.order!r}")
-        if self.nuisance not in ("fitted", "prior"):
-            raise InputError(f"latent.nuisance must be fitted or prior, got {self.nuisance!r}")
+        if self.nuisance not in ("class", "fitted", "prior"):
+            raise InputError(f"latent.nuisance must be class, fitted or prior, got {self.nuisance!r}")
         _at_least("latent.", self, 1, "grid_dims", "limit")
         _at_least("latent.", self, 0, "guide_steps")
 

@@ -90,7 +90,7 @@ def latents(
     if source == "prior":
         if not temperature > 0:
             raise InputError(f"latent.temperature must be positive, got {temperature:g}")
-        return vae.prior_latents(classes, seed, temperature, nuisance), sizes
+        return vae.prior_latents(classes, sizes, seed, temperature, nuisance), sizes
     if source == "grid":
         z_n = grid_latents(n, vae.config.z_dim, grid_dims, span)
         return vae.with_target(

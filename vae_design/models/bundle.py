@@ -24,7 +24,9 @@ from vae_design.errors import InputError
 from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 
-FORMAT = 6  # 2: neighbours.pt; 3: h residualised; 4: independence, encoder inputs; 5: semi; 6: target factor z_y
+# 2: neighbours.pt; 3: h residualised; 4: independence, encoder inputs; 5: semi; 6: target factor z_y;
+# 7: nuisance density per class and element count
+FORMAT = 7
 
 
 def save_bundle(
@@ -116,6 +118,7 @@ LEARNED_BUFFERS = (
     "nuisance_density.loc",
     "nuisance_density.scale",
     "nuisance_density.weight",
+    "nuisance_density.fitted",
 )
 
 

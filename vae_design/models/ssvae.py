@@ -56,9 +56,10 @@ from torch.distributions import constraints
 
 from vae_design.models.head import PhaseHead, VAEConfig
 from vae_design.models.independence import class_independence
-from vae_design.models.networks import Encoder, element_count, make_decoder
+from vae_design.models.networks import MAX_COUNT, Encoder, element_count, make_decoder
+from vae_design.models.nuisance import NuisanceDensity
 from vae_design.models.semi import SemiSupervision
-from vae_design.models.target import NuisanceDensity, TargetFactor
+from vae_design.models.target import TargetFactor
 
 __all__ = ["Guide", "Model", "PhaseHead", "PhaseVAE", "TERMS", "VAEConfig", "elbo_module", "elbo_terms"]
 
@@ -216,7 +217,7 @@ class PhaseVAE(nn.Module):
         self.model = Model(head, target, decoder, config.z_dim, weights, self.semi.method)
         m2_weight = self.semi.weight if self.semi.method == "m2" else 0.0
         self.guide = Guide(head, encoder, config.target_dim, m2_weight, weights)
-        self.nuisance_density = NuisanceDensity(config.z_dim)
+        self.nuisance_density = NuisanceDensity(config.z_dim, config.n_classes, MAX_COUNT)
 
     @property
     def head(self) -> PhaseHead:
@@ -279,24 +280,28 @@ class PhaseVAE(nn.Module):
 
     @torch.no_grad()
     def prior_latents(
-        self, y: torch.Tensor, seed: int = 0, temperature: float = 1.0, nuisance: str = "fitted"
+        self, y: torch.Tensor, counts: torch.Tensor, seed: int = 0, temperature: float = 1.0, nuisance: str = "class"
     ) -> torch.Tensor:
-        """Latents (N, target_dim + z_dim) drawn given classes y (N,): z_y ~ p(z_y | y), and z_n from the density
-        fitted to the encoded training alloys (``nuisance="fitted"``, :class:`NuisanceDensity`, component spreads
-        times ``temperature``) or from the prior N(0, temperature^2 I) (``"prior"``)."""
+        """Latents (N, target_dim + z_dim) drawn given classes y (N,) and element counts (N,): z_y ~ p(z_y | y), and
+        z_n from the density fitted to the encoded training alloys of class y with that count (``"class"``), of any
+        class with that count (``"fitted"``) (:class:`NuisanceDensity`, component spreads times ``temperature``),
+        or from the prior N(0, temperature^2 I) (``"prior"``)."""
         generator = torch.Generator().manual_seed(int(seed))
+        counts = torch.as_tensor(counts).expand(len(y))
         if nuisance == "prior":
             z_n = torch.randn((len(y), self.config.z_dim), generator=generator) * temperature
-        elif nuisance == "fitted":
-            z_n = self.nuisance_density.sample(len(y), generator, temperature)
+        elif nuisance in ("class", "fitted"):
+            classes = y.long() if nuisance == "class" else None
+            z_n = self.nuisance_density.sample(counts, classes, generator, temperature)
         else:
-            raise ValueError(f"nuisance must be 'fitted' or 'prior', got {nuisance!r}")
+            raise ValueError(f"nuisance must be 'class', 'fitted' or 'prior', got {nuisance!r}")
         return torch.cat([self.target.sample(y, generator), z_n], -1)
 
     @torch.no_grad()
-    def fit_nuisance_density(self, x: torch.Tensor, seed: int = 0) -> None:
-        """Fit :class:`NuisanceDensity` to the posterior means of z_n of compositions x (N, E) (after training)."""
-        self.nuisance_density.fit(self.encode(x, "nuisance"), seed)
+    def fit_nuisance_density(self, x: torch.Tensor, classes: torch.Tensor, seed: int = 0) -> None:
+        """Fit :class:`NuisanceDensity` to the posterior means of z_n of compositions x (N, E) of ``classes`` (N,)
+        (after training)."""
+        self.nuisance_density.fit(self.encode(x, "nuisance"), classes.long(), element_count(x), seed)
 
     # ------------------------------------------------------------------------------------------------ penalties
     def pool_penalty(self, x_u: torch.Tensor | None) -> torch.Tensor | None:

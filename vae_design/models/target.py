@@ -71,38 +71,3 @@ class TargetFactor(nn.Module):
         prior_loc, prior_scale = self.loc[y], self.scale[y]
         ratio = (scale / prior_scale).square()
         return 0.5 * (ratio + ((loc - prior_loc) / prior_scale).square() - 1 - ratio.log()).sum(-1)
-
-
-class NuisanceDensity(nn.Module):
-    """Where the nuisance factor of real alloys lies: a diagonal Gaussian mixture over z_n, fitted to the posterior
-    means of the training alloys (labelled and pool) after training, the ex-post density estimate of regularised
-    autoencoders (Ghosh et al., ICLR 2020). The encoded z_n fill a small part of the prior N(0, I) (s.d. about 0.3
-    per dimension on the default data), so prior draws decode alloys unlike any encoded one. Unfitted (a model built
-    but not trained), it is N(0, I). Parameters are buffers: fitted once, saved in the bundle, never trained."""
-
-    COMPONENTS = 10
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.register_buffer("loc", torch.zeros(self.COMPONENTS, dim))
-        self.register_buffer("scale", torch.ones(self.COMPONENTS, dim))
-        self.register_buffer("weight", torch.full((self.COMPONENTS,), 1.0 / self.COMPONENTS))
-
-    def fit(self, z_n: torch.Tensor, seed: int = 0) -> NuisanceDensity:
-        """Fit to encoded nuisance factors z_n (N, dim) (sklearn's EM, diagonal covariances, seeded)."""
-        from sklearn.mixture import GaussianMixture
-
-        components = min(self.COMPONENTS, len(z_n))
-        mixture = GaussianMixture(components, covariance_type="diag", random_state=seed, reg_covar=1e-4)
-        mixture.fit(z_n.detach().cpu().double().numpy())
-        self.weight.zero_()
-        self.weight[:components] = torch.as_tensor(mixture.weights_, dtype=self.weight.dtype)
-        self.loc[:components] = torch.as_tensor(mixture.means_, dtype=self.loc.dtype)
-        self.scale[:components] = torch.as_tensor(mixture.covariances_, dtype=self.scale.dtype).sqrt()
-        return self
-
-    def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
-        """n draws (n, dim); ``temperature`` scales each component's spread."""
-        component = torch.multinomial(self.weight, n, replacement=True, generator=generator)
-        noise = torch.randn((n, self.loc.shape[1]), generator=generator)
-        return self.loc[component] + temperature * self.scale[component] * noise
