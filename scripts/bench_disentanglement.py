@@ -63,6 +63,14 @@ SHOWN = (
     "raw_y1_novelty",
     "raw_y1_head_single_phase",
     "raw_y0_head_single_phase",
+    "raw_y1_kept_distinct",
+    "raw_y1_novel_head_single_phase",
+    "raw_y1_novel_oracle_single_phase_10",
+    "raw_y1_novel_oracle_single_phase_10_sets",
+    "rawfitted_y1_oracle_single_phase",
+    "rawfitted_y0_oracle_single_phase",
+    "rawfitted_y1_head_single_phase",
+    "rawfitted_y1_novel_head_single_phase",
     "rawprior_y1_oracle_single_phase",
     "rawprior_y0_oracle_single_phase",
     "flip_single_phase",
@@ -89,9 +97,10 @@ def one_run(name: str, overrides: str, split: str, seed: int, args, oracle) -> d
     known = KnownAlloys.build(model, shipped=True)
     raw = design_quality(model, oracle, known, args.n, seed, RAW)
     row |= {f"raw_{key}": value for key, value in raw.items()}
-    # the ablation of the fitted nuisance density: z_n from the prior N(0, I)
-    prior = design_quality(model, oracle, known, args.n, seed, RAW | {"nuisance": "prior"})
-    row |= {f"rawprior_{key}": value for key, value in prior.items()}
+    # the ablations of the class's nuisance density: the density of every class (per element count), the prior
+    for name in ("fitted", "prior"):
+        ablation = design_quality(model, oracle, known, args.n, seed, RAW | {"nuisance": name})
+        row |= {f"raw{name}_{key}": value for key, value in ablation.items()}
     return row | intervention_quality(model, oracle, model.known_alloys)
 
 

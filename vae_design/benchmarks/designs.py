@@ -72,6 +72,15 @@ def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[
         figures[prefix + "head_single_phase"] = float((table["probability"] >= 0.5).mean()) if len(table) else 0.0
         figures[prefix + "mean_elements"] = float(table["n_elements"].mean()) if len(table) else 0.0
         figures[prefix + "five_or_more"] = float((table["n_elements"] >= 5).mean()) if len(table) else 0.0
+        # Distinct designs the head calls single phase and novel (> novel_above from every known alloy): the
+        # model's own count, what defaults are chosen on; beside it the oracle's count at >= 10 at.% and their sets
+        distinct_verdict = oracle.predict_proba([parse_formula(f) for f in distinct["formula"]]) >= 0.5
+        head_novel = distinct["novel"] & (distinct["probability"] >= 0.5)
+        figures[prefix + "novel_head_single_phase"] = float(head_novel.sum())
+        far = (distinct["distance"] >= 10.0).to_numpy() & distinct_verdict
+        figures[prefix + "novel_oracle_single_phase_10"] = float(far.sum())
+        sets = distinct["formula"][far].map(lambda f: "-".join(sorted(parse_formula(f))))
+        figures[prefix + "novel_oracle_single_phase_10_sets"] = float(sets.nunique())
         # The same designs restricted to novel ones (latent.novel_only=true)
         novel = (table["novel"]).to_numpy()
         figures[prefix + "novel_accepted"] = float(novel.sum()) / n
