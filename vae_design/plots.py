@@ -7,6 +7,7 @@ training run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -102,21 +103,28 @@ def plot_latent_map(z: np.ndarray, labels: np.ndarray, classes: Sequence[str], t
     return fig
 
 
-def plot_reconstructions(true: np.ndarray, decoded: np.ndarray, elements: Sequence[str], names: Sequence[str]):
+def plot_reconstructions(
+    true: np.ndarray, decoded: np.ndarray, elements: Sequence[str], names: Sequence[str], classes: Sequence[str] = ()
+):
     """True vs decoded composition of a few alloys as bar charts in at.%; ``true`` and ``decoded`` are mole
-    fractions (N, E) over ``elements``; elements below 0.5 at.% in both are left out."""
+    fractions (N, E) over ``elements``, ``names`` their formulas (the panel titles, each followed by its class
+    from ``classes`` when given). The x axis lists the title's elements in the title's order, then any element
+    only the decoder put there (largest first); elements below 0.5 at.% in both are left out."""
     plt = _pyplot()
     n = len(true)
     columns = min(n, 3)
     rows = int(np.ceil(n / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 2.8 * rows), squeeze=False)
-    for ax, t, d, name in zip(axes.flat, true, decoded, names, strict=False):
-        shown = np.flatnonzero((t >= PRESENT_AT) | (d >= PRESENT_AT))
+    position = {element: j for j, element in enumerate(elements)}
+    for i, (ax, t, d, name) in enumerate(zip(axes.flat, true, decoded, names, strict=False)):
+        titled = [position[e] for e in re.findall(r"[A-Z][a-z]?", name) if e in position and t[position[e]] > 0]
+        extra = [j for j in np.argsort(-d) if d[j] >= PRESENT_AT and j not in titled]
+        shown = [*titled, *extra]
         positions = np.arange(len(shown))
         ax.bar(positions - 0.2, 100 * t[shown], width=0.4, label="true")
         ax.bar(positions + 0.2, 100 * d[shown], width=0.4, label="decoded")
         ax.set_xticks(positions, [elements[j] for j in shown], fontsize="small")
-        ax.set_title(name, fontsize="small")
+        ax.set_title(f"{name} ({classes[i]})" if len(classes) else name, fontsize="small")
         ax.set_ylabel("at.%")
     for ax in axes.flat[n:]:
         ax.axis("off")
@@ -126,9 +134,23 @@ def plot_reconstructions(true: np.ndarray, decoded: np.ndarray, elements: Sequen
     return fig
 
 
+def reconstruction_examples(counts: np.ndarray, n: int = 6, min_elements: int = 4) -> np.ndarray:
+    """Indices of ``n`` alloys evenly spaced through a set (a deterministic, varied handful), among those with at
+    least ``min_elements`` elements (``counts``: each alloy's element count) when there are ``n`` of them: a
+    binary says little about a high-entropy alloy decoder. Tops up with the largest of the rest otherwise."""
+    counts = np.asarray(counts)
+    rich = np.flatnonzero(counts >= min_elements)
+    if len(rich) >= n:
+        return rich[np.linspace(0, len(rich) - 1, n, dtype=int)]
+    chosen = set(rich.tolist())
+    rest = [i for i in np.argsort(-counts, kind="stable") if i not in chosen]
+    return np.sort(np.r_[rich, rest[: n - len(rich)]].astype(int))
+
+
 def save_run_plots(model, folder: Path, test: tuple[list, np.ndarray], labelled: tuple[list, np.ndarray]) -> list[str]:
     """Write ``roc.png`` (test set), ``latent.png`` (``labelled`` alloys) and ``reconstruction.png`` (six test
-    alloys) into ``folder``; ``test`` and ``labelled`` are (compositions, integer labels). Returns the file names."""
+    alloys of 4+ elements, :func:`reconstruction_examples`) into ``folder``; ``test`` and ``labelled`` are
+    (compositions, integer labels). Returns the file names."""
     from vae_design.data.composition import canonical_formula
 
     plt = _pyplot()
@@ -137,19 +159,18 @@ def save_run_plots(model, folder: Path, test: tuple[list, np.ndarray], labelled:
     if len(compositions):
         probabilities = model.predict_proba(compositions)
         figures = {"roc.png": plot_roc(labels, probabilities, model.classes)}
-        # Evenly spaced through the test set: a deterministic, varied handful.
-        index = np.linspace(0, len(compositions) - 1, min(6, len(compositions)), dtype=int)
+        counts = model.vocabulary.to_tensor(compositions).gt(1e-6).sum(1).numpy()
+        index = reconstruction_examples(counts)
         shown = [compositions[i] for i in index]
         z = model.encode(shown)
         target_dim = model.vae.config.target_dim
-        counts = model.vocabulary.to_tensor(shown).gt(1e-6).sum(1).numpy()
-        decoded = model.decode(z[:, :target_dim], z[:, target_dim:], counts)
-        elements = model.vocabulary.elements
+        decoded = model.decode(z[:, :target_dim], z[:, target_dim:], counts[index])
         figures["reconstruction.png"] = plot_reconstructions(
             model.vocabulary.to_array(shown),
             model.vocabulary.to_array(decoded),
-            elements,
+            model.vocabulary.elements,
             [canonical_formula(c) for c in shown],
+            [model.classes[int(labels[i])] for i in index],
         )
     else:
         figures = {}
@@ -161,3 +182,72 @@ def save_run_plots(model, folder: Path, test: tuple[list, np.ndarray], labelled:
         plt.close(figure)
         written.append(name)
     return sorted(written)
+
+
+def label_points(ax, x: np.ndarray, y: np.ndarray, texts: Sequence[str], marker_radius: float = 6.0, fontsize=8):
+    """Label the points (x, y) (data coordinates of ``ax``) with ``texts``, each in a small box joined to its
+    point by a leader line, placed so that no box overlaps another box, a labelled point's marker (radius
+    ``marker_radius`` points) or the axes' border; earlier texts get the nearer places. Call after the figure's
+    layout is final (``tight_layout``): places are chosen in display space. Returns the annotations."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    scale = fig.dpi / 72  # points to pixels
+    centres = ax.transData.transform(np.column_stack([x, y]))
+    frame = ax.get_window_extent(renderer)
+    placed: list[tuple[float, float, float, float]] = []
+    annotations = []
+    for i, text in enumerate(texts):
+        probe = ax.text(0, 0, text, fontsize=fontsize, weight="bold")
+        box = probe.get_window_extent(renderer)
+        probe.remove()
+        half_w, half_h = box.width / 2 + 3 * scale, box.height / 2 + 2 * scale  # the box's padding
+        best, best_cost = (0.0, 14.0), np.inf
+        for radius in (14, 20, 27, 35, 45, 57, 72, 90):
+            for angle in np.deg2rad(np.arange(45, 405, 30)):
+                dx, dy = radius * np.cos(angle), radius * np.sin(angle)
+                cx, cy = centres[i, 0] + dx * scale, centres[i, 1] + dy * scale
+                rect = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+                cost = _overlap(rect, placed) + _covered(rect, centres, marker_radius * scale)
+                if not (frame.x0 <= rect[0] and rect[2] <= frame.x1 and frame.y0 <= rect[1] and rect[3] <= frame.y1):
+                    cost += 1e9
+                if cost < best_cost:
+                    best, best_cost = (dx, dy), cost
+            if best_cost == 0:
+                break
+        dx, dy = best
+        cx, cy = centres[i, 0] + dx * scale, centres[i, 1] + dy * scale
+        placed.append((cx - half_w, cy - half_h, cx + half_w, cy + half_h))
+        annotations.append(
+            ax.annotate(
+                text,
+                (x[i], y[i]),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                weight="bold",
+                annotation_clip=False,
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "0.35", "linewidth": 0.5},
+                arrowprops={"arrowstyle": "-", "color": "0.35", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 3},
+            )
+        )
+    return annotations
+
+
+def _overlap(rect, others) -> float:
+    """Summed overlap area (pixels^2) of ``rect`` (x0, y0, x1, y1) with each of ``others``."""
+    total = 0.0
+    for o in others:
+        w = min(rect[2], o[2]) - max(rect[0], o[0])
+        h = min(rect[3], o[3]) - max(rect[1], o[1])
+        if w > 0 and h > 0:
+            total += w * h
+    return total
+
+
+def _covered(rect, centres: np.ndarray, radius: float) -> float:
+    """How much of the markers at ``centres`` (pixels, radius ``radius``) ``rect`` hides: the summed overlap of
+    each marker's bounding square with it."""
+    squares = np.column_stack([centres - radius, centres + radius])
+    return _overlap(rect, squares.tolist())

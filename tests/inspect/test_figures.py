@@ -1,5 +1,6 @@
-"""The figures a reader looks at first (issue 18, item 10): delta_vs_dH.png shows the candidates and Zhang's window
-despite outliers, formula.png counts terms in whole numbers, traversals.png stays legible with 32 latent axes."""
+"""The figures a reader looks at first: delta_vs_dH.png shows the candidates and Zhang's window despite outliers,
+formula.png counts terms in whole numbers, traversals.png stays legible with 32 latent axes and names the factor
+of each axis it moves."""
 
 from types import SimpleNamespace
 
@@ -44,7 +45,10 @@ def test_delta_vs_dH_clips_outliers_to_the_border_and_keeps_zhangs_window(tmp_pa
     assert x0 <= -15 and x1 >= 5 and y0 <= 0 and y1 >= 6.6  # Zhang's window inside
     assert x1 < 20 and y1 < 15  # the 1-99 % range, padded, not the outliers
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "4 outside the axes (at the edge)" in legend
+    assert "4 known alloys beyond the axes (counted at each edge)" in legend
+    # each edge says how many known alloys lie beyond it: three to the right, one above
+    edges = sorted(t.get_text() for t in ax.texts)
+    assert edges == ["3 \u2192", "\u2191 1"], edges
     # every drawn point lies within the axes (outliers clipped to the border, not beyond it)
     for collection in ax.collections:
         offsets = np.asarray(collection.get_offsets())
@@ -103,3 +107,17 @@ def test_traversals_keep_every_axis_when_few_are_traversed():
     fig = figures.traversals(inspection)
     assert len([ax for ax in fig.axes if ax.images]) == 2 * len(classes)
     assert "all 2 traversed axes" in fig._suptitle.get_text()
+
+
+def test_traversal_panels_name_the_factor_of_the_axis_they_move():
+    classes = ("multi", "single")
+    elements = tuple(f"E{i}" for i in range(6))
+    rows = _traversals(6, len(elements), classes)
+    inspection = SimpleNamespace(traversals=rows, classes=classes, elements=elements, target_dim=2)
+    fig = figures.traversals(inspection)
+    labels = [ax.get_xlabel() for ax in fig.axes if ax.images]
+    expected = ["z_n4", "z_n3", "z_n2", "z_n1", "z_y2", "z_y1"]  # axes 5..0, most change first
+    assert [label.split()[0] for label in labels] == [name for name in expected for _ in classes]
+    assert all("nuisance factor" in label for label in labels if label.startswith("z_n"))
+    assert all("target factor" in label for label in labels if label.startswith("z_y"))
+    assert "z_n4, z_n3" in fig._suptitle.get_text()

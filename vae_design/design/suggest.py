@@ -32,7 +32,7 @@ import torch
 
 from vae_design.data.composition import canonical_formula
 from vae_design.design.acquisition import ACQUISITIONS, REASONS, STOCHASTIC
-from vae_design.design.plots import ZHANG_DELTA, ZHANG_DH, _split_at_edges, clipped_limits
+from vae_design.design.plots import plot_suggestions
 from vae_design.design.scoring import KnownAlloys
 from vae_design.design.settings import GenerateSettings
 from vae_design.design.workflows import target_index
@@ -278,41 +278,10 @@ def suggest(
 
 # ------------------------------------------------------------------------------------------------ output
 def save_suggestion_plot(table: pd.DataFrame, known: KnownAlloys, path: str | Path, classes=None) -> None:
-    """``path`` (PNG): the suggestions, numbered by rank and coloured by P(target), among the known alloys (by class
-    ``classes[label]``, unlabelled in grey) on atomic size mismatch delta (%) against mixing enthalpy dH_mix
-    (kJ/mol), with Zhang's solid-solution window dashed; axes as ``delta_vs_dH.png`` of generate (points beyond are
-    drawn on the border)."""
+    """``path`` (PNG): the suggestions numbered by rank among the known alloys on delta against dH_mix
+    (:func:`~vae_design.design.plots.plot_suggestions`)."""
     plt = _pyplot()
-    d, h = DESCRIPTOR_NAMES.index("delta"), DESCRIPTOR_NAMES.index("dH_mix")
-    known_h, known_d = known.descriptors[:, h], known.descriptors[:, d]
-    ours_h, ours_d = table["dH_mix"].to_numpy(dtype=float), table["delta"].to_numpy(dtype=float)
-    xlim = clipped_limits(np.r_[known_h, ours_h], ZHANG_DH)
-    ylim = clipped_limits(np.r_[known_d, ours_d], ZHANG_DELTA)
-    ylim = (max(ylim[0], -0.2), ylim[1])
-    fig, ax = plt.subplots(figsize=(6.5, 4.8))
-    labels = known.label
-    groups = [(np.isnan(labels), "known: unlabelled", "lightgrey")]
-    for k in np.unique(labels[np.isfinite(labels)]).astype(int):
-        name = classes[k] if classes is not None and k < len(classes) else f"class {k}"
-        groups.append((labels == k, f"known: {name}", f"C{k}"))
-    for members, name, colour in groups:
-        members = members & np.isfinite(known_h) & np.isfinite(known_d)
-        if members.any():
-            inside, x, y = _split_at_edges(known_h[members], known_d[members], xlim, ylim)
-            ax.scatter(x[inside], y[inside], s=6, alpha=0.3, color=colour, label=name)
-    x, y = np.clip(ours_h, *xlim), np.clip(ours_d, *ylim)
-    style = {"cmap": "viridis", "vmin": 0, "vmax": 1, "edgecolors": "black", "linewidths": 0.6}
-    points = ax.scatter(x, y, c=table["probability"].to_numpy(dtype=float), s=90, label="suggestions", **style)
-    for rank, xi, yi, p in zip(table["rank"], x, y, table["probability"], strict=True):
-        colour = "black" if p > 0.6 else "white"  # readable on viridis' light and dark ends
-        ax.annotate(str(rank), (xi, yi), ha="center", va="center", fontsize=7, color=colour, weight="bold")
-    fig.colorbar(points, ax=ax, label="P(target)")
-    (h0, h1), (d0, d1) = ZHANG_DH, ZHANG_DELTA
-    ax.plot([h0, h1, h1, h0, h0], [d0, d0, d1, d1, d0], color="grey", linestyle="--", linewidth=1)
-    ax.set(xlim=xlim, ylim=ylim, xlabel="dH_mix (kJ/mol)", ylabel="delta (%)")
-    ax.set_title(f"{len(table)} suggestions, numbered in the order to make them")
-    ax.legend(fontsize="small", markerscale=1.5, loc="upper left")
-    fig.tight_layout()
+    fig = plot_suggestions(table, known, classes)
     fig.savefig(path, dpi=120)
     plt.close(fig)
 

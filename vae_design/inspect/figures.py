@@ -173,11 +173,22 @@ def informative_traversals(rows: list, top: int = 8) -> list:
     return sorted(rows, key=traversal_change, reverse=True)[:top]
 
 
+def axis_name(axis: int, target_dim: int = 0) -> str:
+    """The name of latent axis ``axis`` (0-based, whole latent with the target factor's ``target_dim`` dimensions
+    first): ``z_y2`` for the target factor's second dimension, ``z_n3`` for the nuisance factor's third; ``z4``
+    for a latent without a target factor."""
+    if target_dim <= 0:
+        return f"z{axis + 1}"
+    return f"z_y{axis + 1}" if axis < target_dim else f"z_n{axis - target_dim + 1}"
+
+
 def traversals(inspection, min_fraction: float = 0.05, top: int = 8):
     """Decoded compositions (at.%) along the ``top`` z axes that change the decoded alloy most (of those
-    traversed), other axes at 0, for each class. Fonts are at least 8 pt and the figure grows with the panels."""
+    traversed), other axes at 0, for each class. Each panel's x axis names the latent axis moved (:func:`axis_name`:
+    target factor z_y or nuisance factor z_n). Fonts are at least 8 pt and the figure grows with the panels."""
     plt = _pyplot()
     traversed, classes = inspection.traversals, inspection.classes
+    target_dim = getattr(inspection, "target_dim", 0)
     rows = informative_traversals(traversed, top)
     per_row = 2 if len(classes) <= 2 else 1  # axes side by side
     n_rows = max(int(np.ceil(len(rows) / per_row)), 1)
@@ -197,9 +208,12 @@ def traversals(inspection, min_fraction: float = 0.05, top: int = 8):
             ax.set_yticks(np.arange(len(elements)), [inspection.elements[j] for j in elements], fontsize=8)
             ends = [0, len(traversal.steps) // 2, len(traversal.steps) - 1]  # first, middle, last step labelled
             ax.set_xticks(ends, [f"{traversal.steps[i]:+.1f}" for i in ends], fontsize=8)
+            label = axis_name(traversal.axis, target_dim)
+            factor = "target factor" if traversal.axis < target_dim else "nuisance factor" if target_dim else "latent"
+            ax.set_xlabel(f"{label} ({factor})", fontsize=8)
             p = " ".join(f"{v:.2f}" for v in traversal.probability[name])
-            ax.set_title(f"z{traversal.axis + 1}, z_y of {name}\nP(single): {p}", fontsize=8.5)
-    names = ", ".join(f"z{t.axis + 1}" for t in rows)
+            ax.set_title(f"{label}, z_y at the {name} mean\nP(single): {p}", fontsize=8.5)
+    names = ", ".join(axis_name(t.axis, target_dim) for t in rows)
     which = f"all {len(rows)} traversed axes" if len(rows) == len(traversed) else (
         f"the {len(rows)} of {len(traversed)} traversed axes that move the decoded alloy most")  # fmt: skip
     fig.suptitle(f"{which}, ranked by change in composition or P(single phase): {names}", fontsize=10)

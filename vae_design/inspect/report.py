@@ -325,7 +325,7 @@ def _disentanglement_verdict(probe_auc) -> str:
 def _latent_section(inspection) -> list[str]:
     scores = inspection.summary["latent"]
     shown = figures.informative_traversals(inspection.traversals)
-    axes = ", ".join(f"z{t.axis + 1}" for t in shown)
+    axes = ", ".join(figures.axis_name(t.axis, inspection.target_dim) for t in shown)
     if len(shown) < len(inspection.traversals):
         axes = f"the {len(shown)} of {len(inspection.traversals)} traversed that change the decoded alloy most: {axes}"
     return [

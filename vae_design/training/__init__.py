@@ -1,0 +1,1 @@
+"""Lightning training around the ELBO: fit, early stopping, checkpoints, metrics, pretraining."""
