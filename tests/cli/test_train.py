@@ -174,6 +174,23 @@ def test_weak_labels_and_pretraining_train_and_report(alloy_files, tmp_path, cap
     assert "alpha: 0.5" in (out / ".hydra" / "config.yaml").read_text()
 
 
+def test_the_wrote_line_lists_the_data_report_and_small_data_raise_no_logging_warning(alloy_files, tmp_path, capsys):
+    """Issue 29: the "wrote ..." line left out data_report.csv, and Lightning warned that an epoch of small data has
+    fewer batches than its logging interval."""
+    import warnings
+
+    out = tmp_path / "run"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, stdout, err = run(
+            ["train", *tiny_overrides(alloy_files), "trainer.max_epochs=1", f"hydra.run.dir={out}"], capsys
+        )
+    assert code == 0, err
+    assert (out / "data_report.csv").is_file() and "data_report.csv" in stdout.splitlines()[-1]
+    messages = [str(warning.message) for warning in caught] + [err]
+    assert not [text for text in messages if "log_every_n_steps" in text]
+
+
 def test_reference_experiment_trains(alloy_files, tmp_path, capsys):
     out = tmp_path / "reference"
     args = ["train", *tiny_overrides(alloy_files), "experiment=reference", "trainer.max_epochs=1"]
