@@ -216,7 +216,9 @@ def test_phase_target_trains_and_predicts_four_classes(tmp_path, capsys):
     assert code == 0, err
     table = pd.read_csv(out / "p" / "predictions.csv")
     classes = ["BCC", "FCC", "HCP", "multi-phase"]
-    assert list(table.columns) == ["formula", "probability", "uncertainty", *(f"probability_{c}" for c in classes)]
+    probabilities = ["probability", "uncertainty", *(f"probability_{c}" for c in classes)]
+    assert list(table.columns[: len(probabilities) + 1]) == ["formula", *probabilities]
+    assert {"known_label", "known_source", "in_domain"} <= set(table.columns)
     assert np.allclose(table["probability"], 1 - table["probability_multi-phase"], atol=1e-5)
     assert np.allclose(table[[f"probability_{c}" for c in classes]].sum(1), 1, atol=1e-4)
 

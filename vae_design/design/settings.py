@@ -241,13 +241,17 @@ class ScoringSettings:
     in_domain_within: float = 25.0
     # compare with the shipped datasets too (not only the model's own training alloys)
     shipped_datasets: bool = True
+    # true: candidates outside the head's domain (in_domain false: far from every known alloy, a descriptor out of
+    # range, or two elements never together in a labelled alloy of 4+ elements) come after every in-domain one, in
+    # candidates.csv and in suggest's batch; false: ranked by P(target) alone
+    domain_first: bool = True
     # head posterior samples for probability and uncertainty
     posterior_samples: int = 64
 
     def __post_init__(self) -> None:
         _whole("scoring.", self, "posterior_samples")
         _number("scoring.", self, "novel_above", "in_domain_within")
-        _flag("scoring.", self, "shipped_datasets")
+        _flag("scoring.", self, "shipped_datasets", "domain_first")
         _at_least("scoring.", self, 2, "posterior_samples")
 
 
