@@ -203,7 +203,7 @@ def test_the_api_runs_the_same_workflows(trained_run):
     assert designs.figures["validity"] == 1.0 and len(designs.table) == len(designs.latents)
     check_alloys(designs.table)
     screen = model.generate("screen", n=10, constraints=rules, scoring=scoring, screen={"spread": 0.0})
-    assert len(screen.table) == 10 and screen.table["target_probability"].is_monotonic_decreasing
+    assert len(screen.table) == 10 and ranked_in_domain_first(screen.table)
     path = model.generate(
         "invert", seed_alloy="Al30Co20Fe25Ni25", constraints=rules, scoring=scoring, invert={"steps": 5}
     )
@@ -343,6 +343,13 @@ def test_a_latent_run_too_large_is_refused_and_progress_reaches_the_logs(trained
     assert "generate (latent): 20/20 (100 %)" in capsys.readouterr().out  # captured output is not a terminal
 
 
+def ranked_in_domain_first(table: pd.DataFrame) -> bool:
+    """Every in-domain candidate before every other (scoring.domain_first), each part best P(target) first."""
+    inside = table["in_domain"].to_numpy(dtype=bool)
+    parts = (table[inside]["target_probability"], table[~inside]["target_probability"])
+    return bool((np.diff(inside.astype(int)) <= 0).all()) and all(part.is_monotonic_decreasing for part in parts)
+
+
 def test_latent_candidates_are_ranked_best_first(trained_run):
     model = AlloyVAE.load(trained_run / "model")
     common = {"min_probability": 0, "guide_steps": 3, "known": True}
@@ -350,7 +357,7 @@ def test_latent_candidates_are_ranked_best_first(trained_run):
         "latent", n=60, latent=common | {"order": "probability"}, scoring={"shipped_datasets": False}
     )
     table = designs.table
-    assert table["target_probability"].is_monotonic_decreasing and not table["latent_index"].is_monotonic_increasing
+    assert ranked_in_domain_first(table) and not table["latent_index"].is_monotonic_increasing
     z = table[[f"z{d + 1}" for d in range(model.vae.config.latent_dim)]].to_numpy()
     np.testing.assert_array_equal(designs.latents, z)  # the latents stay aligned with their rows
 
@@ -365,6 +372,7 @@ def test_the_default_order_puts_each_element_set_best_first_and_leaves_known_all
             "target_probability": [0.99, 0.98, 0.97, 0.90, 0.40],
             "distance": [1.0, 1.5, 2.0, 5.0, 8.0],
             "novel": [False, False, False, True, True],
+            "in_domain": [True] * 5,
         }
     )
     kept = generation._accepted(table, LatentSettings(min_probability=0), grid=1.0)
@@ -372,7 +380,7 @@ def test_the_default_order_puts_each_element_set_best_first_and_leaves_known_all
     assert list(kept["formula"]) == table["formula"][1:].tolist()
     with_known = generation._accepted(table, LatentSettings(min_probability=0, known=True), grid=1.0)
     assert len(with_known) == len(table)
-    ordered = generation._ordered(kept, LatentSettings().order)
+    ordered = generation._ordered(kept, LatentSettings().order, domain_first=True)
     # each element set's best first, in P order, then the Mo-Nb-Ta-Ti family's second best
     assert list(ordered["formula"]) == [
         "Mo24Nb26Ta25Ti25",
@@ -380,4 +388,24 @@ def test_the_default_order_puts_each_element_set_best_first_and_leaves_known_all
         "Al20Co80",
         "Mo23Nb27Ta25Ti25",
     ]
-    assert generation._ordered(kept, "probability").equals(kept)
+    assert generation._ordered(kept, "probability", domain_first=True).equals(kept)
+
+
+def test_candidates_outside_the_heads_domain_never_rank_above_in_domain_ones_by_default():
+    """Issue 29: generate kept Ba30Ca23Sr24Yb23 (40 at.% from every known alloy) at P = 0.991 above real HEAs."""
+    from vae_design.design import generate as generation
+    from vae_design.design.settings import LatentSettings
+
+    table = pd.DataFrame(
+        {
+            "formula": ["Ba30Ca23Sr24Yb23", "Co20Cr20Fe20Mn20Ni20", "Al10Co30Fe30Ni30", "Ca25Ba25Sr25Yb25"],
+            "target_probability": [0.991, 0.90, 0.60, 0.95],
+            "in_domain": [False, True, True, False],
+        }
+    )
+    for order in ("diverse", "probability"):
+        ranked = generation._ordered(generation._ranked(table, True, True), order, True)
+        assert list(ranked["in_domain"]) == [True, True, False, False], order
+        assert list(ranked["formula"][:2]) == ["Co20Cr20Fe20Mn20Ni20", "Al10Co30Fe30Ni30"]
+    by_probability = generation._ordered(generation._ranked(table, True, False), LatentSettings.order, False)
+    assert by_probability["formula"].iloc[0] == "Ba30Ca23Sr24Yb23"  # scoring.domain_first=false: P alone

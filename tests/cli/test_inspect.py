@@ -67,7 +67,16 @@ def test_inspect_one_alloy_prints_and_writes_nothing(trained_run, tmp_path, caps
     code, stdout, err = run(args, capsys)
     assert code == 0, err
     assert stdout.startswith("AlCoCrFeNi: P(single phase) 0.") and "delta" in stdout and "%" in stdout
+    assert "(head spread over weights 0." in stdout and "not an error bar" in stdout and "+-" not in stdout
     assert not out.exists()
+
+
+def test_inspect_one_known_alloy_says_so(trained_run, alloy_files, capsys):
+    """Issue 29: a query that is a training alloy gets its recorded label and source beside the model's P."""
+    formula = pd.read_csv(alloy_files["val"])["formula"].iloc[0]
+    code, stdout, err = run(["inspect", f"bundle={trained_run / 'model'}", f"alloy={formula}", *SMALL], capsys)
+    assert code == 0, err
+    assert "; known alloy: recorded " in stdout.splitlines()[0] and "(validation split" in stdout.splitlines()[0]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,16 @@ import pytest
 from vae_design import AlloyVAE
 from vae_design.cli.main import main
 
+KNOWN_COLUMNS = [
+    "known_label",
+    "known_source",
+    "nearest_known",
+    "nearest_label",
+    "distance",
+    "in_domain",
+    "domain_note",
+]
+
 
 def run(args, capsys):
     code = main(args)
@@ -23,7 +33,7 @@ def test_predict_writes_probability_and_uncertainty(trained_run, tmp_path, capsy
     )
     assert code == 0, err
     table = pd.read_csv(out / "predictions.csv")
-    assert list(table.columns) == ["formula", "probability", "uncertainty"]
+    assert list(table.columns) == ["formula", "probability", "uncertainty", *KNOWN_COLUMNS]
     assert list(table["formula"]) == ["CoCrFeMnNi", "AlCoCrFeNi", "(CoCrFeNi)90Al10"]
     expected, spread = AlloyVAE.load(trained_run / "model").predict_proba(list(table["formula"]), return_std=True)
     assert np.allclose(table["probability"], expected[:, 1], atol=1e-5)
@@ -38,7 +48,8 @@ def test_predict_one_formula_prints_one_line_and_writes_nothing(trained_run, tmp
     code, stdout, err = run(args, capsys)
     assert code == 0, err
     assert stdout.count("\n") == 1 and stdout.startswith("CoCrFeMnNi: P(single phase) 0.")
-    assert " +- " in stdout
+    # issue 29: the spread over q(w) is worded so that it cannot be read as an error bar on the truth
+    assert "(head spread over weights 0." in stdout and "; not an error bar)" in stdout and "+-" not in stdout
     assert not out.exists()
 
 
@@ -81,3 +92,22 @@ def test_bad_predict_input_is_one_line_exit_2_nothing_written(trained_run, tmp_p
     code, _, err = run(["predict", *args, f"hydra.run.dir={out}"], capsys)
     assert code == 2 and err.count("\n") == 1 and message in err, err
     assert not out.exists()
+
+
+def test_a_known_alloy_is_named_with_its_recorded_label_and_source(trained_run, alloy_files, tmp_path, capsys):
+    """Issue 29: the Cantor alloy, a training alloy labelled single phase, came back as a bare P = 0.554."""
+    trained = pd.read_csv(alloy_files["labelled"])
+    formula, label = trained["formula"].iloc[0], int(trained["label"].iloc[0])
+    name = AlloyVAE.load(trained_run / "model").classes[label]
+    args = ["predict", f"bundle={trained_run / 'model'}", "shipped_datasets=false"]
+    code, stdout, err = run([*args, f"formula={formula}"], capsys)
+    assert code == 0, err
+    assert stdout.rstrip().endswith(f"; known alloy: recorded {name} (training part)") and stdout.count("\n") == 1
+    source = tmp_path / "alloys.csv"
+    source.write_text(f"formula\n{formula}\nAl60Co10Cr10Fe10Ni10\n")
+    code, _, err = run([*args, f"input={source}", f"hydra.run.dir={tmp_path / 'out'}"], capsys)
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "out" / "predictions.csv", keep_default_na=False)
+    assert list(table["known_label"]) == [str(label), ""] and list(table["known_source"]) == ["training part", ""]
+    # 60 at.% Al: at least 30 at.% from every known alloy (the tiny data hold at most 30 at.% Al)
+    assert list(table["in_domain"]) == [True, False] and "at.% from every known alloy" in table["domain_note"][1]

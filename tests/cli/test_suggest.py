@@ -12,6 +12,7 @@ from vae_design.features import DESCRIPTOR_NAMES
 
 ELEMENTS = ("Al", "Co", "Cr", "Fe", "Mn", "Ni")  # the tiny model's vocabulary
 COLUMNS = ["rank", "formula", "probability", "uncertainty", "acquisition", "reason", "nearest_known", "distance"]
+COLUMNS += ["nearest_label", "in_domain", "domain_note"]  # issue 29: the head's domain beside each pick
 FAST = ["generate.scoring.shipped_datasets=false"]  # the bundle's known alloys only
 
 
@@ -70,13 +71,22 @@ def test_a_candidates_file_gives_a_spread_batch_with_the_contracted_columns(trai
     assert set(summary) == {
         "n_suggested",
         "expected_hits",
+        "expected_hits_head",
+        "n_out_of_domain",
+        "base_rate",
         "diversity",
         "min_pairwise_distance",
         "n_candidates",
+        "n_known",
         "n_feasible",
     }
     assert summary["n_candidates"] == 60 and summary["n_suggested"] == len(table) <= summary["n_feasible"]
-    assert summary["expected_hits"] == pytest.approx(table["probability"].sum(), abs=1e-4)
+    assert summary["expected_hits_head"] == pytest.approx(table["probability"].sum(), abs=1e-4)
+    credited = np.where(
+        table["in_domain"], table["probability"], np.minimum(table["probability"], summary["base_rate"])
+    )
+    assert summary["expected_hits"] == pytest.approx(credited.sum(), abs=1e-4)
+    assert summary["n_out_of_domain"] == (~table["in_domain"]).sum()
     if len(table) > 1:
         assert summary["min_pairwise_distance"] == pytest.approx(pairwise(table).min(), abs=1e-3)
         assert summary["diversity"] == pytest.approx(pairwise(table).mean(), abs=1e-3)
@@ -142,3 +152,24 @@ def test_suggest_help_lists_the_acquisitions(capsys):
     assert code == 0
     for text in ("candidates=FILE.csv", "acquisition=ucb", "information_gain", "generate.workflow", "example:"):
         assert text in stdout
+
+
+def test_known_candidates_are_named_and_out_of_domain_picks_come_last_and_count_less(
+    trained_run, alloy_files, tmp_path, capsys
+):
+    """Issue 29: suggest picked a Ba-Ca-Sr-Yb alloy (40 at.% from every known alloy) and claimed 9.74 hits of 10."""
+    trained = pd.read_csv(alloy_files["labelled"])["formula"].iloc[0]
+    far = "Al60Co10Cr10Fe10Ni10"  # at least 30 at.% from every known alloy: outside the head's domain
+    source = tmp_path / "candidates.csv"
+    write_candidates(source, n=20)
+    source.write_text(source.read_text() + f"{trained},x\n{far},x\n")
+    table, summary, stdout = suggest(trained_run, tmp_path / "out", capsys, f"candidates={source}", "n=30")
+    assert summary["n_known"] == 1 and f"1 candidates are known alloys, never suggested: {trained}" in stdout
+    assert far in set(table["formula"]) and trained not in set(table["formula"])
+    inside = table["in_domain"].to_numpy(dtype=bool)
+    assert not inside[table["formula"] == far].any() and (np.diff(inside.astype(int)) <= 0).all()
+    outside = table.loc[~inside, "probability"]  # each counted at most the base rate
+    discount = (outside - np.minimum(outside, summary["base_rate"])).sum()
+    assert summary["expected_hits"] == pytest.approx(summary["expected_hits_head"] - discount, abs=1e-4)
+    assert 0 < summary["base_rate"] < 1 and "OUTSIDE THE HEAD'S DOMAIN" in stdout
+    assert "head spread over weights" in stdout and "not an error bar" in stdout

@@ -174,6 +174,23 @@ def test_weak_labels_and_pretraining_train_and_report(alloy_files, tmp_path, cap
     assert "alpha: 0.5" in (out / ".hydra" / "config.yaml").read_text()
 
 
+def test_the_wrote_line_lists_the_data_report_and_small_data_raise_no_logging_warning(alloy_files, tmp_path, capsys):
+    """Issue 29: the "wrote ..." line left out data_report.csv, and Lightning warned that an epoch of small data has
+    fewer batches than its logging interval."""
+    import warnings
+
+    out = tmp_path / "run"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, stdout, err = run(
+            ["train", *tiny_overrides(alloy_files), "trainer.max_epochs=1", f"hydra.run.dir={out}"], capsys
+        )
+    assert code == 0, err
+    assert (out / "data_report.csv").is_file() and "data_report.csv" in stdout.splitlines()[-1]
+    messages = [str(warning.message) for warning in caught] + [err]
+    assert not [text for text in messages if "log_every_n_steps" in text]
+
+
 def test_reference_experiment_trains(alloy_files, tmp_path, capsys):
     out = tmp_path / "reference"
     args = ["train", *tiny_overrides(alloy_files), "experiment=reference", "trainer.max_epochs=1"]
@@ -199,7 +216,9 @@ def test_phase_target_trains_and_predicts_four_classes(tmp_path, capsys):
     assert code == 0, err
     table = pd.read_csv(out / "p" / "predictions.csv")
     classes = ["BCC", "FCC", "HCP", "multi-phase"]
-    assert list(table.columns) == ["formula", "probability", "uncertainty", *(f"probability_{c}" for c in classes)]
+    probabilities = ["probability", "uncertainty", *(f"probability_{c}" for c in classes)]
+    assert list(table.columns[: len(probabilities) + 1]) == ["formula", *probabilities]
+    assert {"known_label", "known_source", "in_domain"} <= set(table.columns)
     assert np.allclose(table["probability"], 1 - table["probability_multi-phase"], atol=1e-5)
     assert np.allclose(table[[f"probability_{c}" for c in classes]].sum(1), 1, atol=1e-4)
 

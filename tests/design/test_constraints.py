@@ -133,3 +133,28 @@ def test_radioactive_and_precious_elements_are_out_unless_asked():
     assert "Pt" in named.usable  # named in allowed: wanted
     with pytest.raises(InputError, match="constraints.precious must be true or false"):
         AlloyConstraints.from_settings(vocabulary, precious="yes")
+
+
+def test_alkali_alkaline_earth_and_rare_earth_elements_are_out_unless_named_or_flagged():
+    """Issue 29: a model trained on Ba-Ca-Sr-Yb binaries proposed Ba30Ca23Sr24Yb23 and Ho25Lu25Tb25Tm25."""
+    from vae_design.data.vocabulary import ElementVocabulary
+    from vae_design.design.constraints import AlloyConstraints
+
+    vocabulary = ElementVocabulary(("Al", "Ba", "Ca", "Co", "Cr", "Fe", "Ho", "Li", "Mg", "Ni", "Sr", "Y", "Yb"))
+    assert AlloyConstraints.from_settings(vocabulary).usable == ("Al", "Co", "Cr", "Fe", "Ni")
+    assert {"Li"} == set(AlloyConstraints.from_settings(vocabulary, alkali=True).usable) - {
+        "Al",
+        "Co",
+        "Cr",
+        "Fe",
+        "Ni",
+    }
+    earths = set(AlloyConstraints.from_settings(vocabulary, alkaline_earth=True).usable)
+    assert {"Ba", "Ca", "Mg", "Sr"} <= earths and "Yb" not in earths
+    assert {"Ho", "Y", "Yb"} <= set(AlloyConstraints.from_settings(vocabulary, rare_earth=True).usable)
+    named = AlloyConstraints.from_settings(vocabulary, allowed=["Al", "Li", "Mg", "Fe"])
+    assert named.usable == ("Al", "Fe", "Li", "Mg")  # named in allowed: wanted
+    with pytest.raises(InputError, match="constraints.rare_earth must be true or false"):
+        AlloyConstraints.from_settings(vocabulary, rare_earth="yes")
+    with pytest.raises(InputError, match="alkaline-earth"):
+        AlloyConstraints.from_settings(ElementVocabulary(("Ba", "Ca", "Sr", "Yb")))

@@ -198,3 +198,12 @@ def test_settings_defaults_and_the_run_target():
     )
     with pytest.raises(InputError, match="suggest.target must be at least 0, got -1"):
         SuggestRun(target=-1)
+
+
+def test_preferred_candidates_are_picked_while_any_is_feasible():
+    """suggest passes the in-domain candidates as preferred: no out-of-domain alloy comes before an in-domain one."""
+    fractions = np.eye(4)
+    scores = np.array([0.99, 0.5, 0.98, 0.1])
+    preferred = np.array([False, True, False, True])
+    assert select_batch(scores, fractions, 4, 1.0, 10.0, preferred=preferred) == [1, 3, 0, 2]
+    assert select_batch(scores, fractions, 4, 1.0, 10.0) == [0, 2, 1, 3]

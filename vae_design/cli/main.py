@@ -46,7 +46,9 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "train": Command("train:train", "train the semi-supervised VAE; write metrics, the model bundle and plots"),
-    "predict": Command("predict:predict", "P(single phase) and its uncertainty for a CSV file of alloys, or a formula"),
+    "predict": Command(
+        "predict:predict", "P(single phase), its spread over q(w), known-alloy records: a CSV file or a formula"
+    ),
     "generate": Command("generate:generate", "candidate alloys from a trained model: decode, screen or invert"),
     "inspect": Command("inspect:inspect", "explain the head and the latent space: report.md, inspect.json, figures"),
     "featurize": Command("featurize:featurize", "physics descriptors of every alloy in a CSV file"),

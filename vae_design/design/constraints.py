@@ -30,6 +30,25 @@ RADIOACTIVE = frozenset(
 # Platinum-group metals, gold and rhenium: thousands to tens of thousands of $/kg, against 1-50 $/kg for the usual
 # HEA elements (Al, Co, Cr, Cu, Fe, Mn, Mo, Nb, Ni, Ti, V, W, Zr); a model trained on few of them still proposes them.
 PRECIOUS = frozenset(("Ru", "Rh", "Pd", "Os", "Ir", "Pt", "Au", "Re"))
+# Alkali and alkaline-earth metals: reactive, low-melting and volatile (Mg boils at 1090 C, below most HEAs' melting
+# points), not melted with transition metals for a structural alloy; the data hold their binaries, and a model
+# trained on those proposes absurd Ba-Ca-Sr alloys. Lightweight-HEA work (Li, Mg, Be) names them or sets the flag.
+ALKALI = frozenset(("Li", "Na", "K", "Rb", "Cs", "Fr"))
+ALKALINE_EARTH = frozenset(("Be", "Mg", "Ca", "Sr", "Ba", "Ra"))
+# Rare-earth elements (Sc, Y and the lanthanides): costly (Tb, Lu, Tm: thousands of $/kg), oxidise readily, and form
+# single-phase HCP alloys only among themselves, which is not structural-HEA design.
+RARE_EARTH = frozenset(
+    ("Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu")
+)
+# The element groups a candidate contains only when their constraint flag is true or the element is named in allowed:
+# the defaults of a metallurgist designing structural HEAs.
+GATED = {
+    "radioactive": RADIOACTIVE,
+    "precious": PRECIOUS,
+    "alkali": ALKALI,
+    "alkaline_earth": ALKALINE_EARTH,
+    "rare_earth": RARE_EARTH,
+}
 
 
 @dataclass(frozen=True)
@@ -37,9 +56,11 @@ class AlloyConstraints(ConstraintSettings):
     """The constraints of :class:`ConstraintSettings` (fractions in at.%: ``min_fraction=5`` means 5 at.%; ``grid``
     is the composition step in at.%) over a model's vocabulary, ``elements``.
 
-    ``allowed`` empty means every element of the vocabulary; ``forbidden`` removes elements from it. Radioactive
-    (:data:`RADIOACTIVE`) and precious (:data:`PRECIOUS`) elements are left out unless ``radioactive`` /
-    ``precious`` is true or the element is named in ``allowed``.
+    ``allowed`` empty means every element of the vocabulary; ``forbidden`` removes elements from it. The element
+    groups of :data:`GATED`, radioactive (:data:`RADIOACTIVE`), precious (:data:`PRECIOUS`), alkali
+    (:data:`ALKALI`), alkaline-earth (:data:`ALKALINE_EARTH`) and rare-earth (:data:`RARE_EARTH`) elements, are
+    left out unless their flag (``radioactive``, ``precious``, ``alkali``, ``alkaline_earth``, ``rare_earth``) is
+    true or the element is named in ``allowed``.
 
     ``max_cost`` (US$ per kg of alloy, raw materials) and ``max_density`` (g/cm^3, ideal mixing) are ceilings on
     the whole alloy (None: none). With a cost ceiling, elements the price table lacks cannot be priced and are left
@@ -76,8 +97,8 @@ class AlloyConstraints(ConstraintSettings):
         """Vocabulary elements a candidate may contain."""
         chosen = set(self.allowed) if self.allowed else set(self.elements)
         left_out = set(self.forbidden)
-        left_out |= set() if self.radioactive else RADIOACTIVE - set(self.allowed)
-        left_out |= set() if self.precious else PRECIOUS - set(self.allowed)
+        for flag, group in GATED.items():
+            left_out |= set() if getattr(self, flag) else group - set(self.allowed)
         left_out |= set(self._unmeasurable(self.elements))
         return tuple(e for e in self.elements if e in chosen and e not in left_out)
 
@@ -117,7 +138,8 @@ class AlloyConstraints(ConstraintSettings):
                 )
         if not self.usable:
             raise InputError(
-                "constraints allow no element (allowed minus forbidden, radioactive and precious elements is empty)"
+                "constraints allow no element (allowed minus forbidden and the groups left out by default: "
+                "radioactive, precious, alkali, alkaline-earth and rare-earth elements, is empty)"
             )
         # A cost is a mass-weighted mean of prices and a density a weighted harmonic mean of densities, so neither
         # falls below the smallest value among the usable elements.

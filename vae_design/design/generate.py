@@ -150,7 +150,7 @@ def run_generation(
             {k: designs.figures[k] for k in ("n_valid", "validity") if k in designs.figures},
             accepted=len(table) / n,
         )
-        table = _ordered(_ranked(table, latent.deduplicate), latent.order)
+        table = _ordered(_ranked(table, latent.deduplicate, scoring.domain_first), latent.order, scoring.domain_first)
         z_columns = [f"z{d + 1}" for d in range(model.vae.config.latent_dim)]
         return flows.Designs(table.reset_index(drop=True), figures, table[z_columns].to_numpy())
     if settings.workflow == "invert":
@@ -170,7 +170,7 @@ def run_generation(
         work,
     )
     table = score(model, best, rules.grid, known, scoring, target)
-    table = table.sort_values("target_probability", ascending=False, kind="stable").reset_index(drop=True)
+    table = _ranked(table, False, scoring.domain_first).reset_index(drop=True)
     figures = {"n_scored": float(scored), **batch_figures(table, len(table), rules.elements)}
     z = model.encode(list(table["formula"])) if len(table) else None
     return flows.Designs(table, figures, z)
@@ -201,23 +201,27 @@ def _accepted(table: pd.DataFrame, latent: LatentSettings, grid: float) -> pd.Da
     return table[table["novel"]] if latent.novel_only else table
 
 
-def _ordered(table: pd.DataFrame, order: str) -> pd.DataFrame:
+def _ordered(table: pd.DataFrame, order: str, domain_first: bool) -> pd.DataFrame:
     """``probability``: as ranked (best P(target) first). ``diverse``: the best alloy of every element set first (in
     P(target) order), then every set's second best, and so on, so one family's 1 at.% variants cannot fill the top
-    of the list."""
+    of the list. ``domain_first``: every in-domain candidate before every other, either way."""
     if order == "probability" or not len(table):
         return table
     element_set = table["formula"].str.findall(r"[A-Z][a-z]?").map(lambda elements: "-".join(sorted(elements)))
     rank_in_set = table.groupby(element_set, sort=False).cumcount()
-    return table.assign(_rank=rank_in_set.to_numpy()).sort_values("_rank", kind="stable").drop(columns="_rank")
+    keys = ["_outside", "_rank"] if domain_first else ["_rank"]
+    ordered = table.assign(_rank=rank_in_set.to_numpy(), _outside=~table["in_domain"].to_numpy(dtype=bool))
+    return ordered.sort_values(keys, kind="stable").drop(columns=["_rank", "_outside"])
 
 
-def _ranked(table: pd.DataFrame, deduplicate: bool) -> pd.DataFrame:
-    """Best first by P(target), ties in row order; ``deduplicate``: one row per formula, its first row's. Rows come
-    in latent order (a streamed run's kept rows first, all from earlier latents), so ties go to the earlier latent."""
+def _ranked(table: pd.DataFrame, deduplicate: bool, domain_first: bool) -> pd.DataFrame:
+    """Best first by P(target) (``domain_first``: in-domain candidates first, each part by P(target)), ties in row
+    order; ``deduplicate``: one row per formula, its first row's. Rows come in latent order (a streamed run's kept
+    rows first, all from earlier latents), so ties go to the earlier latent."""
     if deduplicate:
         table = table.drop_duplicates("formula")
-    return table.sort_values("target_probability", ascending=False, kind="stable")
+    keys = ["in_domain", "target_probability"] if domain_first else ["target_probability"]
+    return table.sort_values(keys, ascending=False, kind="stable")
 
 
 def _streamed_latent(
@@ -244,10 +248,11 @@ def _streamed_latent(
             if write is not None and len(table):  # the first written batch fixes the file's column types
                 write(table)
             pool = [t for t in (kept, table) if t is not None and len(t)] or [table]
-            kept = _ranked(pd.concat(pool, ignore_index=True), latent.deduplicate).head(STREAM_ABOVE)
+            kept = _ranked(pd.concat(pool, ignore_index=True), latent.deduplicate, settings.scoring.domain_first)
+            kept = kept.head(STREAM_ABOVE)
         if write is not None and not n_accepted:  # no candidate: a file with the columns all the same
             write(kept)
-    kept = _ordered(kept, latent.order)
+    kept = _ordered(kept, latent.order, settings.scoring.domain_first)
     figures = batch_figures(kept, n, rules.elements) if len(kept) else {"n_requested": float(n)}
     distinct = len(np.unique(np.concatenate(formula_hashes)))
     figures.update(

@@ -38,7 +38,8 @@ def write_designs(designs: Designs, folder: Path) -> dict[str, float | None]:
 
 
 def summary_text(workflow: str, table: pd.DataFrame, figures: dict, out: Path, files: list[str]) -> str:
-    """Two lines: the run's figures, and the files written into ``out`` (besides candidates.csv and summary.json)."""
+    """The run's figures (and how many candidates are known alloys, when any are), and the files written into ``out``
+    (besides candidates.csv and summary.json)."""
 
     def figure(key: str) -> str:
         value = figures.get(key)
@@ -57,5 +58,10 @@ def summary_text(workflow: str, table: pd.DataFrame, figures: dict, out: Path, f
             f"{workflow}: {scored}{len(table)} candidates written; validity {figure('validity')}{kept}, uniqueness "
             f"{figure('uniqueness')}, novelty {figure('novelty')}, in domain {figure('in_domain')}, diversity "
             f"{figure('diversity')} at.%"
+        )
+    known = int((table["known_source"] != "").sum()) if "known_source" in table else 0
+    if known:  # the model's P beside a measured label: say so, or the known alloy reads as a prediction
+        head += (
+            f"\n{known} of them are known alloys: their recorded labels and sources are in known_label, known_source"
         )
     return f"{head}\nwrote {out}: {', '.join(['candidates.csv', 'summary.json', *files])}"

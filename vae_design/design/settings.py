@@ -90,6 +90,12 @@ class ConstraintSettings:
     radioactive: bool = False
     # platinum-group metals, Au and Re (thousands of $/kg) only when true or named in allowed
     precious: bool = False
+    # alkali metals (Li, Na, K, Rb, Cs) only when true or named in allowed (lightweight HEAs: allowed=[Li,...])
+    alkali: bool = False
+    # alkaline-earth metals (Be, Mg, Ca, Sr, Ba) only when true or named in allowed
+    alkaline_earth: bool = False
+    # rare-earth elements (Sc, Y, La-Lu) only when true or named in allowed
+    rare_earth: bool = False
     min_elements: int = 4
     max_elements: int = 6
     # every element present is at least this many at.% ...
@@ -110,7 +116,7 @@ class ConstraintSettings:
     def __post_init__(self) -> None:
         _whole("constraints.", self, "min_elements", "max_elements")
         _number("constraints.", self, "min_fraction", "max_fraction", "grid")
-        _flag("constraints.", self, "radioactive", "precious")
+        _flag("constraints.", self, "radioactive", "precious", "alkali", "alkaline_earth", "rare_earth")
         object.__setattr__(self, "allowed", _names(self.allowed))
         object.__setattr__(self, "forbidden", _names(self.forbidden))
         object.__setattr__(self, "max_cost", _ceiling(self.max_cost, "max_cost", "US$/kg"))
@@ -236,13 +242,17 @@ class ScoringSettings:
     in_domain_within: float = 25.0
     # compare with the shipped datasets too (not only the model's own training alloys)
     shipped_datasets: bool = True
+    # true: candidates outside the head's domain (in_domain false: far from every known alloy, a descriptor out of
+    # range, or two elements never together in a labelled alloy of 4+ elements) come after every in-domain one, in
+    # candidates.csv and in suggest's batch; false: ranked by P(target) alone
+    domain_first: bool = True
     # head posterior samples for probability and uncertainty
     posterior_samples: int = 64
 
     def __post_init__(self) -> None:
         _whole("scoring.", self, "posterior_samples")
         _number("scoring.", self, "novel_above", "in_domain_within")
-        _flag("scoring.", self, "shipped_datasets")
+        _flag("scoring.", self, "shipped_datasets", "domain_first")
         _at_least("scoring.", self, 2, "posterior_samples")
 
 

@@ -33,8 +33,8 @@ import torch
 from vae_design.data.composition import canonical_formula
 from vae_design.design.acquisition import ACQUISITIONS, REASONS, STOCHASTIC
 from vae_design.design.plots import plot_suggestions
-from vae_design.design.scoring import KnownAlloys
-from vae_design.design.settings import GenerateSettings
+from vae_design.design.scoring import LEARNED_PARTS, KnownAlloys, against_known, known_text, spread_text
+from vae_design.design.settings import GenerateSettings, ScoringSettings
 from vae_design.design.workflows import target_index
 from vae_design.errors import InputError
 from vae_design.features.descriptors import DESCRIPTOR_NAMES
@@ -134,6 +134,7 @@ def pick_batch(
     length_scale: float,
     exclude: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
+    preferred: np.ndarray | None = None,
 ) -> tuple[list[int], np.ndarray]:
     """:func:`select_batch`, returning also each pick's score at pick time (its raw, unpenalised value; for a
     callable score, the value of the evaluation it was picked with), shape (len(picks),)."""
@@ -157,6 +158,8 @@ def pick_batch(
         value = fixed if fixed is not None else _checked(score(rng), len(fractions))
         finite = np.isfinite(value)
         candidates = np.flatnonzero(allowed & finite)
+        if preferred is not None and (allowed & finite & preferred).any():
+            candidates = np.flatnonzero(allowed & finite & preferred)
         if not len(candidates):
             break
         low, spread = value[finite].min(), np.ptp(value[finite])
@@ -178,6 +181,7 @@ def select_batch(
     length_scale: float,
     exclude: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
+    preferred: np.ndarray | None = None,
 ) -> list[int]:
     """Indices of up to ``n`` candidates in the order to make them: greedy batch selection with local penalisation.
 
@@ -192,8 +196,10 @@ def select_batch(
     range, or 1 when all are equal, so the worst candidate still counts and equal scores spread out), d in at.%
     (:func:`distances`). A candidate closer than ``min_distance`` at.% to a pick or an excluded alloy, at distance
     0 from one (the same composition), or with a non-finite score is never picked; ties go to the lower index.
+    ``preferred`` (N,) bool: while a preferred candidate can still be picked, only preferred ones are (suggest
+    passes the in-domain candidates, so no out-of-domain alloy comes before an in-domain one).
     Fewer than ``n`` indices come back when fewer candidates are feasible (none: an empty list)."""
-    return pick_batch(score, fractions, n, min_distance, length_scale, exclude, rng)[0]
+    return pick_batch(score, fractions, n, min_distance, length_scale, exclude, rng, preferred)[0]
 
 
 # ------------------------------------------------------------------------------------------------ suggest
@@ -208,32 +214,54 @@ def posterior_draws(model, x: torch.Tensor, n_samples: int, seed: int) -> np.nda
         return (draws * slope + offset).double().numpy()
 
 
+def base_rate(model, target: int) -> float:
+    """The share of class ``target`` among the labelled alloys the head learned from (the bundle's training part and
+    validation split): what one expects of an alloy knowing nothing about it. NaN without such alloys."""
+    known = model.known_alloys
+    if known is None or not len(known) or "part" not in known:
+        return float("nan")
+    labels = known.loc[known["part"].isin(LEARNED_PARTS), "label"].dropna().astype(int)
+    return float((labels == target).mean()) if len(labels) else float("nan")
+
+
 def suggest(
     model,
     compositions: Sequence,
     known: KnownAlloys,
     settings: SuggestSettings | None = None,
     target: int = 1,
+    scoring: ScoringSettings | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """The batch to make next from ``compositions`` (formulas, kept as written, or mappings; every one must be
-    usable by the model), with ``known`` the alloys already made (:meth:`KnownAlloys.build`).
+    usable by the model), with ``known`` the alloys already made (:meth:`KnownAlloys.build`) and ``scoring`` the
+    head's domain (``in_domain_within``; ``domain_first``: no out-of-domain pick while an in-domain candidate is
+    feasible).
 
     Returns one row per suggestion in the order to make them: ``rank``, ``formula``, ``probability`` (P(target),
     posterior mean with the neighbour update, as ``predict_proba`` gives it for ``seed=0``), ``uncertainty`` (its
-    posterior standard deviation), ``acquisition`` (the score when picked), ``reason`` (exploit or explore, see
-    :data:`~vae_design.design.acquisition.REASONS`), ``nearest_known``, ``distance`` (at.% to it), the nine
+    posterior standard deviation over q(w): no error bar), ``acquisition`` (the score when picked), ``reason``
+    (exploit or explore, see :data:`~vae_design.design.acquisition.REASONS`), ``in_domain`` and ``domain_note``
+    (:meth:`KnownAlloys.domain`), ``nearest_known``, ``nearest_label``, ``distance`` (at.% to it), the nine
     descriptors and one at.% column per element the batch uses; and the figures ``n_suggested``,
-    ``expected_hits`` (the sum of ``probability``), ``diversity`` and ``min_pairwise_distance`` (mean and least
-    at.% distance between two suggestions; NaN below two), ``n_candidates`` and ``n_feasible`` (candidates at
-    least ``min_distance`` at.% from every known alloy, and not one of them)."""
-    settings = settings or SuggestSettings()
+    ``expected_hits``, ``expected_hits_head`` (the sum of ``probability``), ``n_out_of_domain`` (picks outside the
+    head's domain), ``base_rate`` (:func:`base_rate`), ``diversity`` and ``min_pairwise_distance`` (mean and least
+    at.% distance between two suggestions; NaN below two), ``n_candidates``, ``n_known`` (candidates that are known
+    alloys, never suggested; ``table.attrs["known"]`` maps each one's formula to its record) and ``n_feasible``
+    (candidates at least ``min_distance`` at.% from every known alloy, and not one of them).
+
+    ``expected_hits`` discounts what the model cannot know: an in-domain pick counts its ``probability``, an
+    out-of-domain pick at most the base rate r of the target class, min(probability, r): the head's P there rests
+    on no comparable label, so it may not claim more than the labels' own share (and a low P is kept, never
+    raised). With no base rate (no labels in the bundle) an out-of-domain pick counts 0."""
+    settings, scoring = settings or SuggestSettings(), scoring or ScoringSettings()
     target = target_index(model, target)
     compositions = list(compositions)
     formulas = [c if isinstance(c, str) else canonical_formula(c) for c in compositions]
     elements = model.vocabulary.elements
     x = model._x(compositions) if compositions else torch.zeros((0, len(elements)))
     samples = posterior_draws(model, x, settings.posterior_samples, settings.seed)
-    nearest, distance = known.nearest(x)
+    against = against_known(model, known, x, scoring.in_domain_within)
+    distance, in_domain = against["distance"].to_numpy(), against["in_domain"].to_numpy(dtype=bool)
     feasible = np.flatnonzero((distance >= settings.min_distance) & (distance > 0))
     acquire, kappa, part = ACQUISITIONS[settings.acquisition], settings.kappa, samples[:, feasible]
     rng = np.random.default_rng(settings.seed)
@@ -242,7 +270,9 @@ def suggest(
     else:
         score = acquire(part, target, rng, kappa)
     fractions = x[torch.as_tensor(feasible)].double().numpy()
-    picks, values = pick_batch(score, fractions, settings.n, settings.min_distance, settings.length_scale, rng=rng)
+    preferred = in_domain[feasible] if scoring.domain_first else None
+    spacing = (settings.min_distance, settings.length_scale)
+    picks, values = pick_batch(score, fractions, settings.n, *spacing, rng=rng, preferred=preferred)
     rows = feasible[picks]
     p = samples[:, rows, target]
     table = pd.DataFrame(
@@ -253,10 +283,10 @@ def suggest(
             "uncertainty": p.std(0, ddof=1),
             "acquisition": values,
             "reason": REASONS[settings.acquisition](samples[:, rows], target, values, kappa),
-            "nearest_known": [known.formula[i] for i in nearest[rows]],
-            "distance": distance[rows],
         }
     )
+    columns = ["nearest_known", "distance", "nearest_label", "in_domain", "domain_note"]
+    table = pd.concat([table, against.iloc[rows][columns].reset_index(drop=True)], axis=1)
     chosen = x[torch.as_tensor(rows, dtype=torch.long)].double()
     with torch.no_grad():
         descriptors = model.vae.head.descriptors(chosen).numpy() if len(rows) else np.zeros((0, 9))
@@ -264,13 +294,26 @@ def suggest(
         table[name] = descriptors[:, j]
     for j in sorted(np.flatnonzero((chosen > 0).any(0).numpy()), key=lambda j: elements[j]):
         table[elements[j]] = (chosen[:, j].numpy() * 100).round(4)
+    table.attrs["known"] = {
+        formulas[i]: known_text(row.known_label, row.known_source, model.classes)
+        for i, row in enumerate(against.itertuples())
+        if row.known_source
+    }
     pairs = distances(chosen.numpy(), chosen.numpy())[np.triu_indices(len(rows), 1)]
+    rate = base_rate(model, target)
+    outside = ~table["in_domain"].to_numpy(dtype=bool)
+    probability = table["probability"].to_numpy()
+    credited = np.where(outside, np.minimum(probability, np.nan_to_num(rate)), probability)  # the rule above
     figures = {
         "n_suggested": float(len(rows)),
-        "expected_hits": float(table["probability"].sum()),
+        "expected_hits": float(credited.sum()),
+        "expected_hits_head": float(table["probability"].sum()),
+        "n_out_of_domain": float(outside.sum()),
+        "base_rate": rate,
         "diversity": float(pairs.mean()) if len(pairs) else float("nan"),
         "min_pairwise_distance": float(pairs.min()) if len(pairs) else float("nan"),
         "n_candidates": float(len(compositions)),
+        "n_known": float(len(table.attrs["known"])),
         "n_feasible": float(len(feasible)),
     }
     return table, figures
@@ -305,15 +348,30 @@ def summary_text(table: pd.DataFrame, figures: dict, settings: SuggestSettings, 
         return "n/a" if value is None or not np.isfinite(value) else f"{value:.1f} at.%"
 
     lines = [
-        f"{row.rank:>3}. {row.formula}  P {row.probability:.3f} +- {row.uncertainty:.3f}  {settings.acquisition} "
-        f"{row.acquisition:.3f} ({row.reason})  {row.distance:.1f} at.% from {row.nearest_known}"
+        f"{row.rank:>3}. {row.formula}  P {row.probability:.3f} ({spread_text(row.uncertainty)})  "
+        f"{settings.acquisition} {row.acquisition:.3f} ({row.reason})  {row.distance:.1f} at.% from "
+        f"{row.nearest_known}" + ("" if row.in_domain else f"  OUTSIDE THE HEAD'S DOMAIN: {row.domain_note}")
         for row in table.itertuples()
     ]
+    known = table.attrs.get("known", {})
+    if known:  # left out by min_distance: say which, so a known alloy is not mistaken for a rejected design
+        shown = "; ".join(f"{formula}: {text}" for formula, text in list(known.items())[:5])
+        more = f"; and {len(known) - 5} more" if len(known) > 5 else ""
+        lines.append(f"{len(known)} candidates are known alloys, never suggested: {shown}{more}")
+    outside = int(figures.get("n_out_of_domain") or 0)
+    rate = figures.get("base_rate")
+    discount = (
+        f" ({outside} pick(s) outside the head's domain counted at most the base rate "
+        f"{0.0 if rate is None else rate:.2f}; the head alone says "
+        f"{figures['expected_hits_head']:.2f})"
+        if outside
+        else ""
+    )
     lines.append(
         f"suggest ({settings.acquisition}): {len(table)} of {int(figures['n_feasible'])} feasible candidates "
         f"({int(figures['n_candidates'])} in all, feasible: at least {settings.min_distance:g} at.% from every known "
-        f"alloy); expected hits {figures['expected_hits']:.2f}, diversity {at('diversity')}, closest pair "
-        f"{at('min_pairwise_distance')}"
+        f"alloy); expected hits {figures['expected_hits']:.2f}{discount}, diversity {at('diversity')}, closest "
+        f"pair {at('min_pairwise_distance')}"
     )
     lines.append(f"wrote {out}: suggestions.csv, summary.json, suggestions.png")
     return "\n".join(lines)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from vae_design.design.constraints import AlloyConstraints
+from vae_design.design.constraints import GATED, AlloyConstraints
 from vae_design.design.sampler import (
     around_latents,
     decode_constrained,
@@ -299,8 +299,7 @@ def invert_path(
     size = constraints.nearest_sizes(element_count(x_seed[None]))
     z_flipped = vae.with_target(z_seed[None], target)
     loose = AlloyConstraints(  # the seed as it is, whatever it contains
-        radioactive=True,
-        precious=True,
+        **dict.fromkeys(GATED, True),
         min_elements=1,
         max_elements=len(constraints.elements),
         min_fraction=0.0,

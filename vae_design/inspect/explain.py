@@ -11,6 +11,7 @@ from vae_design.inspect.settings import InspectSettings
 def explain_one(model, data, composition, text: str, settings: InspectSettings) -> str:
     """P(single phase) of one alloy with each descriptor's SHAP contribution (against ``settings.shap_background``
     training alloys of ``data``) and value in its unit, as lines to print."""
+    from vae_design.design.scoring import KnownAlloys, predictions, record_text, spread_text
     from vae_design.features.descriptors import DESCRIPTOR_UNITS
     from vae_design.inspect.attributions import explain_head
     from vae_design.inspect.head import HeadView
@@ -23,12 +24,12 @@ def explain_one(model, data, composition, text: str, settings: InspectSettings) 
     x = model.vocabulary.to_tensor([composition])
     result = explain_head(view, x, x_train[background])
     values = raw_descriptors(view, x).iloc[0]
-    mean, std = model.predict_proba([composition], return_std=True)
-    multi = model.classes.index("multi-phase")
+    known = KnownAlloys.build(model)
+    row = predictions(model, [composition], known).iloc[0]
     log_odds = result.outputs[0]
     lines = [
-        f"{text}: P(single phase) {1 - mean[0, multi]:.3f} +- {std[0, multi]:.3f} "
-        f"(head alone at its posterior mean: {1 / (1 + np.exp(-log_odds)):.3f})",
+        f"{text}: P(single phase) {row['probability']:.3f} ({spread_text(row['uncertainty'])}; head alone at its "
+        f"posterior mean: {1 / (1 + np.exp(-log_odds)):.3f}){record_text(row, model.classes)}",
         f"log-odds {log_odds:+.3f} = average over training alloys {result.base_values[0]:+.3f} + contributions:",
     ]
     for j in np.argsort(-np.abs(result.values[0])):

@@ -49,7 +49,7 @@ def suggest(
     if plan is not None:
         with progress_bar(f"candidates ({generate.workflow})") as report:
             compositions = list(run_generation(plan, known, progress=report).table["formula"])
-    table, figures = rank(model, compositions, known, run, run.target)
+    table, figures = rank(model, compositions, known, run, run.target, generate.scoring)
     out = Path(out).absolute()
     with staged_run(out, record) as staging:
         figures = write_suggestions(table, figures, known, staging, model.classes)

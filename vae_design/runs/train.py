@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,7 @@ SETTINGS = TrainRun  # the root schema of configs/train.yaml (registered by the 
 class TrainedRun:
     metrics: dict[str, float]  # flat figures, as in metrics.json
     plots: list[str]  # the PNG files written
+    reports: list[str] = field(default_factory=list)  # other files written beside metrics.json (data_report.csv)
 
 
 def write_metrics(metrics: dict[str, float], path: Path) -> None:
@@ -121,7 +122,7 @@ def train(
         return None
     if data.report:
         write_data_report(table, Path(data.report))
-    return train_summary(done.metrics, out, done.plots)
+    return train_summary(done.metrics, out, done.plots, done.reports)
 
 
 def data_summary(run: TrainRun, out: Path, record: Record | None = None, *, data, split, **groups) -> str:
@@ -190,11 +191,12 @@ def train_run(
             shutil.copyfile(staging / ".hydra" / "config.yaml", staging / BUNDLE_DIR / "config.yaml")
         labelled = (train[0] + val[0] + test[0], np.concatenate([train[1], val[1], test[1]]))
         plots = save_run_plots(model, staging, test, labelled)
-    return TrainedRun(metrics, plots)
+    return TrainedRun(metrics, plots, [DATA_REPORT] if table.from_user_files else [])
 
 
-def train_summary(metrics: dict[str, float], out: Path, plots: list[str]) -> str:
-    """What ``vae-design train`` prints: sizes, time, the val and test figures, reconstruction, files."""
+def train_summary(metrics: dict[str, float], out: Path, plots: list[str], reports: list[str] = ()) -> str:
+    """What ``vae-design train`` prints: sizes, time, the val and test figures, reconstruction, and every file
+    written into ``out`` (``reports``: data_report.csv and the like)."""
 
     def figure(key: str) -> str:
         value = metrics.get(key, float("nan"))
@@ -217,7 +219,7 @@ def train_summary(metrics: dict[str, float], out: Path, plots: list[str]) -> str
             f"reconstruction: exact element set {figure('recon/element_set_exact')}, "
             f"MAE {figure('recon/mae_present')} at.% on present elements"
         )
-    lines.append(f"wrote {out}: {METRICS_FILE}, {BUNDLE_DIR}/, {', '.join(plots)}, checkpoints/")
+    lines.append(f"wrote {out}: {', '.join([METRICS_FILE, f'{BUNDLE_DIR}/', *reports, *plots, 'checkpoints/'])}")
     return "\n".join(lines)
 
 

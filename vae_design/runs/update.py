@@ -236,7 +236,7 @@ def update_run(bundle: Path, results: str, out: Path, settings: UpdateRun, recor
     return run
 
 
-def update_summary(metrics: dict[str, float], out: Path, plots: list[str]) -> str:
+def update_summary(metrics: dict[str, float], out: Path, plots: list[str], reports: list[str] = ()) -> str:
     """What ``vae-design update`` prints: what was folded in, then :func:`train_summary`'s lines."""
     start = "from the bundle's weights" if metrics.get("update/warm_start") else "from scratch"
     first = (
@@ -244,7 +244,7 @@ def update_summary(metrics: dict[str, float], out: Path, plots: list[str]) -> st
         f"({metrics['update/n_from_pool']:.0f} from the pool), {metrics['update/n_relabelled']:.0f} relabelled; "
         f"trained {start}"
     )
-    return f"{first}\n{train_summary(metrics, out, plots)}, {UPDATE_FILE}"
+    return f"{first}\n{train_summary(metrics, out, plots, reports)}, {UPDATE_FILE}"
 
 
 def update(run: UpdateRun, out: Path, record: Record | None = None, *, bundle: str | None) -> str | None:
@@ -252,4 +252,4 @@ def update(run: UpdateRun, out: Path, record: Record | None = None, *, bundle: s
     print (None on the processes other than rank 0 under DDP)."""
     out = Path(out).absolute()
     done = update_run(bundle_folder(bundle), run.results, out, run, record)
-    return None if done is None else update_summary(done.metrics, out, done.plots)
+    return None if done is None else update_summary(done.metrics, out, done.plots, done.reports)

@@ -104,6 +104,18 @@ def _relocatable(checkpoint_class):
     return RelocatableCheckpoint
 
 
+# Training steps between two logged points: often enough for a smooth curve, rarely enough to cost nothing.
+LOG_EVERY_N_STEPS = 5
+
+
+def log_interval(tensors: TrainingTensors, batch_size: int) -> int:
+    """Steps between logged points: :data:`LOG_EVERY_N_STEPS`, or the steps of one epoch when an epoch is shorter
+    (small data), so every epoch is logged and Lightning has no interval longer than an epoch to warn about. An
+    epoch is one pass over the larger of the labelled and unlabelled parts (:class:`AlloyDataModule`)."""
+    rows = max(len(tensors.x_train), len(tensors.x_unlabelled), 1)
+    return min(LOG_EVERY_N_STEPS, -(-rows // batch_size))
+
+
 def _trainer(**settings) -> L.Trainer:
     """A Lightning Trainer; an impossible setting (a GPU that is not there, precision=17, devices=abc) is a
     one-line InputError instead of Lightning's traceback."""
@@ -172,7 +184,7 @@ def train_vae(
         enable_progress_bar=settings.progress_bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,
-        log_every_n_steps=5,
+        log_every_n_steps=log_interval(tensors, settings.batch_size),
         default_root_dir=run_dir,
         plugins=[_atomic_checkpoints()],
     )
