@@ -13,8 +13,11 @@ element count k_n (observed, like the descriptors: the model is of x given its n
 
 The decoder has no y input: the class reaches the composition only through z_y (CCVAE, Joy et al. ICLR 2021),
 which weighs one output layer per class by q(y | z_y) (models/networks.py, ``ClassDecoder``), and a design is
-aimed at a class by drawing z_y ~ p(z_y | y). The nuisance factor is kept free of the label by the independence
-term (``independence_weight`` times HSIC(z_n, y), models/independence.py), added to the negative ELBO per alloy.
+aimed at a class by drawing z_y ~ p(z_y | y) and z_n from the density of that class's encoded alloys with the
+design's element count (models/nuisance.py: the decoder reads the alloy mostly from z_n, so this draw does most of
+the aiming; docs/benchmarks.md measures each part). The nuisance factor is kept free of the label by the
+independence term (``independence_weight`` times HSIC(z_n, y), models/independence.py), added to the negative
+ELBO per alloy.
 
 How the head, p(z_y | y) and q(y | z_y) are tied. The head p(y | f(x), w) is the model's label likelihood for
 labelled alloys and, held fixed, the label prior of unlabelled ones (or the class prior pi under ``semi=m2``;

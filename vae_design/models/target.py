@@ -9,10 +9,11 @@ and its Bayes classifier, the "diagonal classifier" q(y | z_y) with no parameter
 
     q(y = k | z_y) = softmax_k( log pi_k + log p(z_y | y = k) ),
 
-pi the class prior of the head (its intercepts' prior mean). Because y reaches the composition only through z_y
-(the decoder has no y input), drawing z_y from p(z_y | target) is how a design is aimed at a class, and setting z_y
+pi the class prior of the head (its intercepts' prior mean). The decoder has no y input, so y reaches the
+composition only through z_y: drawing z_y from p(z_y | target) is the model's half of aiming a design at a class
+(the other half, and on the default data the larger, is where z_n is drawn: models/nuisance.py), and setting z_y
 of an encoded alloy to the mean of another class (:meth:`TargetFactor.class_latent`) is the intervention "this
-alloy, but single phase".
+alloy, but single phase" (measured in docs/benchmarks.md: it moves the decoded alloy too little).
 
 One :class:`TargetFactor` per property: a second property (crystal structure, a hardness band) is a second factor
 beside this one, its dimensions concatenated before the nuisance factor's; nothing else in the story changes.
