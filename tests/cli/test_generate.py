@@ -251,7 +251,9 @@ def test_head_guidance_raises_the_target_probability_and_filters_apply(trained_r
         after = target_log_probability(model.vae, moved, sizes, y, rules, usable).mean()
     assert after > before + 0.05
     common = {"n": 40, "constraints": {"min_elements": 3, "max_elements": 5}, "scoring": {"shipped_datasets": False}}
-    hot = model.generate("latent", **common, latent={"temperature": 3.0, "deduplicate": False, "min_probability": 0})
+    hot_settings = {"temperature": 3.0, "deduplicate": False, "min_probability": 0, "novel_only": False}
+    hot_settings["nuisance"] = "prior"
+    hot = model.generate("latent", **common, latent=hot_settings)
     z_n = hot.latents[:, model.vae.config.target_dim :]
     assert np.abs(z_n).mean() > 1.5  # z_n ~ N(0, 9 I): mean |z_n| = 3 sqrt(2 / pi) = 2.4
     kept = model.generate("latent", **common, latent={"min_probability": 0.5, "novel_only": True, "guide_steps": 5})
@@ -375,10 +377,13 @@ def test_the_default_order_puts_each_element_set_best_first_and_leaves_known_all
             "in_domain": [True] * 5,
         }
     )
-    kept = generation._accepted(table, LatentSettings(min_probability=0), grid=1.0)
+    # by default only novel alloys (> scoring.novel_above from every known alloy): no 1-3 at.% variants
+    novel = generation._accepted(table, LatentSettings(min_probability=0), grid=1.0)
+    assert list(novel["formula"]) == ["Co20Cr20Fe20Mn20Ni20", "Al20Co80"]
+    kept = generation._accepted(table, LatentSettings(min_probability=0, novel_only=False), grid=1.0)
     # within one grid step of a known alloy: the known alloy itself, re-found, is left out
     assert list(kept["formula"]) == table["formula"][1:].tolist()
-    with_known = generation._accepted(table, LatentSettings(min_probability=0, known=True), grid=1.0)
+    with_known = generation._accepted(table, LatentSettings(min_probability=0, known=True, novel_only=False), grid=1.0)
     assert len(with_known) == len(table)
     ordered = generation._ordered(kept, LatentSettings().order, domain_first=True)
     # each element set's best first, in P order, then the Mo-Nb-Ta-Ti family's second best
