@@ -76,8 +76,16 @@ def test_the_nuisance_density_follows_the_encoded_alloys_of_each_class_and_count
     assert (draws(4).abs() > 1.5).all(-1).float().mean() > 0.97  # any class: both clusters, not the middle
     five = draws(5, 1)  # 50 alloys: a group of their own (MIN_ALLOYS 30)
     assert ((five - torch.tensor([2.0, -2.0])).norm(dim=-1) < 0.5).float().mean() > 0.97
-    six = draws(6, 0)  # no 6-element alloys: class 0 over every count (its 4- and 5-element alloys)
+    six = draws(6, 0)  # no 6-element alloys at all: class 0 over every count (its 4- and 5-element alloys)
     assert ((six[:, 0] < -1.5) | ((six - torch.tensor([2.0, -2.0])).norm(dim=-1) < 0.5)).float().mean() > 0.97
+    # 5-element alloys of class 1 alone are too few: the 5-element alloys of every class come before class 1's others
+    few = NuisanceDensity(2, n_classes=2, max_count=10).fit(
+        z, torch.tensor([1] * 300 + [0] * 300 + [0] * 90 + [1] * 10), counts
+    )
+    five_of_one = few.sample(
+        torch.full((1000,), 5), torch.ones(1000, dtype=torch.long), torch.Generator().manual_seed(0)
+    )
+    assert ((five_of_one - torch.tensor([2.0, -2.0])).norm(dim=-1) < 0.5).float().mean() > 0.97
     vae = _vae()
     y = torch.tensor([0, 1] * 500)
     z = vae.prior_latents(y, 4, seed=1, temperature=1.0, nuisance="prior")

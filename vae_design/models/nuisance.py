@@ -17,9 +17,9 @@ alloy mostly from z_n: the same z_n decoded beside either class's z_y moves abou
 alloys (measured on a default model). Drawing z_n from the target class's own alloys is then what aims a design at
 the class; docs/benchmarks.md measures both against each other and against the prior.
 
-A group with fewer than ``MIN_ALLOYS`` alloys falls back to the class's mixture over every count, then to the
-count's over every class, then to all alloys. Unfitted (a model built but not trained), every group is N(0, I).
-Parameters are buffers: fitted once, saved in the bundle, never trained.
+A group with fewer than ``MIN_ALLOYS`` alloys falls back to the count's mixture over every class (the count
+matters most: see above), then to the class's over every count, then to all alloys. Unfitted (a model built but
+not trained), every group is N(0, I). Parameters are buffers: fitted once, saved in the bundle, never trained.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class NuisanceDensity(nn.Module):
         from sklearn.mixture import GaussianMixture
 
         self.fitted.zero_()
+        counts = counts.clamp(1, self.max_count)  # 0 is the "any count" slot
         any_class = torch.full_like(classes, self.n_classes)
         for slots in (classes, any_class):
             for by_count in (counts, torch.zeros_like(counts)):
@@ -76,11 +77,13 @@ class NuisanceDensity(nn.Module):
         return self.n_classes * (self.max_count + 1)
 
     def groups(self, classes: torch.Tensor | None, counts: torch.Tensor) -> torch.Tensor:
-        """The mixture each draw comes from (N,): (class, count), else (class, any count), else (any class, count),
+        """The mixture each draw comes from (N,): (class, count), else (any class, count), else (class, any count),
         else all alloys; ``classes`` None: (any class, count), else all alloys."""
+        counts = counts.clamp(1, self.max_count)
         any_class = torch.full_like(counts, self.n_classes)
-        tries = [] if classes is None else [(classes, counts), (classes, torch.zeros_like(counts))]
-        tries.append((any_class, counts))
+        tries = [(any_class, counts)]
+        if classes is not None:
+            tries = [(classes, counts), *tries, (classes, torch.zeros_like(counts))]
         chosen = torch.full_like(counts, self._any())
         for slots, by_count in reversed(tries):  # the most specific fitted group wins
             group = self._group(slots, by_count)
