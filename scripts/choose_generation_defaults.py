@@ -105,10 +105,8 @@ def choose(selection: pd.DataFrame, min_kept: int, min_in_domain: float) -> pd.S
         # Written after the selection table of the class-density model showed every setting keeping 200-310 of
         # 1,000 (the oracle unseen): then the head's own expected count of novel single-phase designs decides.
         print(f"no setting keeps >= {min_kept} alloys on every seed: the most kept x head precision x novel")
-        expected = selection.groupby(setting).apply(
-            lambda rows: (rows["kept"] * rows["head_precision"] * rows["novel"]).mean(), include_groups=False
-        )
-        summary["expected_novel"] = expected
+        expected = selection["kept"] * selection["head_precision"] * selection["novel"]
+        summary["expected_novel"] = expected.groupby([selection[key] for key in setting]).mean()
         ranked = summary.reset_index().sort_values(
             ["expected_novel", "guide_steps", "temperature", "min_probability"], ascending=[False, True, True, True]
         )
@@ -128,7 +126,7 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, nargs="+", default=[1.0, 1.5, 2.0, 3.0])
     parser.add_argument("--guide-step-size", type=float, nargs="+", default=[0.1, 0.3])
     parser.add_argument("--guide-pull", type=float, nargs="+", default=[0.0, 0.05])
-    parser.add_argument("--guide-steps", type=int, nargs="+", default=[0, 50, 100, 200])
+    parser.add_argument("--guide-steps", type=int, nargs="+", default=[0, 25, 50, 100, 200])
     parser.add_argument("--min-probability", type=float, nargs="+", default=[0.5, 0.6, 0.7, 0.8, 0.9])
     parser.add_argument("--min-kept", type=int, default=500)
     parser.add_argument("--min-in-domain", type=float, default=0.8)

@@ -34,13 +34,14 @@ def oracle_fit(seed: int) -> tuple[PhaseOracle, dict[str, float]]:
 
 
 def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[str, float]:
-    """Latent designs of both classes from the same nuisance draws z_n (from the fitted density, or N(0, I) with
-    ``mode["nuisance"] = "prior"``; spread times ``mode["temperature"]``) and element counts, z_y ~ p(z_y | target),
-    head guidance and head filter as ``mode`` says, judged by the oracle."""
+    """Latent designs of both classes, z_y ~ p(z_y | target), z_n from ``mode["nuisance"]`` (default the generate
+    default: each class's density; ``"fitted"``, ``"prior"``: the same draws for both classes), spread times
+    ``mode["temperature"]``, the same element counts, head guidance and head filter as ``mode`` says, judged by the
+    oracle. ``flip_changes_alloy`` (same z_n, the other class's z_y) only where both classes share their z_n."""
     constraints = AlloyConstraints.from_settings(model.vocabulary)  # the generate defaults (design/settings.py)
     figures, formulas = {}, {}
+    nuisance = mode.get("nuisance", LATENT.nuisance)
     for target in (1, 0):
-        nuisance = mode.get("nuisance", LATENT.nuisance)
         z, sizes = latents(
             model, n, constraints, target, "prior", seed, temperature=mode["temperature"], nuisance=nuisance
         )
@@ -92,8 +93,8 @@ def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[
             f"{figures[prefix + 'oracle_single_phase']:.3f}; e.g. {', '.join(distinct['formula'].head(4))}"
         )
     # Same z_n and element count, z_y drawn for the other class: how often does the decoded alloy change at all?
-    both = sorted(set(formulas[0]) & set(formulas[1]))
-    figures["flip_changes_alloy"] = float(np.mean([formulas[0][i] != formulas[1][i] for i in both])) if both else 0.0
+    both = sorted(set(formulas[0]) & set(formulas[1])) if nuisance != "class" else []
+    figures["flip_changes_alloy"] = float(np.mean([formulas[0][i] != formulas[1][i] for i in both])) if both else np.nan
     return figures
 
 
