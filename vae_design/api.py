@@ -171,12 +171,8 @@ class AlloyVAE:
             run = Path(run_dir or scratch)
             self.vae, self.history = train_vae(vae, tensors, settings, run, seed, resume, self.weak)
         self.history = before | self.history
-        # where real alloys' nuisance factor lies, per class and element count, for conditional generation
-        # (models/nuisance.py); pool alloys in the class the head gives them
-        x_pool = tensor(pool)
-        pool_classes = self.vae.class_probabilities(x_pool)[0].argmax(-1) if len(x_pool) else torch.zeros(0)
-        classes = torch.cat([torch.as_tensor(labels).long(), pool_classes.long()])
-        self.vae.fit_nuisance_density(torch.cat([x_train, x_pool]), classes, seed)
+        # where real alloys' nuisance factor lies, per class and element count, for generation (models/nuisance.py)
+        self.vae.fit_nuisance_density(tensors.x_train, tensors.y_train, tensors.x_unlabelled, seed)
         self.neighbours = NeighbourEvidence(x_train, torch.as_tensor(labels), n_classes)
         val_probabilities, _ = self.vae.class_probabilities(tensors.x_val)
         self.neighbours.select(tensors.x_val, val_labels, val_probabilities)

@@ -301,10 +301,12 @@ class PhaseVAE(nn.Module):
         return torch.cat([self.target.sample(y, generator), z_n], -1)
 
     @torch.no_grad()
-    def fit_nuisance_density(self, x: torch.Tensor, classes: torch.Tensor, seed: int = 0) -> None:
-        """Fit :class:`NuisanceDensity` to the posterior means of z_n of compositions x (N, E) of ``classes`` (N,)
-        (after training)."""
-        self.nuisance_density.fit(self.encode(x, "nuisance"), classes.long(), element_count(x), seed)
+    def fit_nuisance_density(self, x_l: torch.Tensor, y_l: torch.Tensor, x_u: torch.Tensor, seed: int = 0) -> None:
+        """Fit :class:`NuisanceDensity` to the posterior means of z_n (after training): labelled alloys x_l (N, E)
+        in their class y_l, pool alloys x_u in the class the head gives them."""
+        pool_classes = self.class_probabilities(x_u)[0].argmax(-1) if len(x_u) else y_l.new_zeros(0)
+        x, classes = torch.cat([x_l, x_u]), torch.cat([y_l.long(), pool_classes.long()])
+        self.nuisance_density.fit(self.encode(x, "nuisance"), classes, element_count(x), seed)
 
     # ------------------------------------------------------------------------------------------------ penalties
     def pool_penalty(self, x_u: torch.Tensor | None) -> torch.Tensor | None:
