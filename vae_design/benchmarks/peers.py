@@ -25,14 +25,10 @@ PEERS = {
 }
 
 
-def descriptor_values(compositions: Sequence[Mapping[str, float]]) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 9) descriptors in ``DESCRIPTOR_NAMES`` order and a bool (N,) of rows the tables support (others NaN)."""
-    values = np.full((len(compositions), len(DESCRIPTOR_NAMES)), np.nan)
-    if not compositions:
-        return values, np.zeros(0, dtype=bool)
-    vocabulary = ElementVocabulary.from_compositions(compositions)
-    module = Descriptors(vocabulary.elements).double()
-    fractions = vocabulary.to_tensor(list(compositions), dtype=torch.float64)
+def _described(fractions: torch.Tensor, module: Descriptors) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 9) descriptors of mole fractions (N, E) over ``module``'s elements (float64) and the bool (N,) of rows
+    the tables support (others NaN)."""
+    values = np.full((len(fractions), len(DESCRIPTOR_NAMES)), np.nan)
     ok = ~module.unsupported(fractions).numpy()
     if ok.any():
         with torch.no_grad():
@@ -40,20 +36,40 @@ def descriptor_values(compositions: Sequence[Mapping[str, float]]) -> tuple[np.n
     return values, ok
 
 
+def descriptor_values(compositions: Sequence[Mapping[str, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 9) descriptors in ``DESCRIPTOR_NAMES`` order and a bool (N,) of rows the tables support (others NaN)."""
+    if not compositions:
+        return np.full((0, len(DESCRIPTOR_NAMES)), np.nan), np.zeros(0, dtype=bool)
+    vocabulary = ElementVocabulary.from_compositions(compositions)
+    fractions = vocabulary.to_tensor(list(compositions), dtype=torch.float64)
+    return _described(fractions, Descriptors(vocabulary.elements).double())
+
+
 def feature_matrix(
     compositions: Sequence[Mapping[str, float]], vocabulary: ElementVocabulary
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, E + 9): fractions over ``vocabulary`` (other elements dropped) then descriptors; bool (N,) usable rows."""
-    fractions = np.zeros((len(compositions), len(vocabulary)))
-    columns = {element: j for j, element in enumerate(vocabulary.elements)}
-    for row, composition in enumerate(compositions):
-        for element, fraction in composition.items():
-            if element in columns:
-                fractions[row, columns[element]] = fraction
-    descriptors, ok = descriptor_values(compositions)
+    if not compositions:
+        return np.zeros((0, len(vocabulary) + len(DESCRIPTOR_NAMES))), np.zeros(0, dtype=bool)
+    own = ElementVocabulary.from_compositions(compositions)
+    fractions = own.to_tensor(list(compositions), dtype=torch.float64)
+    return tensor_features(fractions, Descriptors(own.elements).double(), vocabulary)
+
+
+def tensor_features(
+    fractions: torch.Tensor, module: Descriptors, vocabulary: ElementVocabulary
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`feature_matrix` of mole fractions (N, E) over ``module``'s elements (float64): the path for millions
+    of alloys, with one descriptor module for every batch."""
+    own = list(module.elements)
+    columns = np.zeros((len(fractions), len(vocabulary)))
+    for j, element in enumerate(vocabulary.elements):
+        if element in own:
+            columns[:, j] = fractions[:, own.index(element)].numpy()
+    descriptors, ok = _described(fractions, module)
     # log1p(omega): omega spans orders of magnitude (it diverges as dH_mix -> 0); trees do not care, LR does.
     descriptors[:, DESCRIPTOR_NAMES.index("omega")] = np.log1p(descriptors[:, DESCRIPTOR_NAMES.index("omega")])
-    return np.hstack([fractions, descriptors]), ok
+    return np.hstack([columns, descriptors]), ok
 
 
 def make_estimator(kind: str, seed: int = 0):

@@ -24,9 +24,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import torch
 
 from vae_design.data import parse_formula
+from vae_design.data.composition import canonical_formula
 
 HIT_DISTANCE = 10.0  # at.%
 
@@ -66,13 +66,13 @@ def forest_screen(model, n: int, seed: int, budget: float) -> tuple[list[str], f
     """A random forest on the model's training labels over the default screen's lattice, chunks in a seeded random
     order until ``budget`` seconds of screening are spent (the fit is not counted, as the VAE's training is not);
     its best alloy per element set, top ``n``."""
-    from vae_design.benchmarks.peers import feature_matrix, make_estimator
+    from vae_design.benchmarks.peers import feature_matrix, make_estimator, tensor_features
     from vae_design.data.vocabulary import ElementVocabulary
     from vae_design.design import AlloyConstraints
     from vae_design.design.generate import palette
     from vae_design.design.screen import enumerate_chunks, expand, plan_screen
     from vae_design.design.settings import ScreenSettings
-    from vae_design.features.descriptors import DESCRIPTOR_NAMES, Descriptors
+    from vae_design.features.descriptors import Descriptors
 
     train = model.known_alloys[model.known_alloys["part"] == "train"]
     compositions = [parse_formula(f) for f in train["formula"]]
@@ -81,11 +81,8 @@ def forest_screen(model, n: int, seed: int, budget: float) -> tuple[list[str], f
     forest = make_estimator("random-forest", seed).fit(x[ok], train["label"].to_numpy(dtype=int)[ok])
     constraints = AlloyConstraints.from_settings(model.vocabulary)
     plan = plan_screen(constraints, palette(model, constraints, None), ScreenSettings.spread, ScreenSettings.limit)
-    # the forest's inputs from lattice tensors directly (feature_matrix's per-alloy dicts are 100x slower)
     elements = model.vocabulary.elements
-    columns = [elements.index(e) if e in elements else -1 for e in vocabulary.elements]
-    descriptors = Descriptors(elements).double()
-    omega = DESCRIPTOR_NAMES.index("omega")
+    descriptors = Descriptors(elements).double()  # one module for every chunk
     single = list(forest.classes_).index(1)
     start = time.perf_counter()
     best: dict[tuple, tuple[float, str]] = {}
@@ -94,28 +91,17 @@ def forest_screen(model, n: int, seed: int, budget: float) -> tuple[list[str], f
         if time.perf_counter() - start > budget:
             break
         fractions = constraints.to_fractions(expand(plan, chunks[index].long(), len(elements))).double()
-        inputs = np.zeros((len(fractions), len(columns)))
-        for j, column in enumerate(columns):
-            if column >= 0:
-                inputs[:, j] = fractions[:, column].numpy()
-        usable = ~descriptors.unsupported(fractions).numpy()
-        with torch.no_grad():
-            values = descriptors(fractions).numpy()
-        values[:, omega] = np.log1p(values[:, omega])
+        inputs, usable = tensor_features(fractions, descriptors, vocabulary)
         scores = np.zeros(len(fractions))
         if usable.any():
-            scores[usable] = forest.predict_proba(np.hstack([inputs, values])[usable])[:, single]
+            scores[usable] = forest.predict_proba(inputs[usable])[:, single]
         present = (fractions > 0).numpy()
         for row in np.flatnonzero(usable):
             key = tuple(np.flatnonzero(present[row]))
             if scores[row] > best.get(key, (-1.0, None))[0]:
-                best[key] = (scores[row], row_formula(elements, fractions[row]))
+                best[key] = (scores[row], canonical_formula(dict(zip(elements, fractions[row].tolist(), strict=True))))
     ranked = sorted(best.values(), key=lambda pair: -pair[0])[:n]
     return [formula for _, formula in ranked], time.perf_counter() - start
-
-
-def row_formula(elements, fractions) -> str:
-    return _formula({e: float(f) for e, f in zip(elements, fractions, strict=True) if f > 0})
 
 
 def pareto_screen(model, n: int) -> tuple[list[str], float]:
@@ -146,10 +132,5 @@ def pareto_screen(model, n: int) -> tuple[list[str], float]:
         step=0.1,
         max_evaluations=2_000_000,
     )
-    formulas = [_formula(dict(candidate.composition)) for candidate in result.candidates]
+    formulas = [canonical_formula(dict(candidate.composition)) for candidate in result.candidates]
     return formulas, time.perf_counter() - start
-
-
-def _formula(composition: dict) -> str:
-    """Whole at.% in the vocabulary's formula style (Co20Cr20Fe20Mn20Ni20)."""
-    return "".join(f"{e}{round(100 * f):g}" for e, f in sorted(composition.items()) if round(100 * f) > 0)
