@@ -75,7 +75,7 @@ def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[
         figures[prefix + "five_or_more"] = float((table["n_elements"] >= 5).mean()) if len(table) else 0.0
         # Distinct designs the head calls single phase and novel (> novel_above from every known alloy): the
         # model's own count, what defaults are chosen on; beside it the oracle's count at >= 10 at.% and their sets
-        distinct_verdict = oracle.predict_proba([parse_formula(f) for f in distinct["formula"]]) >= 0.5
+        distinct_verdict = verdict[~table["formula"].duplicated().to_numpy()] >= 0.5  # distinct's rows, in order
         head_novel = distinct["novel"] & (distinct["probability"] >= 0.5)
         figures[prefix + "novel_head_single_phase"] = float(head_novel.sum())
         far = (distinct["distance"] >= 10.0).to_numpy() & distinct_verdict

@@ -60,7 +60,7 @@ class NuisanceDensity(nn.Module):
                 groups = self._group(slots, by_count)
                 for group in groups.unique().tolist():
                     members = z_n[groups == group]
-                    if self.fitted[group] or (len(members) < self.MIN_ALLOYS and group != self._any()):
+                    if len(members) < self.MIN_ALLOYS and group != self._any():
                         continue
                     components = max(1, min(self.COMPONENTS, len(members) // 3))
                     mixture = GaussianMixture(components, covariance_type="diag", random_state=seed, reg_covar=1e-4)
