@@ -230,7 +230,7 @@ def test_phase_target_trains_and_predicts_four_classes(tmp_path, capsys):
         (["+model.foo=1"], "unknown setting model.foo"),
         (["+trainer.foo=1"], "unknown setting trainer.foo"),
         (["model.z_dim=abc"], "model.z_dim must be a whole number, got 'abc'"),
-        (["model.decoder=dense"], "model.decoder must be sparse or multinomial"),
+        (["model.decoder=dense"], "model.decoder must be sparse, staged or multinomial"),
         (["trainer.monitor=val/loss"], "monitor must be one of"),
         (["trainer.precision=17"], "trainer: Precision '17' is invalid"),
         (["trainer.max_epochs=0"], "trainer.max_epochs must be a whole number >= 1"),

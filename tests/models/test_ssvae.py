@@ -48,6 +48,25 @@ def test_reference_decoder_is_dense():
     assert (decoded > 0).all() and torch.allclose(decoded.sum(-1), torch.tensor([1.0]))
 
 
+def test_staged_decoder_reads_the_element_set_from_the_target_factor_alone():
+    """model.decoder=staged: z_n moves the fractions, never the set; z_y moves the set."""
+    vae = _vae(decoder="staged", target_dim=2)
+    torch.nn.init.normal_(vae.model.decoder.presence.out.weight)  # a decoder whose set depends on z_y at all
+    generator = torch.Generator().manual_seed(0)
+    z = torch.randn(32, vae.config.latent_dim, generator=generator)
+    other_nuisance = torch.cat([z[:, :2], torch.randn(32, 2, generator=generator)], -1)
+    other_target = torch.cat([torch.randn(32, 2, generator=generator), z[:, 2:]], -1)
+    counts = torch.full((32,), 3)
+    decoded = {
+        name: vae.model.decode_latent(latent, counts)
+        for name, latent in (("z", z), ("nuisance", other_nuisance), ("target", other_target))
+    }
+    assert torch.equal(decoded["z"].presence_logits, decoded["nuisance"].presence_logits)
+    assert not torch.allclose(decoded["z"].fraction_logits, decoded["nuisance"].fraction_logits)
+    assert not torch.equal(decoded["z"].decode() > 0, decoded["target"].decode() > 0)
+    assert len(elbo_module(vae)(None, None, _fractions(8), 0, 8).shape) == 0  # it trains like the others
+
+
 def test_unlabelled_class_is_enumerated_not_sampled():
     vae = _vae()
     x = _fractions(5)

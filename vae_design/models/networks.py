@@ -15,7 +15,7 @@ from torch import nn
 from vae_design.features.descriptors import DESCRIPTOR_NAMES, OMEGA_CAP
 from vae_design.models.distributions import PRESENCE_THRESHOLD, FractionMultinomial, SparseComposition
 
-DECODERS = ("sparse", "multinomial")
+DECODERS = ("sparse", "staged", "multinomial")
 # Element counts the decoder tells apart (one-hot 1 ... MAX_COUNT; larger counts share the last column).
 MAX_COUNT = 10
 
@@ -164,6 +164,26 @@ class SparseDecoder(nn.Module):
         return SparseComposition(presence_logits, fraction_logits, sizes=counts)
 
 
+class StagedDecoder(nn.Module):
+    """p(x | z_y, z_n, n) in two stages, as a :class:`SparseComposition`: the element presence logits read the
+    target factor z_y and the count n alone, the fraction logits the whole latent.
+
+    Why: in these labels the phase is mostly a property of the element set, and a decoder that may read the set
+    from z_n lets z_y go unused (the sparse decoder moved an alloy by a median of 1 at.% when z_y changed class).
+    Here z_y is the only way to the set, so the class, through p(z_y | y), chooses the elements, and z_n keeps what
+    is left: the fractions on them."""
+
+    def __init__(self, n_elements: int, z_dim: int, hidden: int, n_classes: int, target_dim: int) -> None:
+        super().__init__()
+        self.target_dim = target_dim
+        self.presence = ClassDecoder(target_dim, hidden, n_elements, n_classes)
+        self.fractions = ClassDecoder(z_dim, hidden, n_elements, n_classes)
+
+    def forward(self, z: torch.Tensor, counts: torch.Tensor, class_weights: torch.Tensor) -> SparseComposition:
+        presence_logits = self.presence(z[..., : self.target_dim], counts, class_weights)
+        return SparseComposition(presence_logits, self.fractions(z, counts, class_weights), sizes=counts)
+
+
 class MultinomialDecoder(nn.Module):
     """p(x | z, n) as the reference's multinomial over elements (100 atoms); n is an input, the decoding stays
     dense."""
@@ -177,9 +197,12 @@ class MultinomialDecoder(nn.Module):
         return FractionMultinomial(self.net(z, counts, class_weights), self.total_count)
 
 
-def make_decoder(kind: str, n_elements: int, z_dim: int, hidden: int, n_classes: int) -> nn.Module:
+def make_decoder(kind: str, n_elements: int, z_dim: int, hidden: int, n_classes: int, target_dim: int) -> nn.Module:
+    """The decoder ``kind`` for latents of ``z_dim`` dimensions, the first ``target_dim`` the target factor."""
     if kind == "sparse":
         return SparseDecoder(n_elements, z_dim, hidden, n_classes)
+    if kind == "staged":
+        return StagedDecoder(n_elements, z_dim, hidden, n_classes, target_dim)
     if kind == "multinomial":
         return MultinomialDecoder(n_elements, z_dim, hidden, n_classes)
     raise ValueError(f"decoder must be one of {DECODERS}, got {kind!r}")

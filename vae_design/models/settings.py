@@ -28,7 +28,9 @@ class ModelSettings:
     # width of the encoder's and decoder's hidden layers (units)
     hidden: int = 512
     # sparse: an element set plus fractions on it, so decoded alloys have a few elements at realistic fractions;
-    # multinomial: the reference's softmax over every element (decodes a dense smear)
+    # staged: the same, with the element set read from the target factor alone and the fractions from the whole
+    # latent (docs/benchmarks.md measures it against sparse); multinomial: the reference's softmax over every
+    # element (decodes a dense smear)
     decoder: str = "sparse"
     # width of the head's composition network h beside the linear expert-prior model (0: the linear head alone)
     embedding_hidden: int = 128
@@ -65,7 +67,8 @@ class ModelSettings:
         if not 0 <= self.dropout < 1:
             raise InputError(f"model.dropout must be in [0, 1), got {self.dropout}")
         if self.decoder not in DECODERS:
-            raise InputError(f"model.decoder must be {' or '.join(DECODERS)}, got {self.decoder!r}")
+            kinds = f"{', '.join(DECODERS[:-1])} or {DECODERS[-1]}"
+            raise InputError(f"model.decoder must be {kinds}, got {self.decoder!r}")
         for key in ("label_weight", "kl_weight", "target_weight"):
             if not getattr(self, key) > 0:
                 raise InputError(f"model.{key} must be positive, got {getattr(self, key)}")

@@ -213,7 +213,8 @@ class PhaseVAE(nn.Module):
         head = PhaseHead(config)
         n_seen = len(config.descriptors) if config.encoder_sees_descriptors else 0
         encoder = Encoder(len(config.elements), n_seen, config.latent_dim, config.hidden)
-        decoder = make_decoder(config.decoder, len(config.elements), config.latent_dim, config.hidden, config.n_classes)
+        sizes = (len(config.elements), config.latent_dim, config.hidden, config.n_classes, config.target_dim)
+        decoder = make_decoder(config.decoder, *sizes)
         target = TargetFactor(config.n_classes, config.target_dim)
         self.semi = SemiSupervision(**config.semi)
         weights = {"label": config.label_weight, "kl": config.kl_weight, "target": config.target_weight}
