@@ -15,7 +15,7 @@ model's shortfall, this script measures what any generator could reach under the
 * ``neighbourhood``: for each held-out multi-phase alloy inside the default constraints (the intervention's seeds),
   ``--per-seed`` random alloys on its own element set within 15 at.% of it (each element >= 1 at.%): the share of
   seeds with at least one the oracle calls single phase, the bound of "single phase on its own element set within
-  15 at.%" for any intervention.
+  15 at.%" for any intervention; ``--invert`` adds what the invert workflow's walk (``invert.keep_elements``) reaches.
 
     python scripts/bench_ceilings.py --model runs/default/model --lattice-share 0.1 --out outputs/ceilings
 """
@@ -134,6 +134,29 @@ def neighbourhood(model, oracle, per_seed: int, seed: int, within: float = 15.0)
     }
 
 
+def invert_walk(model, oracle) -> dict[str, float]:
+    """The search the tool has, against the neighbourhood ceiling: ``generate workflow=invert`` from each seed
+    with ``invert.keep_elements=true`` (the head's gradient, fractions only), its last alloy judged by the oracle."""
+    known = model.known_alloys
+    constraints = AlloyConstraints.from_settings(model.vocabulary)
+    held = known[known["part"].isin(["val", "test"]) & (known["label"] == 0)]
+    x = model.vocabulary.to_tensor([parse_formula(f) for f in held["formula"]])
+    present, counts = x > 1e-6, element_count(x)
+    inside = ~(present & ~constraints.mask()).any(-1) & torch.isin(counts, torch.tensor(constraints.feasible_sizes()))
+    single, change = [], []
+    for formula, seed in zip(held["formula"][inside.numpy()], x[inside].double(), strict=True):
+        walk = model.generate("invert", target=1, seed_alloy=formula, invert={"keep_elements": True}).table
+        last = model.vocabulary.to_tensor([parse_formula(walk["formula"].iloc[-1])]).double()[0]
+        single.append(oracle.predict_proba(model.vocabulary.to_compositions(last[None]))[0] >= 0.5)
+        change.append(float(50 * (last - seed).abs().sum()))
+    single, change = np.array(single), np.array(change)
+    return {
+        "invert_keep_single_phase": float(single.mean()),
+        "invert_keep_change_median": float(np.median(change)),
+        "invert_keep_single_phase_within_15": float((single & (change <= 15)).mean()),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, required=True, help="a trained bundle (RUN/model)")
@@ -141,6 +164,7 @@ def main() -> None:
     parser.add_argument("--lattice-share", type=float, default=0.1)
     parser.add_argument("--per-seed", type=int, default=3000)
     parser.add_argument("--skip-census", action="store_true", help="leave out the census (about 10 min on 1 core)")
+    parser.add_argument("--invert", action="store_true", help="also the invert walk from each seed (about 5 min)")
     parser.add_argument("--out", type=Path, default=Path("outputs/ceilings"))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -150,6 +174,8 @@ def main() -> None:
     parts = [("sources", lambda: sources(model, oracle))]
     parts.append(("neighbourhood", lambda: neighbourhood(model, oracle, args.per_seed, args.seed)))
     parts.append(("lattice", lambda: lattice(model, oracle, known, args.lattice_share, args.seed)))
+    if args.invert:
+        parts.append(("invert", lambda: invert_walk(model, oracle)))
     if not args.skip_census:
         parts.append(("census", lambda: census(model, oracle, known)))
     args.out.mkdir(parents=True, exist_ok=True)
