@@ -93,3 +93,15 @@ def test_the_nuisance_density_follows_the_encoded_alloys_of_each_class_and_count
     assert z.shape == (1000, vae.config.latent_dim)
     assert (z_y[y == 1].mean(0) > 0.5).all() and (z_y[y == 0].mean(0) < -0.5).all()
     assert torch.equal(vae.split(vae.with_target(z, 1))[1], vae.split(z)[1])  # the intervention keeps z_n
+
+
+def test_the_nuisance_density_fits_as_many_components_as_asked_within_its_slots():
+    from vae_design.models.nuisance import NuisanceDensity
+
+    torch.manual_seed(0)
+    z, classes, counts = torch.randn(300, 2), torch.tensor([0, 1] * 150), torch.full((300,), 4)
+    for asked, fitted in ((3, 3), (5, 5), (None, NuisanceDensity.COMPONENTS), (50, NuisanceDensity.SLOTS)):
+        density = NuisanceDensity(2, n_classes=2, max_count=10).fit(z, classes, counts, components=asked)
+        group = density.groups(torch.ones(1, dtype=torch.long), torch.full((1,), 4))[0]
+        assert int((density.weight[group] > 0).sum()) == fitted
+        assert torch.isclose(density.weight[group].sum(), torch.tensor(1.0))

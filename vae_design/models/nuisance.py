@@ -31,6 +31,10 @@ from torch import nn
 class NuisanceDensity(nn.Module):
     """Diagonal Gaussian mixtures over z_n, one per (class or any class, element count or any count)."""
 
+    SLOTS = 10  # components a group can hold (the saved buffers' shape; bundles of format 7 have 10)
+    # Components fitted per group (at most a third of its alloys). 3 and 5 were measured against 10 by the model's
+    # own count of novel raw designs its head calls single phase: level within its spread, so 10 stayed
+    # (scripts/choose_nuisance_components.py, docs/benchmarks.md)
     COMPONENTS = 10
     MIN_ALLOYS = 30  # fewer alloys than this in a group: its draws come from a broader group (module doc)
 
@@ -38,18 +42,27 @@ class NuisanceDensity(nn.Module):
         super().__init__()
         self.n_classes, self.max_count = n_classes, max_count
         groups = (n_classes + 1) * (max_count + 1)  # class slot n_classes: any class; count 0: any count
-        self.register_buffer("loc", torch.zeros(groups, self.COMPONENTS, dim))
-        self.register_buffer("scale", torch.ones(groups, self.COMPONENTS, dim))
-        self.register_buffer("weight", torch.full((groups, self.COMPONENTS), 1.0 / self.COMPONENTS))
+        self.register_buffer("loc", torch.zeros(groups, self.SLOTS, dim))
+        self.register_buffer("scale", torch.ones(groups, self.SLOTS, dim))
+        self.register_buffer("weight", torch.full((groups, self.SLOTS), 1.0 / self.SLOTS))
         self.register_buffer("fitted", torch.zeros(groups, dtype=torch.bool))
 
     def _group(self, classes: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         return classes * (self.max_count + 1) + counts.clamp(0, self.max_count)
 
     @torch.no_grad()
-    def fit(self, z_n: torch.Tensor, classes: torch.Tensor, counts: torch.Tensor, seed: int = 0) -> NuisanceDensity:
+    def fit(
+        self,
+        z_n: torch.Tensor,
+        classes: torch.Tensor,
+        counts: torch.Tensor,
+        seed: int = 0,
+        components: int | None = None,
+    ) -> NuisanceDensity:
         """Fit to encoded nuisance factors z_n (N, dim) of alloys of ``classes`` (N,) with ``counts`` (N,) elements
-        (sklearn's EM, diagonal covariances, seeded)."""
+        (sklearn's EM, diagonal covariances, seeded), ``components`` (default :attr:`COMPONENTS`, at most
+        :attr:`SLOTS`) per group."""
+        most = min(self.SLOTS, components or self.COMPONENTS)
         from sklearn.mixture import GaussianMixture
 
         self.fitted.zero_()
@@ -62,7 +75,7 @@ class NuisanceDensity(nn.Module):
                     members = z_n[groups == group]
                     if len(members) < self.MIN_ALLOYS and group != self._any():
                         continue
-                    components = max(1, min(self.COMPONENTS, len(members) // 3))
+                    components = max(1, min(most, len(members) // 3))
                     mixture = GaussianMixture(components, covariance_type="diag", random_state=seed, reg_covar=1e-4)
                     mixture.fit(members.detach().cpu().double().numpy())
                     self.weight[group] = 0.0

@@ -302,12 +302,12 @@ class PhaseVAE(nn.Module):
         return torch.cat([self.target.sample(y, generator), z_n], -1)
 
     @torch.no_grad()
-    def fit_nuisance_density(self, x_l: torch.Tensor, y_l: torch.Tensor, x_u: torch.Tensor, seed: int = 0) -> None:
-        """Fit :class:`NuisanceDensity` to the posterior means of z_n (after training): labelled alloys x_l (N, E)
-        in their class y_l, pool alloys x_u in the class the head gives them."""
+    def fit_nuisance_density(self, x_l, y_l, x_u, seed: int = 0, components: int | None = None) -> None:
+        """Fit :class:`NuisanceDensity` (``components`` per group) to the posterior means of z_n (after training):
+        labelled alloys x_l (N, E) in their class y_l, pool alloys x_u in the class the head gives them."""
         pool_classes = self.class_probabilities(x_u)[0].argmax(-1) if len(x_u) else y_l.new_zeros(0)
         x, classes = torch.cat([x_l, x_u]), torch.cat([y_l.long(), pool_classes.long()])
-        self.nuisance_density.fit(self.encode(x, "nuisance"), classes, element_count(x), seed)
+        self.nuisance_density.fit(self.encode(x, "nuisance"), classes, element_count(x), seed, components)
 
     # ------------------------------------------------------------------------------------------------ penalties
     def pool_penalty(self, x_u: torch.Tensor | None) -> torch.Tensor | None:
