@@ -2,12 +2,13 @@
 figures, then print the oracle's verdict on the reported latents.
 
 For each trained bundle (``--models``) and each ``--components`` value the density is refitted to the bundle's own
-training and pool alloys (as ``AlloyVAE.fit`` does), and 1,000 raw designs per class are drawn (z_y ~ p(z_y | y), z_n
-from the class density, default constraints, no guidance, no filter).
+training and pool alloys as ``AlloyVAE.fit`` does, from the formulas the bundle stores (so the 10-component row is a
+refit, not the bundle's own density: its figures differ from the bundle's by sampling noise), and 1,000 raw designs
+per class are drawn (z_y ~ p(z_y | y), z_n from the class density, default constraints, no guidance, no filter).
 
 The rule, written before the runs (the one that chose ``latent.nuisance=class``): the largest mean over models of
 the distinct, novel raw y = 1 designs **the model's own head** calls single phase, on *selection* latents (seed 1000
-+ S); fewer components on ties. Components above ``NuisanceDensity.SLOTS`` (10) are capped there. The oracle figures
++ S); fewer components on ties. At most ``NuisanceDensity.SLOTS`` (10). The oracle figures
 (hits: single phase and >= 10 at.% from every known alloy) come from the reported latents (seed S) and are printed
 beside, never read by the rule.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pyro
+import pytest
 import torch
 
 from tests.models.test_ssvae import _fractions, _vae
@@ -100,8 +101,11 @@ def test_the_nuisance_density_fits_as_many_components_as_asked_within_its_slots(
 
     torch.manual_seed(0)
     z, classes, counts = torch.randn(300, 2), torch.tensor([0, 1] * 150), torch.full((300,), 4)
-    for asked, fitted in ((3, 3), (5, 5), (None, NuisanceDensity.COMPONENTS), (50, NuisanceDensity.SLOTS)):
+    for asked, fitted in ((3, 3), (5, 5), (None, NuisanceDensity.COMPONENTS)):
         density = NuisanceDensity(2, n_classes=2, max_count=10).fit(z, classes, counts, components=asked)
         group = density.groups(torch.ones(1, dtype=torch.long), torch.full((1,), 4))[0]
         assert int((density.weight[group] > 0).sum()) == fitted
         assert torch.isclose(density.weight[group].sum(), torch.tensor(1.0))
+    for impossible in (0, NuisanceDensity.SLOTS + 1):
+        with pytest.raises(ValueError, match="components must be"):
+            NuisanceDensity(2, n_classes=2, max_count=10).fit(z, classes, counts, components=impossible)

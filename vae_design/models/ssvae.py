@@ -9,13 +9,13 @@ element count k_n (observed, like the descriptors: the model is of x given its n
     z_y,n | y_n ~ Normal(mu_y, s_y)         target factor: class-conditional prior (models/target.py); KL weight
                                             ``target_weight``
     z_n,n ~ Normal(0, I)                    nuisance factor; KL weight ``kl_weight`` (a beta-VAE)
-    x_n | z_y,n, z_n,n, k_n ~ SparseComposition(decoder(z_y, z_n, k))   (or the reference's multinomial)
+    x_n | z_y,n, z_n,n, k_n ~ SparseComposition(decoder(z_y, z_n, k))   (staged: the set from z_y, k; or multinomial)
 
 The decoder has no y input: the class reaches the composition only through z_y (CCVAE, Joy et al. ICLR 2021),
 which weighs one output layer per class by q(y | z_y) (models/networks.py, ``ClassDecoder``), and a design is
 aimed at a class by drawing z_y ~ p(z_y | y) and z_n from the density of that class's encoded alloys with the
-design's element count (models/nuisance.py: the decoder reads the alloy mostly from z_n, so this draw does most of
-the aiming; docs/benchmarks.md measures each part). The nuisance factor is kept free of the label by the
+design's element count (models/nuisance.py: the default decoder reads the alloy mostly from z_n, so this draw does
+most of the aiming; docs/benchmarks.md measures each part). The nuisance factor is kept free of the label by the
 independence term (``independence_weight`` times HSIC(z_n, y), models/independence.py), added to the negative
 ELBO per alloy.
 
@@ -203,9 +203,8 @@ class Guide(PyroModule):
 
 
 class PhaseVAE(nn.Module):
-    """Model, guide and the shared networks, with the inference-time operations every layer above uses.
-
-    A latent z (N, target_dim + z_dim) is the target factor z_y followed by the nuisance factor z_n."""
+    """Model, guide and the shared networks, with the inference-time operations every layer above uses. A latent z
+    (N, target_dim + z_dim) is the target factor z_y followed by the nuisance factor z_n."""
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
@@ -302,9 +301,10 @@ class PhaseVAE(nn.Module):
         return torch.cat([self.target.sample(y, generator), z_n], -1)
 
     @torch.no_grad()
-    def fit_nuisance_density(self, x_l, y_l, x_u, seed: int = 0, components: int | None = None) -> None:
-        """Fit :class:`NuisanceDensity` (``components`` per group) to the posterior means of z_n (after training):
-        labelled alloys x_l (N, E) in their class y_l, pool alloys x_u in the class the head gives them."""
+    def fit_nuisance_density(
+        self, x_l: torch.Tensor, y_l: torch.Tensor, x_u: torch.Tensor, seed: int = 0, components: int | None = None
+    ) -> None:
+        """Fit :class:`NuisanceDensity` (``components`` a group) to z_n: x_l (N, E) in class y_l, x_u in the head's."""
         pool_classes = self.class_probabilities(x_u)[0].argmax(-1) if len(x_u) else y_l.new_zeros(0)
         x, classes = torch.cat([x_l, x_u]), torch.cat([y_l.long(), pool_classes.long()])
         self.nuisance_density.fit(self.encode(x, "nuisance"), classes, element_count(x), seed, components)
