@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from vae_design.api import AlloyVAE
-from vae_design.benchmarks.designs import oracle_fit
+from vae_design.benchmarks.designs import intervention_seeds, oracle_fit
 from vae_design.benchmarks.workflows import HIT_DISTANCE
 from vae_design.data import parse_formula
 from vae_design.design import AlloyConstraints, KnownAlloys
@@ -113,16 +113,12 @@ def census(model, oracle, known, block: int = 20000) -> dict[str, float]:
 def neighbourhood(model, oracle, per_seed: int, seed: int, within: float = 15.0) -> dict[str, float]:
     """Seeds of the intervention with an oracle-single-phase alloy on their own set inside the default at.% range:
     within ``within`` at.% of the seed (``neighbourhood_*``) and anywhere on the set (``own_set_*``)."""
-    known = model.known_alloys
     constraints = AlloyConstraints.from_settings(model.vocabulary)
-    held = known[known["part"].isin(["val", "test"]) & (known["label"] == 0)]
-    x = model.vocabulary.to_tensor([parse_formula(f) for f in held["formula"]])
-    present, counts = x > 1e-6, element_count(x)
-    inside = ~(present & ~constraints.mask()).any(-1) & torch.isin(counts, torch.tensor(constraints.feasible_sizes()))
+    seeds = intervention_seeds(model, model.known_alloys)[1]
     rng = np.random.default_rng(seed)
     elements = model.vocabulary.elements
     found, shares, judged, anywhere = [], [], [], []
-    for row in x[inside].double().numpy():
+    for row in seeds.double().numpy():
         columns = np.flatnonzero(row > 1e-6)
         step = rng.uniform(0, 1, (per_seed, 1))
         moved = (1 - step) * row[columns] + step * rng.dirichlet(np.ones(len(columns)), per_seed)
@@ -147,14 +143,9 @@ def neighbourhood(model, oracle, per_seed: int, seed: int, within: float = 15.0)
 def invert_walk(model, oracle) -> dict[str, float]:
     """The search the tool has, against the neighbourhood ceiling: ``generate workflow=invert`` from each seed
     with ``invert.keep_elements=true`` (the head's gradient, fractions only), its last alloy judged by the oracle."""
-    known = model.known_alloys
-    constraints = AlloyConstraints.from_settings(model.vocabulary)
-    held = known[known["part"].isin(["val", "test"]) & (known["label"] == 0)]
-    x = model.vocabulary.to_tensor([parse_formula(f) for f in held["formula"]])
-    present, counts = x > 1e-6, element_count(x)
-    inside = ~(present & ~constraints.mask()).any(-1) & torch.isin(counts, torch.tensor(constraints.feasible_sizes()))
     single, change = [], []
-    for formula, seed in zip(held["formula"][inside.numpy()], x[inside].double(), strict=True):
+    for formula, seed in zip(*intervention_seeds(model, model.known_alloys), strict=True):
+        seed = seed.double()
         walk = model.generate("invert", target=1, seed_alloy=formula, invert={"keep_elements": True}).table
         walked = walk[walk["stage"] != "seed"]
         if walked.empty:  # nothing valid decoded: the seed is not a result of the walk

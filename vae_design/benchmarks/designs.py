@@ -98,27 +98,36 @@ def design_quality(model, oracle, known, n: int, seed: int, mode: dict) -> dict[
     return figures
 
 
-def intervention_quality(model, oracle, known_alloys, n_max: int = 500) -> dict[str, float]:
-    """The metallurgist's intervention, judged by the oracle: held-out (val and test) multi-phase alloys whose
-    element set meets the default constraints, encoded, their target factor set to the single-phase class's mean
-    (nuisance factor and element count kept), decoded under the default constraints (the ``flip y`` stage of the
-    invert workflow). ``flip_single_phase``: the oracle's single-phase share of the decodes;
-    ``flip_change``: median change (at.%, half the L1 distance); ``flip_same_set_single_phase``: single phase and on
-    the seed's own element set; ``flip_seed_single_phase``: the oracle on the seeds themselves; ``flip_keep_*``:
-    the same with the seed's elements kept (``invert.keep_elements``: only the fractions move)."""
+def intervention_seeds(model, known_alloys):
+    """The intervention's seeds: held-out (val and test) multi-phase alloys whose element set and element count the
+    default constraints allow. Returns (formulas (list), compositions (N, E) tensor)."""
     import torch
 
-    from vae_design.design.sampler import decode_constrained
     from vae_design.models.networks import element_count
 
     constraints = AlloyConstraints.from_settings(model.vocabulary)
     held = known_alloys[known_alloys["part"].isin(["val", "test"]) & (known_alloys["label"] == 0)]
     x = model.vocabulary.to_tensor([parse_formula(f) for f in held["formula"]])
-    present = x > 1e-6
-    counts = element_count(x)
-    inside = ~(present & ~constraints.mask()).any(-1)
-    inside &= torch.isin(counts, torch.tensor(constraints.feasible_sizes()))
-    x, present, counts = x[inside][:n_max], present[inside][:n_max], counts[inside][:n_max]
+    inside = ~((x > 1e-6) & ~constraints.mask()).any(-1)
+    inside &= torch.isin(element_count(x), torch.tensor(constraints.feasible_sizes()))
+    return list(held["formula"][inside.numpy()]), x[inside]
+
+
+def intervention_quality(model, oracle, known_alloys, n_max: int = 500) -> dict[str, float]:
+    """The metallurgist's intervention, judged by the oracle: held-out (val and test) multi-phase alloys whose
+    element set meets the default constraints (:func:`intervention_seeds`), encoded, their target factor set to
+    the single-phase class's mean (nuisance factor and element count kept), decoded under the default
+    constraints (the ``flip y`` stage of the invert workflow). ``flip_single_phase``: the oracle's single-phase
+    share of the decodes; ``flip_change``: median change (at.%, half the L1 distance);
+    ``flip_same_set_single_phase``: single phase and on the seed's own element set; ``flip_seed_single_phase``:
+    the oracle on the seeds themselves; ``flip_keep_*``: the same with the seed's elements kept
+    (``invert.keep_elements``: only the fractions move)."""
+    from vae_design.design.sampler import decode_constrained
+    from vae_design.models.networks import element_count
+
+    constraints = AlloyConstraints.from_settings(model.vocabulary)
+    x = intervention_seeds(model, known_alloys)[1][:n_max]
+    present, counts = x > 1e-6, element_count(x)
     if not len(x):
         return {"flip_n": 0.0}
     vae = model.vae
