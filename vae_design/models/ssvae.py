@@ -118,9 +118,8 @@ class Model(PyroModule):
                 with poutine.scale(scale=self.label_weight):
                     pyro.sample("y_labelled", dist.Categorical(logits=logits), obs=y_l)
                 z_y = self._alloy("labelled", x_l, y_l)
-                # CCVAE's classifier term: the label must be readable from z_y alone, through p(z_y | y) itself.
-                # With learnable class means and no such term the means met and z_y carried nothing (probe AUC
-                # 0.49, measured); the means are now fixed (models/target.py) and the term keeps z_y informative.
+                # CCVAE's classifier term: the label readable from z_y alone, through p(z_y | y). Learnable means
+                # without it met, z_y carried nothing (probe AUC 0.49); the means are fixed (models/target.py).
                 target_logits = self.target.classifier_logits(z_y, head.class_log_prior)
                 with poutine.scale(scale=self.label_weight):
                     pyro.factor("target_classifier", dist.Categorical(logits=target_logits).log_prob(y_l))
