@@ -280,11 +280,12 @@ class AlloyVAE:
         given: np.ndarray | None = None,
         **settings,
     ):
-        """Candidate alloys of class ``target`` (:mod:`vae_design.design`): ``workflow="latent"`` decodes ``n`` latents,
-        ``"screen"`` keeps the ``n`` best palette alloys, ``"invert"`` walks from ``seed_alloy``. ``constraints`` and
-        the groups ``latent``, ``screen``, ``invert``, ``scoring`` (keyword arguments) take the keys of
-        vae_design/design/settings.py; ``given``: latents (N, target_dim + z_dim) for ``latent={"source": "given"}``.
-        Returns :class:`~vae_design.design.Designs`: ``.table`` (one row per candidate), ``.figures`` (validity,
+        """Candidate alloys of class ``target`` (:mod:`vae_design.design`): ``workflow="latent"`` keeps up to ``n``
+        decoded alloys (rounds of ``n`` latents, ``latent.rounds``), ``"screen"`` keeps the ``n`` best palette
+        alloys, ``"invert"`` walks from ``seed_alloy``. ``constraints`` and the groups ``latent``, ``screen``,
+        ``invert``, ``scoring`` (keyword arguments) take the keys of vae_design/design/settings.py; ``given``:
+        latents (N, target_dim + z_dim) for ``latent={"source": "given"}``. Returns
+        :class:`~vae_design.design.Designs`: ``.table`` (one row per candidate), ``.figures`` (validity,
         uniqueness, novelty, ...) and ``.latents``."""
         from vae_design.design.generate import plan_generation, run_generation
 

@@ -338,11 +338,13 @@ def test_a_latent_run_too_large_is_refused_and_progress_reaches_the_logs(trained
     out = tmp_path / "huge"
     assert main([*args, "n=100000000", f"hydra.run.dir={out}"]) == 2
     err = capsys.readouterr().err
-    assert "n=100000000 latents is more than latent.limit=100000" in err and err.count("\n") == 1
+    assert "n=100000000 is more than latent.limit=100000 latents a round" in err and err.count("\n") == 1
     assert not out.exists()
     small = tmp_path / "small"
-    assert main([*args, "n=20", "latent.guide_steps=2", "latent.limit=20", f"hydra.run.dir={small}"]) == 0
-    assert "generate (latent): 20/20 (100 %)" in capsys.readouterr().out  # captured output is not a terminal
+    keep_all = ["latent.min_probability=0", "latent.novel_only=false", "latent.known=true", "latent.nuisance=prior"]
+    assert main([*args, "n=20", "latent.guide_steps=2", "latent.limit=100", *keep_all, f"hydra.run.dir={small}"]) == 0
+    # the bar counts candidates kept out of n wanted; captured output is not a terminal, so it is logged
+    assert "generate (latent): 20/20 (100 %)" in capsys.readouterr().out
 
 
 def ranked_in_domain_first(table: pd.DataFrame) -> bool:
@@ -414,3 +416,45 @@ def test_candidates_outside_the_heads_domain_never_rank_above_in_domain_ones_by_
         assert list(ranked["formula"][:2]) == ["Co20Cr20Fe20Mn20Ni20", "Al10Co30Fe30Ni30"]
     by_probability = generation._ordered(generation._ranked(table, True, False), LatentSettings.order, False)
     assert by_probability["formula"].iloc[0] == "Ba30Ca23Sr24Yb23"  # scoring.domain_first=false: P alone
+
+
+def test_a_latent_run_draws_rounds_until_it_has_the_candidates_wanted(trained_run):
+    """n is the candidates wanted: a run whose filters keep few of n latents decodes further rounds of n (fresh
+    seeds), stops once it has n distinct candidates, and one round (latent.rounds=1) decodes exactly n latents."""
+    from vae_design.design import generate as generation
+    from vae_design.design.scoring import KnownAlloys
+
+    model = AlloyVAE.load(trained_run / "model")
+    known = KnownAlloys.build(model, shipped=False)
+    settings = {"constraints": {"min_elements": 3, "max_elements": 5}, "scoring": {"shipped_datasets": False}}
+    loose = {"guide_steps": 0, "min_probability": 0.0, "nuisance": "prior"}
+
+    def run(n, **latent):
+        plan = generation.plan_generation(model, "latent", n, latent={**loose, **latent}, **settings)
+        return generation.run_generation(plan, known)
+
+    once = run(40, rounds=1)
+    assert once.figures["n_latents"] == 40 and len(once.table) < 40  # the filters keep fewer than one round
+    enough = run(40, rounds=50)
+    latents = enough.figures["n_latents"]
+    assert len(enough.table) == 40 and enough.table["formula"].is_unique and latents > 40 and latents % 40 == 0
+    assert enough.table["latent_index"].max() >= 40  # rows from later rounds, indexed over every round
+    # it stopped at the first round that had 40: one round fewer had fewer (the same seeds draw the same rounds)
+    fewer = run(40, rounds=int(latents // 40) - 1)
+    assert len(fewer.table) < 40 and fewer.figures["n_latents"] == latents - 40
+    # every row's z is the latent drawn at its latent_index (no guidance): round r's own seeded draw
+    z_columns = [f"z{d + 1}" for d in range(model.vae.config.latent_dim)]
+    row = enough.table.loc[enough.table["latent_index"].idxmax()]
+    round_, index = divmod(int(row["latent_index"]), 40)
+    plan = generation.plan_generation(model, "latent", 40, latent={**loose, "rounds": 50}, **settings)
+    drawn = list(generation._latent_rounds(plan))[round_][0][index]
+    assert np.allclose(row[z_columns].to_numpy(dtype=float), drawn.numpy(), atol=1e-5)
+    # latent.limit caps the latents over every round; given latents are decoded once
+    assert run(40, rounds=50, limit=80).figures["n_latents"] <= 80
+    given = np.random.default_rng(0).normal(size=(3, model.vae.config.latent_dim)).astype(np.float32)
+    plan = generation.plan_generation(
+        model, "latent", 40, latent={**loose, "source": "given", "rounds": 5}, given=given, **settings
+    )
+    assert generation.run_generation(plan, known).figures["n_latents"] == 3
+    strict = run(40, rounds=3, min_probability=1.1)  # nothing passes: three rounds, then an empty list
+    assert strict.figures["n_latents"] == 120 and len(strict.table) == 0

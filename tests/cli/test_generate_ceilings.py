@@ -72,6 +72,7 @@ def plan(model, n):
             "limit": 200_000,
             "nuisance": "prior",
             "order": "probability",
+            "rounds": 1,  # one round of n latents: the two runs below decode the same 9000
         },
         scoring={"shipped_datasets": False},
     )
@@ -92,6 +93,7 @@ def test_a_streamed_latent_run_writes_every_candidate_and_keeps_the_best(trained
     # element, alphabetical)
     assert list(full.columns) == list(streamed.table.columns)
     assert full["latent_index"].is_monotonic_increasing and len(full) == round(in_memory.figures["accepted"] * 9000)
+    assert in_memory.figures["n_latents"] == 9000
     elements = [c for c in full.columns if c in model.vocabulary.elements]
     assert elements == sorted(elements) and not full[elements].isna().any().any()
     # the table: the best 10 of the in-memory ranking; the run-wide figures are the same

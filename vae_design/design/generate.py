@@ -5,9 +5,11 @@ checks ran when it was made) mean for this model (the target class, the constrai
 alloy, the screen's size) and draws the latents, before any expensive work; :func:`run_generation` then builds the
 known-alloy set, runs the workflow and returns :class:`Designs`.
 
-A latent run of more than :data:`STREAM_ABOVE` latents (or one given a Parquet path) is streamed, as a screen is:
-each batch's accepted candidates go to the Parquet file (latent order, duplicates kept) and only the best
-:data:`STREAM_ABOVE` distinct ones stay in memory, ranked as a small run's are, to become ``candidates.csv``.
+A latent run decodes rounds of n latents until it keeps n distinct candidates (``latent.rounds`` at most): the
+filters keep a fraction of what is decoded, and ``n`` is the candidates wanted, as for a screen. A run wanting more
+than :data:`STREAM_ABOVE` candidates (or one given a Parquet path) is streamed, as a screen is: each batch's accepted
+candidates go to the Parquet file (latent order, duplicates kept) and only the best :data:`STREAM_ABOVE` distinct
+ones stay in memory, ranked as a small run's are, to become ``candidates.csv``.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from vae_design.design.screen import ScreenPlan, plan_screen, run_screen
 from vae_design.design.settings import GenerateSettings, LatentSettings
 from vae_design.errors import InputError
 
-# Above this many candidates a screen (screen.parquet=auto) and above this many latents a latent run stream every
-# candidate to Parquet; a streamed latent run keeps this many best candidates in memory for candidates.csv.
+# A screen (screen.parquet=auto) or a latent run wanting more than this many candidates streams every candidate to
+# Parquet; a streamed latent run keeps this many best candidates in memory for candidates.csv.
 STREAM_ABOVE = 100_000
+RANDOM_SOURCES = ("prior", "seed")  # latent sources that can draw again for another round
 
 
 @dataclass
@@ -39,8 +42,8 @@ class GenerationPlan:
     model: object
     settings: GenerateSettings
     constraints: AlloyConstraints  # settings.constraints over the model's vocabulary, checked
-    z: torch.Tensor | None = None  # latent workflow: latents (n, target_dim + z_dim)
-    sizes: torch.Tensor | None = None  # latent workflow: each latent's element count (n,)
+    z: torch.Tensor | None = None  # latent workflow: the first round's latents (n, target_dim + z_dim)
+    sizes: torch.Tensor | None = None  # latent workflow: each of them's element count (n,)
     screen: ScreenPlan | None = None  # screen workflow
 
 
@@ -136,23 +139,7 @@ def run_generation(
     n, target, scoring = settings.n, settings.target, settings.scoring
     known = known or KnownAlloys.build(model, shipped=scoring.shipped_datasets)
     if settings.workflow == "latent":
-        if parquet is not None or n > STREAM_ABOVE:
-            return _streamed_latent(plan, known, parquet, progress)
-        latent = settings.latent
-        designs = flows.latent_designs(
-            model, plan.z, plan.sizes, target, rules, known, scoring, progress, **_guidance(latent)
-        )
-        table = _accepted(designs.table, latent, rules.grid)
-        # Figures of what is kept (before de-duplication, so uniqueness means something); validity counts every
-        # decoded latent that became a valid alloy, accepted the share kept by the filters.
-        figures = batch_figures(table, n, rules.elements) if len(table) else {"n_requested": float(n)}
-        figures.update(
-            {k: designs.figures[k] for k in ("n_valid", "validity") if k in designs.figures},
-            accepted=len(table) / n,
-        )
-        table = _ordered(_ranked(table, latent.deduplicate, scoring.domain_first), latent.order, scoring.domain_first)
-        z_columns = [f"z{d + 1}" for d in range(model.vae.config.latent_dim)]
-        return flows.Designs(table.reset_index(drop=True), figures, table[z_columns].to_numpy())
+        return _latent_run(plan, known, parquet, progress)
     if settings.workflow == "invert":
         return flows.invert_path(model, settings.seed_alloy, target, rules, known, scoring, settings.invert, progress)
     screen = settings.screen
@@ -179,7 +166,7 @@ def run_generation(
 def parquet_name(plan: GenerationPlan) -> str | None:
     """The Parquet file a run streams every candidate to, or None: ``screen.parquet`` for a screen (as the
     screen.parquet setting says: true, false, or auto = above :data:`STREAM_ABOVE` candidates),
-    ``candidates.parquet`` for a latent run of more than :data:`STREAM_ABOVE` latents."""
+    ``candidates.parquet`` for a latent run wanting more than :data:`STREAM_ABOVE` candidates."""
     choice = plan.settings.screen.parquet
     if plan.screen is not None and (choice == "true" or (choice == "auto" and plan.screen.total > STREAM_ABOVE)):
         return "screen.parquet"
@@ -224,44 +211,92 @@ def _ranked(table: pd.DataFrame, deduplicate: bool, domain_first: bool) -> pd.Da
     return table.sort_values(keys, ascending=False, kind="stable")
 
 
-def _streamed_latent(
+def _latent_rounds(plan: GenerationPlan) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The latents of a latent run a round at a time: the plan's own draw, then for the random sources (prior, seed)
+    fresh draws of n latents, each round with its own seed (from settings.seed and the round), at most
+    latent.rounds in all and latent.limit latents over all of them. The caller stops drawing once it has n
+    candidates."""
+    yield plan.z, plan.sizes
+    settings, latent = plan.settings, plan.settings.latent
+    if latent.source not in RANDOM_SOURCES:
+        return
+    for round_ in range(1, min(latent.rounds, latent.limit // settings.n)):
+        seed = int(np.random.SeedSequence([settings.seed % 2**63, round_]).generate_state(1)[0])
+        yield flows.latents(
+            plan.model,
+            settings.n,
+            plan.constraints,
+            settings.target,
+            latent.source,
+            seed,
+            latent.grid_dims,
+            latent.span,
+            settings.seed_alloy,
+            latent.radius,
+            None,
+            latent.temperature,
+            latent.nuisance,
+        )
+
+
+def _latent_run(
     plan: GenerationPlan, known: KnownAlloys, parquet: Path | None, progress: Callable[[int, int], None] | None
 ) -> flows.Designs:
-    """The latent workflow in bounded memory: every accepted candidate to ``parquet`` batch by batch (latent order,
-    duplicates kept, one at.% column per usable element: the columns of the returned table), the best
-    :data:`STREAM_ABOVE` (after de-duplication) kept and returned. validity, accepted and uniqueness count every
-    latent; novelty, in_domain, mean_probability and diversity describe the kept candidates (as a screen's do)."""
+    """The latent workflow: rounds of latents (:func:`_latent_rounds`) decoded, scored and filtered batch by batch
+    until n candidates are kept (n distinct ones with latent.deduplicate); the best n (latent.order) are returned.
+    Streamed (a ``parquet`` path, or n above :data:`STREAM_ABOVE`): every accepted candidate goes to ``parquet``
+    (latent order, duplicates kept, one at.% column per usable element) and only the best :data:`STREAM_ABOVE` stay
+    in memory. ``latent_index`` counts latents over every round. validity, accepted and uniqueness count every
+    decoded latent; novelty, in_domain, mean_probability and diversity describe the candidates returned."""
     model, rules, settings, latent = plan.model, plan.constraints, plan.settings, plan.settings.latent
-    n = settings.n
-    kept, n_valid, n_accepted, formula_hashes = None, 0, 0, []
+    n, domain_first = settings.n, settings.scoring.domain_first
+    streamed = parquet is not None or n > STREAM_ABOVE
+    parts, kept, found = [], None, set()
+    drawn = n_valid = n_accepted = 0
     with contextlib.ExitStack() as stack:
         write = stack.enter_context(_parquet_batches(parquet)) if parquet is not None else None
-        batches = flows.scored_batches(
-            model, plan.z, plan.sizes, settings.target, rules, known, settings.scoring, progress, **_guidance(latent)
-        )
-        for table, part, start in batches:
-            n_valid += len(table)
-            scored = flows.with_latents(join_scored([table], rules.usable, every=True), part, start)
-            table = _accepted(scored, latent, rules.grid)
-            n_accepted += len(table)
-            formula_hashes.append(pd.util.hash_array(table["formula"].to_numpy(dtype=object)))
-            if write is not None and len(table):  # the first written batch fixes the file's column types
-                write(table)
-            pool = [t for t in (kept, table) if t is not None and len(t)] or [table]
-            kept = _ranked(pd.concat(pool, ignore_index=True), latent.deduplicate, settings.scoring.domain_first)
-            kept = kept.head(STREAM_ABOVE)
+        for z, sizes in _latent_rounds(plan):
+            batches = flows.scored_batches(
+                model, z, sizes, settings.target, rules, known, settings.scoring, None, **_guidance(latent)
+            )
+            for table, part, start in batches:
+                n_valid += len(table)
+                scored = join_scored([table], rules.usable, every=True) if streamed else table
+                table = _accepted(flows.with_latents(scored, part, start), latent, rules.grid)
+                table["latent_index"] += drawn
+                n_accepted += len(table)
+                found.update(pd.util.hash_array(table["formula"].to_numpy(dtype=object)).tolist())
+                if write is not None and len(table):  # the first written batch fixes the file's column types
+                    write(table)
+                if streamed:
+                    pool = [t for t in (kept, table) if t is not None and len(t)] or [table]
+                    kept = _ranked(pd.concat(pool, ignore_index=True), latent.deduplicate, domain_first)
+                    kept = kept.head(STREAM_ABOVE)
+                else:
+                    parts.append(table)
+                if progress:
+                    progress(min(len(found) if latent.deduplicate else n_accepted, n), n)
+            drawn += len(z)
+            if (len(found) if latent.deduplicate else n_accepted) >= n:
+                break
         if write is not None and not n_accepted:  # no candidate: a file with the columns all the same
             write(kept)
-    kept = _ordered(kept, latent.order, settings.scoring.domain_first)
-    figures = batch_figures(kept, n, rules.elements) if len(kept) else {"n_requested": float(n)}
-    distinct = len(np.unique(np.concatenate(formula_hashes)))
-    figures.update(
-        n_valid=float(n_valid),
-        validity=n_valid / n,
-        accepted=n_accepted / n,
-        uniqueness=distinct / n_accepted if n_accepted else float("nan"),
-    )
     z_columns = [f"z{d + 1}" for d in range(model.vae.config.latent_dim)]
+    if not streamed:  # element columns any batch used, then the latents last (as a streamed table has them)
+        table = join_scored([t for t in parts if len(t)] or parts[:1], model.vocabulary.elements)
+        kept = _ranked(
+            table[[c for c in table.columns if c not in z_columns] + z_columns], latent.deduplicate, domain_first
+        )
+    kept = _ordered(kept, latent.order, domain_first).head(n)
+    figures = batch_figures(kept, drawn, rules.elements) if len(kept) else {}
+    figures.update(
+        n_requested=float(min(n, STREAM_ABOVE) if streamed else n),  # what candidates.csv can hold
+        n_latents=float(drawn),
+        n_valid=float(n_valid),
+        validity=n_valid / drawn,
+        accepted=n_accepted / drawn,
+        uniqueness=len(found) / n_accepted if n_accepted else float("nan"),
+    )
     return flows.Designs(kept.reset_index(drop=True), figures, kept[z_columns].to_numpy())
 
 

@@ -53,11 +53,17 @@ def summary_text(workflow: str, table: pd.DataFrame, figures: dict, out: Path, f
         )
     else:
         scored = f"scored {int(figures['n_scored']):,} candidates; " if "n_scored" in figures else ""
+        scored += f"decoded {int(figures['n_latents']):,} latents; " if "n_latents" in figures else ""
         kept = f", accepted {figure('accepted')}" if "accepted" in figures else ""
         head = (
             f"{workflow}: {scored}{len(table)} candidates written; validity {figure('validity')}{kept}, uniqueness "
             f"{figure('uniqueness')}, novelty {figure('novelty')}, in domain {figure('in_domain')}, diversity "
             f"{figure('diversity')} at.%"
+        )
+    if "n_latents" in figures and len(table) < figures["n_requested"]:  # say why the list is short, and what helps
+        head += (
+            f"\n{len(table)} of the {int(figures['n_requested'])} wanted: latent.min_probability and latent.novel_only "
+            "kept no more of the latents decoded (latent.source=prior or seed: latent.rounds draws more)"
         )
     known = int((table["known_source"] != "").sum()) if "known_source" in table else 0
     if known:  # the model's P beside a measured label: say so, or the known alloy reads as a prediction

@@ -164,19 +164,23 @@ class LatentSettings:
     guide_step_size: float = 0.1
     # weight of ||z - z_drawn||^2 during guidance
     guide_pull: float = 0.0
-    # refuse n above this many latents (about 200 latents/s with 25 guidance steps on a 2-core CPU): raise it to run
-    # more
+    # the most latents a run decodes over all its rounds; n above it is refused (about 200 latents/s with 25
+    # guidance steps on a 2-core CPU): raise it to run more
     limit: int = 100_000
+    # source=prior or seed: rounds of n fresh latents, decoded until n candidates are kept or this many rounds (or
+    # latent.limit latents) are spent (the filters keep about 1 latent in 10 of a default model: many decode to one
+    # alloy or a known one); 1: one round of n latents. source=grid and given decode their latents once.
+    rounds: int = 20
 
     def __post_init__(self) -> None:
-        _whole("latent.", self, "grid_dims", "guide_steps", "limit")
+        _whole("latent.", self, "grid_dims", "guide_steps", "limit", "rounds")
         _number("latent.", self, "span", "radius", "temperature", "min_probability", "guide_step_size", "guide_pull")
         _flag("latent.", self, "novel_only", "deduplicate", "known")
         if self.order not in ("diverse", "probability"):
             raise InputError(f"latent.order must be diverse or probability, got {self.order!r}")
         if self.nuisance not in ("class", "fitted", "prior"):
             raise InputError(f"latent.nuisance must be class, fitted or prior, got {self.nuisance!r}")
-        _at_least("latent.", self, 1, "grid_dims", "limit")
+        _at_least("latent.", self, 1, "grid_dims", "limit", "rounds")
         _at_least("latent.", self, 0, "guide_steps")
 
 
@@ -275,7 +279,8 @@ class GenerateSettings:
 
     # latent: decode latents with y = target | screen: enumerate and rank palette alloys | invert: walk from seed_alloy
     workflow: str = "latent"
-    # latent: latents decoded; screen: best candidates kept in candidates.csv; invert: not used (see invert.steps)
+    # latent and screen: candidates wanted in candidates.csv (latent: n latents decoded per round, see latent.rounds);
+    # invert: not used (see invert.steps)
     n: int = 1000
     # the class to design for: 1 single phase, 0 multi-phase (data.target=phase models: 0 BCC, 1 FCC, 2 HCP, 3 multi)
     target: int = 1
@@ -307,9 +312,9 @@ class GenerateSettings:
         limit = self.latent.limit
         if self.workflow == "latent" and self.n > limit:  # checked before n latents are even allocated
             raise InputError(
-                f"n={self.n} latents is more than latent.limit={limit} (with the default 25 guidance steps a 2-core "
-                f"CPU decodes about 200 latents/s, so this would take about {self.n / 200 / 60:.0f} min); raise "
-                "latent.limit to run it anyway"
+                f"n={self.n} is more than latent.limit={limit} latents a round (with the default 25 guidance steps "
+                f"a 2-core CPU decodes about 200 latents/s, so one round would take about {self.n / 200 / 60:.0f} "
+                "min); raise latent.limit to run it anyway"
             )
 
     @classmethod

@@ -22,7 +22,7 @@ def generate(settings: GenerateSettings, out: Path, record: Record | None = None
 
     model = trained_model(bundle)
     plan = plan_generation(model, settings)
-    parquet = parquet_name(plan)  # screen.parquet, or candidates.parquet for a latent run above 100,000
+    parquet = parquet_name(plan)  # screen.parquet, or candidates.parquet for a latent run wanting more than 100,000
     out = Path(out).absolute()
     work = screen_work(plan, out)
     known = KnownAlloys.build(model, shipped=settings.scoring.shipped_datasets)
