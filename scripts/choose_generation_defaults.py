@@ -16,7 +16,10 @@ not consulted while choosing:
    lower temperature, then a lower filter. ``--min-kept 500`` is the issue's floor (a user's requirement, not an
    oracle figure). If no setting meets both floors the in-domain floor is dropped (the run says so); if none keeps
    enough on every seed, the largest mean of kept x head_precision x novel (the head's own expected count of
-   novel single-phase designs) wins, fewer guidance steps on ties.
+   novel single-phase designs) wins, fewer guidance steps on ties. Since ``generate`` draws rounds of n latents
+   until it has n candidates (``latent.rounds``, 20), the floor is read per round budget: ``--n 20000 --min-kept
+   1000 --novel-only`` asks which settings give a default ``n=1000`` run its 1,000 novel candidates within its 20
+   rounds; among them the rule above (largest head precision) decides.
 4. Report: the chosen setting and the raw decoder (temperature 1, no guidance, no filter) on the reported latent
    seed S, judged by the oracle (a random forest on every labelled default alloy, never used by the generator).
 
@@ -55,9 +58,9 @@ def trained(seed: int, out: Path) -> Path:
     return run / "model"
 
 
-def selection_figures(model, known, n: int, seed: int, grid: dict) -> pd.DataFrame:
+def selection_figures(model, known, n: int, seed: int, grid: dict, novel_only: bool = False) -> pd.DataFrame:
     """Model-side figures of every setting: one guidance path per (temperature, step size, pull), read off at each
-    step count."""
+    step count. ``novel_only``: only novel alloys count as kept (``latent.novel_only``)."""
     constraints = AlloyConstraints.from_settings(model.vocabulary)
     rows = []
     steps, probabilities = grid["guide_steps"], grid["min_probability"]
@@ -71,6 +74,7 @@ def selection_figures(model, known, n: int, seed: int, grid: dict) -> pd.DataFra
             table = latent_designs(model, z, sizes, 1, constraints, known, ScoringSettings()).table
             for probability in probabilities:
                 kept = table[table["target_probability"] >= probability].drop_duplicates("formula")
+                kept = kept[kept["novel"]] if novel_only else kept
                 rows.append(
                     {
                         "temperature": temperature,
@@ -122,7 +126,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--models", type=Path, nargs="*", help="bundles, one per seed (default: train them)")
-    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--n", type=int, default=1000, help="selection latents per seed")
+    parser.add_argument("--report-n", type=int, default=1000, help="latents per class of the oracle report")
     parser.add_argument("--temperature", type=float, nargs="+", default=[1.0, 1.5, 2.0, 3.0])
     parser.add_argument("--guide-step-size", type=float, nargs="+", default=[0.1, 0.3])
     parser.add_argument("--guide-pull", type=float, nargs="+", default=[0.0, 0.05])
@@ -130,6 +135,9 @@ def main() -> None:
     parser.add_argument("--min-probability", type=float, nargs="+", default=[0.5, 0.6, 0.7, 0.8, 0.9])
     parser.add_argument("--min-kept", type=int, default=500)
     parser.add_argument("--min-in-domain", type=float, default=0.8)
+    parser.add_argument(
+        "--novel-only", action="store_true", help="count only novel alloys as kept (latent.novel_only, the default)"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--selection", type=Path, help="a selection.csv of an earlier run (skips step 2)")
     parser.add_argument("--out", type=Path, default=Path("outputs/choose_generation"))
@@ -147,7 +155,7 @@ def main() -> None:
         for seed, model in models.items():
             print(f"selection, seed {seed} (latent seed {SELECTION_SEED + seed})")
             grid = {key: getattr(args, key) for key in SETTINGS}
-            frame = selection_figures(model, known[seed], args.n, SELECTION_SEED + seed, grid)
+            frame = selection_figures(model, known[seed], args.n, SELECTION_SEED + seed, grid, args.novel_only)
             frames.append(frame.assign(seed=seed))
         selection = pd.concat(frames, ignore_index=True)
     selection.to_csv(args.out / "selection.csv", index=False)
@@ -166,7 +174,7 @@ def main() -> None:
     for seed, model in models.items():
         oracle, _ = oracle_fit(seed)
         for name, setting in (("chosen", mode), ("raw", raw)):
-            figures = design_quality(model, oracle, known[seed], args.n, seed, setting)
+            figures = design_quality(model, oracle, known[seed], args.report_n, seed, setting)
             rows.append({"seed": seed, "mode": name, **figures})
     report = pd.DataFrame(rows)
     report.to_csv(args.out / "report.csv", index=False)
