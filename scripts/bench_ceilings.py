@@ -48,10 +48,11 @@ from vae_design.models.networks import element_count
 def sources(model, oracle) -> dict[str, float]:
     """The oracle's single-phase share of the class density's source alloys, per element count (4-6) and class."""
     known = model.known_alloys
-    x = model.vocabulary.to_tensor([parse_formula(f) for f in known["formula"]])
+    compositions = [parse_formula(f) for f in known["formula"]]
+    x = model.vocabulary.to_tensor(compositions)
     counts = element_count(x).numpy()
     head = model.vae.class_probabilities(x)[0][:, 1].numpy() >= 0.5
-    single = oracle.predict_proba([parse_formula(f) for f in known["formula"]]) >= 0.5
+    single = oracle.predict_proba(compositions) >= 0.5
     train, pool = (known["part"] == "train").to_numpy(), (known["part"] == "unlabelled").to_numpy()
     label = known["label"].to_numpy()
     figures = {}

@@ -338,7 +338,7 @@ def test_a_latent_run_too_large_is_refused_and_progress_reaches_the_logs(trained
     out = tmp_path / "huge"
     assert main([*args, "n=100000000", f"hydra.run.dir={out}"]) == 2
     err = capsys.readouterr().err
-    assert "n=100000000 is more than latent.limit=100000 latents a round" in err and err.count("\n") == 1
+    assert "n=100000000 is more than latent.limit=100000, the most latents" in err and err.count("\n") == 1
     assert not out.exists()
     small = tmp_path / "small"
     keep_all = ["latent.min_probability=0", "latent.novel_only=false", "latent.known=true", "latent.nuisance=prior"]
@@ -456,5 +456,7 @@ def test_a_latent_run_draws_rounds_until_it_has_the_candidates_wanted(trained_ru
         model, "latent", 40, latent={**loose, "source": "given", "rounds": 5}, given=given, **settings
     )
     assert generation.run_generation(plan, known).figures["n_latents"] == 3
+    with pytest.raises(InputError, match="at least one row"):  # nothing to decode is an error, not an empty run
+        generation.plan_generation(model, "latent", 40, latent={"source": "given"}, given=given[:0], **settings)
     strict = run(40, rounds=3, min_probability=1.1)  # nothing passes: three rounds, then an empty list
     assert strict.figures["n_latents"] == 120 and len(strict.table) == 0

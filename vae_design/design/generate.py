@@ -87,21 +87,7 @@ def plan_generation(
         latent = settings.latent
         if given is None:
             given = given_latents(latent.file, model.vae.config.latent_dim)
-        plan.z, plan.sizes = flows.latents(
-            model,
-            settings.n,
-            rules,
-            settings.target,
-            latent.source,
-            settings.seed,
-            latent.grid_dims,
-            latent.span,
-            settings.seed_alloy,
-            latent.radius,
-            given,
-            latent.temperature,
-            latent.nuisance,
-        )
+        plan.z, plan.sizes = _draw(plan, settings.seed, given)
     elif settings.workflow == "screen":
         chosen = palette(model, rules, settings.screen.palette)
         descriptors = model.vae.head.descriptors
@@ -211,6 +197,26 @@ def _ranked(table: pd.DataFrame, deduplicate: bool, domain_first: bool) -> pd.Da
     return table.sort_values(keys, ascending=False, kind="stable")
 
 
+def _draw(plan: GenerationPlan, seed: int, given: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """n latents and their element counts as the plan's latent settings say, drawn with ``seed``."""
+    settings, latent = plan.settings, plan.settings.latent
+    return flows.latents(
+        plan.model,
+        settings.n,
+        plan.constraints,
+        settings.target,
+        latent.source,
+        seed,
+        latent.grid_dims,
+        latent.span,
+        settings.seed_alloy,
+        latent.radius,
+        given,
+        latent.temperature,
+        latent.nuisance,
+    )
+
+
 def _latent_rounds(plan: GenerationPlan) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The latents of a latent run a round at a time: the plan's own draw, then for the random sources (prior, seed)
     fresh draws of n latents, each round with its own seed (from settings.seed and the round), at most
@@ -222,21 +228,7 @@ def _latent_rounds(plan: GenerationPlan) -> Iterator[tuple[torch.Tensor, torch.T
         return
     for round_ in range(1, min(latent.rounds, latent.limit // settings.n)):
         seed = int(np.random.SeedSequence([settings.seed % 2**63, round_]).generate_state(1)[0])
-        yield flows.latents(
-            plan.model,
-            settings.n,
-            plan.constraints,
-            settings.target,
-            latent.source,
-            seed,
-            latent.grid_dims,
-            latent.span,
-            settings.seed_alloy,
-            latent.radius,
-            None,
-            latent.temperature,
-            latent.nuisance,
-        )
+        yield _draw(plan, seed)
 
 
 def _latent_run(
@@ -252,7 +244,7 @@ def _latent_run(
     n, domain_first = settings.n, settings.scoring.domain_first
     streamed = parquet is not None or n > STREAM_ABOVE
     parts, kept, found = [], None, set()
-    drawn = n_valid = n_accepted = 0
+    drawn = n_valid = n_accepted = have = 0
     with contextlib.ExitStack() as stack:
         write = stack.enter_context(_parquet_batches(parquet)) if parquet is not None else None
         for z, sizes in _latent_rounds(plan):
@@ -274,10 +266,11 @@ def _latent_run(
                     kept = kept.head(STREAM_ABOVE)
                 else:
                     parts.append(table)
+                have = len(found) if latent.deduplicate else n_accepted  # candidates kept so far
                 if progress:
-                    progress(min(len(found) if latent.deduplicate else n_accepted, n), n)
+                    progress(min(have, n), n)
             drawn += len(z)
-            if (len(found) if latent.deduplicate else n_accepted) >= n:
+            if have >= n:
                 break
         if write is not None and not n_accepted:  # no candidate: a file with the columns all the same
             write(kept)

@@ -313,9 +313,9 @@ class GenerateSettings:
         limit = self.latent.limit
         if self.workflow == "latent" and self.n > limit:  # checked before n latents are even allocated
             raise InputError(
-                f"n={self.n} is more than latent.limit={limit} latents a round (with the default 25 guidance steps "
-                f"a 2-core CPU decodes about 200 latents/s, so one round would take about {self.n / 200 / 60:.0f} "
-                "min); raise latent.limit to run it anyway"
+                f"n={self.n} is more than latent.limit={limit}, the most latents a run decodes (with the default 25 "
+                f"guidance steps a 2-core CPU decodes about 200 latents/s, so one round of n would take about "
+                f"{self.n / 200 / 60:.0f} min); raise latent.limit to run it anyway"
             )
 
     @classmethod

@@ -108,9 +108,10 @@ def latents(
             raise InputError("latent.source=given needs latent.file=Z.csv (one column per latent dimension)")
         given = np.asarray(given, dtype=np.float32)
         width = vae.config.latent_dim
-        if given.ndim != 2 or given.shape[1] != width:
+        if given.ndim != 2 or given.shape[1] != width or not len(given):
             raise InputError(
-                f"given latents must have {width} columns (the model's target_dim + z_dim), got shape {given.shape}"
+                f"given latents must be at least one row of {width} columns (the model's target_dim + z_dim), got "
+                f"shape {given.shape}"
             )
         return torch.as_tensor(given), element_sizes(len(given), constraints, seed)
     raise InputError(f"unknown latent.source '{source}'; choose one of {', '.join(LATENT_SOURCES)}")
