@@ -10,7 +10,7 @@ import torch
 
 from tests.models.test_ssvae import _fractions, _vae
 from vae_design.models.independence import class_independence
-from vae_design.models.ssvae import TERMS, elbo_terms
+from vae_design.models.terms import TERMS, elbo_terms
 
 
 def test_class_independence_sees_a_label_in_the_class_means_or_spreads_and_follows_soft_memberships():

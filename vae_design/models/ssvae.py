@@ -64,7 +64,7 @@ from vae_design.models.nuisance import NuisanceDensity
 from vae_design.models.semi import SemiSupervision
 from vae_design.models.target import TargetFactor
 
-__all__ = ["Guide", "Model", "PhaseHead", "PhaseVAE", "TERMS", "VAEConfig", "elbo_module", "elbo_terms"]
+__all__ = ["Guide", "Model", "PhaseHead", "PhaseVAE", "VAEConfig", "elbo_module"]
 
 # Parameters live in the modules, not Pyro's global param store, so that Lightning's optimizer and checkpoints see
 # every parameter. Pyro reads the setting when a PyroModule is built: set once, where the PyroModules are defined.
@@ -358,43 +358,3 @@ class PhaseVAE(nn.Module):
 def elbo_module(vae: PhaseVAE, max_plate_nesting: int = 1):
     """The ELBO as a torch module over ``vae``'s parameters (Pyro's module-local mode; Lightning owns the optimizer)."""
     return pyro.infer.TraceEnum_ELBO(max_plate_nesting=max_plate_nesting)(vae.model, vae.guide)
-
-
-# Which ELBO term each site of the model belongs to (losses: positive is a cost).
-TERMS = {
-    "y_labelled": "label",
-    "target_classifier": "target_classifier",
-    "x_labelled": "reconstruction",
-    "x_unlabelled": "reconstruction",
-    "target_labelled": "kl_target",
-    "target_unlabelled": "kl_target",
-    "nuisance_labelled": "kl_nuisance",
-    "nuisance_unlabelled": "kl_nuisance",
-    "coefficients": "kl_head",
-    "intercepts": "kl_head",
-    "y_unlabelled": "label_unlabelled",
-    "y_weak": "weak",
-}
-
-
-@torch.no_grad()
-def elbo_terms(vae: PhaseVAE, *args) -> dict[str, float]:
-    """The negative ELBO split into its terms, for the logs: one draw from the guide (y of unlabelled alloys sampled,
-    not summed out), each model site's -log p, less the guide's log q at the same site, with the ELBO's scales
-    (kl_weight, label_weight, the data set's size). The terms add up to a one-sample estimate of the loss that
-    TraceEnum_ELBO computes exactly; kl_nuisance is KL(q(z_n | x) || p(z_n)) times kl_weight, kl_target
-    KL(q(z_y | x) || p(z_y | y)) times target_weight, label_unlabelled is
-    E[log q(y | x) - log p(y | x)] (zero when head and label prior agree, as in eval mode)."""
-    guide_trace = poutine.trace(vae.guide).get_trace(*args)
-    model_trace = poutine.trace(poutine.replay(vae.model, trace=guide_trace)).get_trace(*args)
-    model_trace.compute_log_prob()
-    guide_trace.compute_log_prob()
-    terms: dict[str, float] = {}
-    for name, site in model_trace.nodes.items():
-        if site["type"] != "sample" or name not in TERMS:
-            continue
-        cost = -site["log_prob_sum"]
-        if name in guide_trace.nodes and not guide_trace.nodes[name]["is_observed"]:
-            cost = cost + guide_trace.nodes[name]["log_prob_sum"]
-        terms[TERMS[name]] = terms.get(TERMS[name], 0.0) + float(cost)
-    return terms

@@ -10,7 +10,8 @@ import numpy as np
 import pyro
 import torch
 
-from vae_design.models.ssvae import PhaseVAE, elbo_module, elbo_terms
+from vae_design.models.ssvae import PhaseVAE, elbo_module
+from vae_design.models.terms import elbo_terms
 from vae_design.training.metrics import classification_metrics
 
 TERMS_EVERY = 5  # training batches between two evaluations of the separate loss terms
