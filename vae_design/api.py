@@ -90,8 +90,11 @@ class AlloyVAE:
         # pretraining of the head on cheap descriptor targets (None: off)
         self.weak = WeakLabelling(**weak) if isinstance(weak, Mapping) else weak
         self.pretrain = Pretraining(**pretrain) if isinstance(pretrain, Mapping) else pretrain
-        if self.pretrain is not None and settings.embedding_hidden == 0:
-            raise InputError("pretraining needs the head's composition network: set model.embedding_hidden > 0")
+        if self.pretrain is not None and (settings.embedding_hidden == 0 or settings.head_function != "network"):
+            raise InputError(
+                "pretraining needs the head's composition network: set model.head_function=network and "
+                "model.embedding_hidden > 0"
+            )
         if self.weak is not None and len(classes) != 2:
             raise InputError("weak labels from the rules say single phase or not: they need target single_phase")
         self.vae: PhaseVAE | None = None
@@ -152,6 +155,8 @@ class AlloyVAE:
         x_train = tensor(train)
         # Descriptor scaling from every composition seen in training (labels not needed; val/test excluded).
         vae.head.scaler.fit(vae.head.descriptors(torch.cat([x_train, tensor(pool)]).double()).float())
+        if vae.head.process is not None:  # the Gaussian process's inducing inputs start at training alloys
+            vae.head.process.initialise(vae.head.features(x_train), vae.head.features(tensor(pool)), seed)
         weak, before = None, {}
         if warm is not None:
             before["update/warm_start"] = float(warm)

@@ -9,23 +9,30 @@ from vae_design.design.constraints import AlloyConstraints
 from vae_design.design.screen import _PaletteHead, enumerate_chunks, expand, plan_screen
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 
+ELEMENTS = ("Al", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zr", "Nb", "Mo")
+
+
+def _screened(**architecture):
+    """An untrained model over ELEMENTS, a small screen plan, its grid steps and fractions (scaler fitted)."""
+    torch.manual_seed(0)
+    vae = PhaseVAE(VAEConfig(elements=ELEMENTS, hidden=16, **architecture)).eval()
+    model = types.SimpleNamespace(vae=vae, vocabulary=ElementVocabulary(ELEMENTS), classes=vae.config.classes)
+    rules = AlloyConstraints.from_settings(model.vocabulary, min_elements=3, max_elements=4, grid=5)
+    plan = plan_screen(rules, ("Cr", "Fe", "Ni", "Co", "Mn"), spread=5.0, limit=10**5)
+    counts = torch.cat(list(enumerate_chunks(plan, chunk=10**5)))
+    x = expand(plan, counts, len(ELEMENTS)).float() / rules.steps
+    vae.head.scaler.fit(vae.head.descriptors(x.double()).float())
+    return vae, model, plan, counts, x, rules.steps
+
 
 def test_palette_head_matches_the_model_head():
-    elements = ("Al", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zr", "Nb", "Mo")
-    torch.manual_seed(0)
-    vae = PhaseVAE(VAEConfig(elements=elements, hidden=16, embedding_hidden=8)).eval()
+    vae, model, plan, counts, x, steps = _screened(embedding_hidden=8)
     embedding = vae.head.embedding
     with torch.no_grad():  # an untrained head has a zero last layer and projection; make them count
         embedding.net[-1].weight.normal_(0, 0.5)
         embedding.projection.normal_(0, 0.1)
-    model = types.SimpleNamespace(vae=vae, vocabulary=ElementVocabulary(elements), classes=vae.config.classes)
-    rules = AlloyConstraints.from_settings(model.vocabulary, min_elements=3, max_elements=4, grid=5)
-    plan = plan_screen(rules, ("Cr", "Fe", "Ni", "Co", "Mn"), spread=5.0, limit=10**5)
-    counts = torch.cat(list(enumerate_chunks(plan, chunk=10**5)))
-    x = expand(plan, counts, len(elements)).float() / rules.steps
-    vae.head.scaler.fit(vae.head.descriptors(x.double()).float())
     fast = _PaletteHead(model, plan, samples=8)
-    mean, std, raw = fast(counts, rules.steps)
+    mean, std, raw = fast(counts, steps)
     with torch.no_grad():
         expected = vae.head.logits(x, vae.head.features(x), fast.w, fast.b).softmax(-1)
         expected_raw = vae.head.descriptors(x)
@@ -33,3 +40,15 @@ def test_palette_head_matches_the_model_head():
     assert torch.allclose(mean, expected.mean(0), atol=1e-5)
     assert torch.allclose(std, expected.std(0), atol=1e-5)
     assert mean[:, 1].std() > 0.01  # the check is not comparing constants
+
+
+def test_palette_head_reads_a_gp_head_as_the_model_does():
+    vae, model, plan, counts, x, steps = _screened(head_function="gp", gp_inducing=8)
+    with torch.no_grad():
+        vae.head.process.initialise(vae.head.features(x), torch.zeros(0, 9), seed=0)
+        vae.head.process.loc.normal_(0, 1.0)  # an untrained g is 0: make it count
+    mean, std, _ = _PaletteHead(model, plan, samples=512)(counts, steps)
+    expected = vae.posterior_probabilities(x, n_samples=512)  # other draws of g: Monte Carlo agreement
+    assert torch.allclose(mean, expected.mean(0), atol=0.03)
+    assert torch.allclose(std, expected.std(0), atol=0.03)
+    assert mean[:, 1].std() > 0.05  # the check is not comparing constants

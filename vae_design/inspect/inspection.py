@@ -167,7 +167,14 @@ def _inputs(model, data: InspectionData, settings: InspectSettings) -> _Inputs:
 
 def _model_summary(inputs: _Inputs) -> dict:
     model, data, parts = inputs.model, inputs.data, inputs.parts
+    process = model.vae.head.process
+    relevance = {}
+    if process is not None:  # the gp head (models/gp.py): each descriptor's share of g's variance and length-scale
+        shares, scales = process.relevance().tolist(), process.log_lengthscale.detach().exp().tolist()
+        rows = zip(inputs.view.descriptors, shares, scales, strict=True)
+        relevance = {d: {"share": a, "lengthscale": b} for d, a, b in rows}
     return {
+        "gp_relevance": relevance,
         "target": model.target,
         "classes": list(model.classes),
         "descriptors": list(inputs.view.descriptors),

@@ -173,6 +173,12 @@ def _posterior_section(inspection) -> list[str]:
     else:
         lines += ["", "No coefficient contradicts its expert prior."]
     lines += _negative_entropy_note(s["posterior"], level)
+    relevance = s.get("model", {}).get("gp_relevance")
+    if relevance:
+        lines += ["", "The Gaussian process g beside the linear model: each descriptor's share of g's variance (its "
+                  "relevance) and its length-scale, in standard deviations of the descriptor.", "",
+                  "| descriptor | share of g | length-scale |", "|---|---|---|"]  # fmt: skip
+        lines += [f"| `{d}` | {v['share']:.2f} | {v['lengthscale']:.2f} |" for d, v in relevance.items()]
     return [*lines, "", "![posterior](posterior.png)", "", "*posterior.png*: grey, the prior; blue, the posterior; "
             "red, a posterior that contradicts its prior.", ""]  # fmt: skip
 

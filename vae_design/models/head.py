@@ -1,6 +1,7 @@
-"""The classification head's deterministic parts (:class:`PhaseHead`: descriptors, their scaling, the composition
-network h and the expert prior as buffers) and the architecture record every model is built from
-(:class:`VAEConfig`). The Pyro story that uses them is in :mod:`vae_design.models.ssvae`."""
+"""The classification head's deterministic parts (:class:`PhaseHead`: descriptors, their scaling, the flexible
+term beside the linear model (the composition network h, or the Gaussian process g) and the expert prior as
+buffers) and the architecture record every model is built from (:class:`VAEConfig`). The Pyro story that uses
+them is in :mod:`vae_design.models.ssvae`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch
 from torch import nn
 
 from vae_design.features.descriptors import Descriptors
+from vae_design.models.gp import HeadProcess
 from vae_design.models.networks import CompositionEmbedding, DescriptorScaler, FeatureMemo
 from vae_design.models.priors import HeadPrior
 from vae_design.models.semi import SemiSupervision
@@ -48,7 +50,7 @@ class VAEConfig(ModelSettings):
 
 
 class PhaseHead(nn.Module):
-    """The deterministic parts of the classification head: descriptors, their scaling, h, and the prior."""
+    """The deterministic parts of the classification head: descriptors, their scaling, h or g, and the prior."""
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
@@ -74,8 +76,11 @@ class PhaseHead(nn.Module):
                 config.embedding_hidden,
                 config.dropout,
             )
-            if config.embedding_hidden > 0
+            if config.embedding_hidden > 0 and config.head_function == "network"
             else None
+        )
+        self.process = (
+            HeadProcess(len(config.descriptors), n_out, config.gp_inducing) if config.head_function == "gp" else None
         )
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -92,12 +97,25 @@ class PhaseHead(nn.Module):
     def _features(self, x: torch.Tensor) -> torch.Tensor:
         return self.scaler(self.descriptors(x.double()).float())
 
-    def logits(self, x: torch.Tensor, features: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """Class logits (..., N, K); w (..., K-1, D), b (..., K-1) may carry leading sample dims."""
+    def logits(
+        self, x: torch.Tensor, features: torch.Tensor, w: torch.Tensor, b: torch.Tensor, v: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Class logits (..., N, K); w (..., K-1, D), b (..., K-1) may carry leading sample dims, and so may the
+        Gaussian process's inducing values v (..., K-1, M) (None: its posterior mean; models/gp.py)."""
         eta = b.unsqueeze(-2) + features @ w.transpose(-1, -2)
         if self.embedding is not None:
             eta = eta + self.embedding(x, features)
+        if self.process is not None:
+            eta = eta + self.process(features, v)
         return self._with_reference(eta)
+
+    def process_spread(self, features: torch.Tensor, n_samples: int, generator: torch.Generator) -> torch.Tensor:
+        """S draws of g's posterior about its mean, as logits (S, N, K) to add to :meth:`logits`' (zero without a
+        Gaussian process): the spread of q(v) and the conditional variance, which grows away from the data."""
+        if self.process is None:
+            return features.new_zeros((n_samples, len(features), self.n_classes))
+        g = self.process.draws(features, n_samples, generator) - self.process(features)
+        return self._with_reference(g)
 
     def _with_reference(self, eta: torch.Tensor) -> torch.Tensor:
         """(..., K-1) log-odds -> (..., K) logits with the reference class's fixed at 0."""

@@ -32,6 +32,11 @@ class ModelSettings:
     # latent (docs/benchmarks.md measures it against sparse); multinomial: the reference's softmax over every
     # element (decodes a dense smear)
     decoder: str = "sparse"
+    # the head's flexible term beside the linear expert-prior model: network (h, a small MLP, embedding_hidden wide)
+    # or gp (g, a sparse variational Gaussian process over the descriptors, models/gp.py)
+    head_function: str = "network"
+    # inducing inputs of the gp head (more: a more flexible g, a slower step)
+    gp_inducing: int = 64
     # width of the head's composition network h beside the linear expert-prior model (0: the linear head alone)
     embedding_hidden: int = 128
     # true: h sees the element fractions as well as the descriptors; false: descriptors only, like the reference
@@ -59,13 +64,15 @@ class ModelSettings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "descriptors", tuple(self.descriptors))
-        for key, low in (("z_dim", 1), ("target_dim", 1), ("hidden", 1), ("embedding_hidden", 0)):
+        for key, low in (("z_dim", 1), ("target_dim", 1), ("hidden", 1), ("embedding_hidden", 0), ("gp_inducing", 1)):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise InputError(f"model.{key} must be a whole number >= {low}, got {value!r}")
             object.__setattr__(self, key, int(value))  # numpy integers as int
         if not 0 <= self.dropout < 1:
             raise InputError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        if self.head_function not in ("network", "gp"):
+            raise InputError(f"model.head_function must be network or gp, got {self.head_function!r}")
         if self.decoder not in DECODERS:
             kinds = f"{', '.join(DECODERS[:-1])} or {DECODERS[-1]}"
             raise InputError(f"model.decoder must be {kinds}, got {self.decoder!r}")

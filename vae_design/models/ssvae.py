@@ -5,7 +5,9 @@ element count k_n (observed, like the descriptors: the model is of x given its n
 
     w ~ Normal(m, s)                        head coefficients per descriptor; m, s: the expert prior (configs/prior)
     b ~ Normal(logit class prior, s_b)      head intercepts
+    v ~ Normal(0, I)                        with model.head_function=gp: g's inducing values (models/gp.py)
     y_n | x_n, w, b ~ Categorical(softmax(eta_n)),   eta_n = b + w f(x_n) + h(x_n, f(x_n))     (the label)
+                                            (or + g(f(x_n)) in place of h, g ~ GP(0, k), under gp)
     z_y,n | y_n ~ Normal(mu_y, s_y)         target factor: class-conditional prior (models/target.py); KL weight
                                             ``target_weight``
     z_n,n ~ Normal(0, I)                    nuisance factor; KL weight ``kl_weight`` (a beta-VAE)
@@ -39,6 +41,7 @@ ELBO of p(y, x | x-features, k), plus the weak-label factor when there is one (a
 Variational family (``Guide``):
 
     q(w) q(b) = Normal(w_loc, w_scale) Normal(b_loc, b_scale)      mean-field posterior of the head
+    q(v) = Normal(m, S S^T)                                         the gp head's inducing values (gp only)
     q(y_n | x_n) = Categorical(softmax(eta_n(w)))                   the head itself, enumerated (TraceEnum_ELBO)
     q(z_y,n, z_n,n | x_n) = Normal(encoder(x_n))                    one pass per alloy, whatever y
 
@@ -112,9 +115,10 @@ class Model(PyroModule):
         head = self.head
         w = pyro.sample("coefficients", dist.Normal(head.coefficient_mean, head.coefficient_scale).to_event(2))
         b = pyro.sample("intercepts", dist.Normal(head.intercept_mean, head.intercept_scale).to_event(1))
+        v = pyro.sample("process", head.process.prior()) if head.process is not None else None  # models/gp.py
         if x_l is not None and len(x_l):
             with pyro.plate("labelled", max(n_labelled, len(x_l)), subsample=torch.arange(len(x_l), device=x_l.device)):
-                logits = head.logits(x_l, head.features(x_l), w, b)
+                logits = head.logits(x_l, head.features(x_l), w, b, v)
                 with poutine.scale(scale=self.label_weight):
                     pyro.sample("y_labelled", dist.Categorical(logits=logits), obs=y_l)
                 z_y = self._alloy("labelled", x_l, y_l)
@@ -128,7 +132,7 @@ class Model(PyroModule):
                 "unlabelled", max(n_unlabelled, len(x_u)), subsample=torch.arange(len(x_u), device=x_u.device)
             ):
                 weighs_weak = y_weak is not None and weak[0] > 0
-                logits = head.logits(x_u, head.features(x_u), w, b) if weighs_weak or self.semi != "m2" else None
+                logits = head.logits(x_u, head.features(x_u), w, b, v) if weighs_weak or self.semi != "m2" else None
                 if weighs_weak:
                     pyro.factor("y_weak", -weak[0] * _weak_label_loss(logits, y_weak, weak[1]))
                 # m2: the class prior. Otherwise the head held fixed: with a gradient here, -KL(q(y | x) || p(y | x))
@@ -180,6 +184,7 @@ class Guide(PyroModule):
         head = self.head
         w = pyro.sample("coefficients", dist.Normal(self.coefficient_loc, self.coefficient_scale).to_event(2))
         b = pyro.sample("intercepts", dist.Normal(self.intercept_loc, self.intercept_scale).to_event(1))
+        v = pyro.sample("process", head.process.posterior()) if head.process is not None else None
         if x_l is not None and len(x_l):
             with pyro.plate("labelled", max(n_labelled, len(x_l)), subsample=torch.arange(len(x_l), device=x_l.device)):
                 self._latents("labelled", x_l, head.features(x_l))
@@ -189,7 +194,7 @@ class Guide(PyroModule):
             ):
                 features = head.features(x_u)
                 self._latents("unlabelled", x_u, features)
-                logits = _scale_gradient(head.logits(x_u, features, w, b), self.unlabelled_head_weight)
+                logits = _scale_gradient(head.logits(x_u, features, w, b, v), self.unlabelled_head_weight)
                 pyro.sample("y_unlabelled", dist.Categorical(logits=logits), infer={"enumerate": "parallel"})
 
     def _latents(self, part: str, x: torch.Tensor, features: torch.Tensor) -> None:
@@ -238,16 +243,17 @@ class PhaseVAE(nn.Module):
 
     @torch.no_grad()
     def posterior_probabilities(self, x: torch.Tensor, n_samples: int = 64, seed: int = 0) -> torch.Tensor:
-        """Class probabilities (S, N, K) of the head under S draws of its posterior q(w) q(b) (h at its weights):
-        the samples behind :meth:`class_probabilities`, for acquisition rules that need more than mean and spread."""
+        """Class probabilities (S, N, K) of the head under S draws of its posterior q(w) q(b) (h at its weights, g
+        drawn from q): the samples behind :meth:`class_probabilities`, for acquisition rules that need more than
+        mean and spread."""
         generator = torch.Generator(device=x.device).manual_seed(seed)
         w_loc, w_scale = self.coefficient_posterior()
         b_loc, b_scale = self.intercept_posterior()
         noise_w = torch.randn((n_samples, *w_loc.shape), generator=generator, device=x.device)
         noise_b = torch.randn((n_samples, *b_loc.shape), generator=generator, device=x.device)
-        w = w_loc + w_scale * noise_w
-        b = b_loc + b_scale * noise_b
-        return self.head.logits(x, self.head.features(x), w, b).softmax(-1)
+        w, b, features = w_loc + w_scale * noise_w, b_loc + b_scale * noise_b, self.head.features(x)
+        logits = self.head.logits(x, features, w, b) + self.head.process_spread(features, n_samples, generator)
+        return logits.softmax(-1)
 
     def class_probabilities(
         self, x: torch.Tensor, n_samples: int = 64, seed: int = 0

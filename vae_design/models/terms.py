@@ -18,6 +18,7 @@ TERMS = {
     "nuisance_unlabelled": "kl_nuisance",
     "coefficients": "kl_head",
     "intercepts": "kl_head",
+    "process": "kl_head",
     "y_unlabelled": "label_unlabelled",
     "y_weak": "weak",
 }

@@ -88,7 +88,10 @@ def pretrain_head(
     ``x`` (N, E) by masked mean squared error; returns ``pretrain/*`` figures (R^2 on a held-out tenth)."""
     embedding = vae.head.embedding
     if embedding is None:
-        raise InputError("pretraining needs the head's composition network: set model.embedding_hidden > 0")
+        raise InputError(
+            "pretraining needs the head's composition network: set model.head_function=network and "
+            "model.embedding_hidden > 0"
+        )
     started = time.perf_counter()
     y = torch.as_tensor(targets, dtype=torch.float32)
     known = torch.isfinite(y)

@@ -1,0 +1,92 @@
+"""The Gaussian-process head (models/gp.py): its spread grows away from the data, it trains inside the model, the
+report lists it, and a bad setting is refused."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from vae_design.errors import InputError
+from vae_design.models.gp import HeadProcess
+from vae_design.models.ssvae import PhaseVAE, VAEConfig
+from vae_design.models.terms import elbo_terms
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
+from test_fit import FAST, _alloys  # noqa: E402
+
+
+def test_the_spread_of_g_grows_away_from_the_inducing_inputs():
+    process = HeadProcess(n_inputs=3, n_outputs=1, n_inducing=16).eval()
+    near = torch.randn(50, 3) * 0.5
+    process.initialise(near, torch.zeros(0, 3), seed=0)
+    _, conditional_near = process.projection(near)
+    _, conditional_far = process.projection(near + 20.0)
+    # at the inducing inputs g is pinned by q(v); 20 length-scales away only its prior variance s^2 = 1 is left
+    assert conditional_far.min() > 0.99
+    assert conditional_near.mean() < 0.5 * conditional_far.mean()
+    generator = torch.Generator().manual_seed(0)
+    spread_near = process.draws(near, 256, generator).std(0).mean()
+    spread_far = process.draws(near + 20.0, 256, generator).std(0).mean()
+    assert spread_far > 1.5 * spread_near
+
+
+def test_initialise_starts_the_inducing_inputs_at_labelled_alloys_first():
+    process = HeadProcess(n_inputs=2, n_outputs=1, n_inducing=4)
+    labelled = torch.tensor([[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]])  # two distinct
+    pool = torch.tensor([[1.0, 1.0], [5.0, 5.0], [6.0, 6.0], [7.0, 7.0]])
+    process.initialise(labelled, pool, seed=0)
+    rows = {tuple(row) for row in process.inducing.detach().tolist()}
+    assert {(0.0, 0.0), (1.0, 1.0)} <= rows and len(rows) == 4  # no duplicate of a labelled alloy from the pool
+
+
+def test_a_gp_head_trains_and_reports_a_spread_that_grows_off_the_data():
+    from vae_design.api import AlloyVAE
+    from vae_design.training.metrics import classification_metrics
+
+    train, y = _alloys(160, 0)
+    pool, _ = _alloys(200, 1)
+    val, y_val = _alloys(60, 2)
+    model = AlloyVAE(z_dim=2, hidden=32, head_function="gp", gp_inducing=16, training=FAST)
+    model.fit(train, y, unlabelled=pool, val=(val, y_val), seed=0)
+    assert model.vae.head.embedding is None and model.vae.head.process is not None
+    test, y_test = _alloys(200, 3)
+    assert classification_metrics(y_test, model.predict_proba(test), "test")["test/auc"] > 0.85
+    # six standard deviations off in every descriptor the trained g knows less than at the test alloys
+    features = model.vae.head.features(model.vocabulary.to_tensor(test))
+    generator = torch.Generator().manual_seed(0)
+    spread_test = model.vae.head.process.draws(features, 128, generator).std(0).mean()
+    spread_far = model.vae.head.process.draws(features + 6.0, 128, generator).std(0).mean()
+    assert spread_far > 1.5 * spread_test
+
+
+def test_the_elbo_has_the_process_site_in_the_head_term():
+    vae = PhaseVAE(VAEConfig(elements=("Co", "Cr", "Fe", "Ni"), z_dim=2, hidden=8, head_function="gp", gp_inducing=4))
+    x = torch.tensor([[0.25, 0.25, 0.25, 0.25], [0.5, 0.0, 0.5, 0.0], [0.3, 0.3, 0.4, 0.0]])
+    vae.head.scaler.fit(vae.head.descriptors(x.double()).float())
+    terms = elbo_terms(vae, x, torch.tensor([1, 0, 1]), None, 3, 0)
+    linear = PhaseVAE(VAEConfig(elements=("Co", "Cr", "Fe", "Ni"), z_dim=2, hidden=8, embedding_hidden=0))
+    linear.head.scaler.fit(linear.head.descriptors(x.double()).float())
+    assert terms["kl_head"] > elbo_terms(linear, x, torch.tensor([1, 0, 1]), None, 3, 0)["kl_head"]
+
+
+@pytest.mark.parametrize("values", [{"head_function": "forest"}, {"gp_inducing": 0}])
+def test_bad_gp_settings_are_refused(values):
+    with pytest.raises(InputError, match="model\\."):
+        VAEConfig(elements=("Co", "Cr"), **values)
+
+
+def test_the_report_lists_each_descriptors_share_of_g():
+    from types import SimpleNamespace
+
+    from vae_design.inspect.report import _posterior_section
+
+    posterior = {"delta": {"mean": -0.5, "lo": -0.7, "hi": -0.3, "prior_mean": -1.0, "prior_scale": 0.5}}
+    summary = {"posterior_level": 0.9, "posterior": posterior, "posterior_sign_flips": [], "posterior_contradicts": []}
+    summary["model"] = {"gp_relevance": {"delta": {"share": 0.7, "lengthscale": 0.4}}}
+    text = "\n".join(_posterior_section(SimpleNamespace(summary=summary)))
+    assert "| `delta` | 0.70 | 0.40 |" in text
+    summary["model"] = {"gp_relevance": {}}  # a network head: no table
+    assert "share of g" not in "\n".join(_posterior_section(SimpleNamespace(summary=summary)))

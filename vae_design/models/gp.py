@@ -1,0 +1,117 @@
+"""The head's Gaussian-process term g(x) ~ GP(0, k): a sparse variational GP (SVGP, Hensman et al. 2015) over the
+standardised descriptors, with whitened inducing values.
+
+The head's log-odds are f(x) = b + w f_d(x) + g(x) (:class:`~vae_design.models.head.PhaseHead`): the expert-prior
+linear model is the GP's mean, g what the labels say beyond it. With M inducing inputs Z (learnt, started at M of the
+training alloys) and K_zz = L L^T:
+
+    v ~ Normal(0, I) (K-1, M)                 whitened inducing values, u = L v; q(v) = Normal(m, S S^T)
+    g(x) | v ~ Normal(A(x) v, k(x, x) - |A(x)|^2),   A(x) = K_xz L^-T
+
+so far from every inducing input A(x) -> 0 and g(x) falls back to its prior N(0, s^2): the head's spread grows
+there instead of shrinking. The kernel is additive over the inputs (what beat the product kernel in a standalone
+probe on the default data, docs/benchmarks.md):
+
+    k(a, b) = s^2 sum_d pi_d k_5/2(|a_d - b_d| / l_d),    pi = softmax(relevance logits)
+
+with one length-scale l_d and one weight pi_d per input (ARD: pi_d is the input's share of the variance, reported by
+``inspect``). Kernel parameters, Z, m and S are learnt from the ELBO with the rest of the model; KL(q(v) || p(v)) is
+the Pyro site ``process`` of the model and guide. In training the ELBO's sites draw g(x) from q (the conditional
+variance included): the SVGP's expected log-likelihood. Elsewhere g is the posterior mean A(x) m unless draws are
+asked for (:meth:`HeadProcess.draws`, the head's spread).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+JITTER = 1e-4  # added to K_zz's diagonal (relative to s^2) so its Cholesky factor exists in float32
+
+
+def matern52(distance: torch.Tensor) -> torch.Tensor:
+    """Matern-5/2 correlation of scaled distances r >= 0: (1 + sqrt5 r + 5/3 r^2) exp(-sqrt5 r)."""
+    root5 = math.sqrt(5.0) * distance
+    return (1.0 + root5 + root5.square() / 3.0) * torch.exp(-root5)
+
+
+class HeadProcess(nn.Module):
+    """g(x) for ``n_outputs`` log-odds from ``n_inputs`` standardised inputs, with ``n_inducing`` inducing inputs."""
+
+    def __init__(self, n_inputs: int, n_outputs: int, n_inducing: int) -> None:
+        super().__init__()
+        self.inducing = nn.Parameter(torch.randn(n_inducing, n_inputs))  # Z; replaced by training alloys (initialise)
+        self.log_lengthscale = nn.Parameter(torch.zeros(n_inputs))  # l_d = 1 standard deviation at the start
+        self.relevance_logits = nn.Parameter(torch.zeros(n_inputs))
+        self.log_variance = nn.Parameter(torch.zeros(()))  # s^2, log-odds^2
+        self.loc = nn.Parameter(torch.zeros(n_outputs, n_inducing))  # m: g starts at 0, the linear head alone
+        # S's lower triangle; its diagonal through softplus. Started at 0.3 I: a calm start, not the prior's spread.
+        self.scale_raw = nn.Parameter(torch.diag_embed(torch.full((n_outputs, n_inducing), -1.05)))
+
+    @torch.no_grad()
+    def initialise(self, labelled: torch.Tensor, unlabelled: torch.Tensor, seed: int = 0) -> None:
+        """Z <- distinct rows of the standardised inputs of labelled training alloys (N, D), in a seeded order, then
+        of unlabelled ones where fewer than M labelled alloys differ: the inducing inputs start where labels are."""
+        generator = torch.Generator().manual_seed(seed)
+        labelled, unlabelled = (torch.unique(rows, dim=0) if len(rows) else rows for rows in (labelled, unlabelled))
+        labelled, unlabelled = (rows[torch.randperm(len(rows), generator=generator)] for rows in (labelled, unlabelled))
+        if len(labelled) and len(unlabelled):
+            unlabelled = unlabelled[torch.cdist(unlabelled, labelled).min(1).values > 0]
+        chosen = torch.cat([labelled, unlabelled])[: len(self.inducing)]
+        self.inducing[: len(chosen)] = chosen
+
+    def kernel(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """k(a, b) (N, M) for inputs a (N, D) and b (M, D)."""
+        scaled = (a[:, None, :] - b[None, :, :]).abs() / self.log_lengthscale.exp()
+        return self.log_variance.exp() * (matern52(scaled) @ self.relevance_logits.softmax(0))
+
+    def scale_tril(self) -> torch.Tensor:
+        """S (K-1, M, M), lower triangular with a positive diagonal."""
+        diagonal = nn.functional.softplus(torch.diagonal(self.scale_raw, dim1=-2, dim2=-1)) + 1e-5
+        return torch.tril(self.scale_raw, -1) + torch.diag_embed(diagonal)
+
+    def posterior(self):
+        """q(v): Normal(m, S S^T) per output, as a (K-1, M) event."""
+        import pyro.distributions as dist
+
+        return dist.MultivariateNormal(self.loc, scale_tril=self.scale_tril()).to_event(1)
+
+    def prior(self):
+        """p(v) = Normal(0, I), a (K-1, M) event."""
+        import pyro.distributions as dist
+
+        return dist.Normal(torch.zeros_like(self.loc), 1.0).to_event(2)
+
+    def projection(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A(x) = K_xz L^-T (N, M) and the conditional variance k(x, x) - |A(x)|^2 (N,) of inputs (N, D)."""
+        z = self.inducing
+        variance = self.log_variance.exp()
+        k_zz = self.kernel(z, z) + JITTER * variance * torch.eye(len(z), dtype=z.dtype, device=z.device)
+        chol = torch.linalg.cholesky(k_zz)
+        a = torch.linalg.solve_triangular(chol, self.kernel(inputs, z).T, upper=False).T
+        return a, (variance - a.square().sum(-1)).clamp_min(0.0)
+
+    def forward(self, inputs: torch.Tensor, v: torch.Tensor | None = None) -> torch.Tensor:
+        """g at inputs (N, D) -> (..., N, K-1): the posterior mean A(x) m, or, given a draw v (..., K-1, M) of the
+        inducing values, A(x) v, plus in training a draw of the conditional variance: a draw of the SVGP's q(g(x)),
+        as the ELBO's sites need. Penalties that read the head at its posterior mean (consistency) get the mean."""
+        a, conditional = self.projection(inputs)
+        g = a @ (self.loc if v is None else v).transpose(-1, -2)
+        if self.training and v is not None:
+            g = g + conditional.sqrt()[:, None] * torch.randn_like(g)
+        return g
+
+    def draws(self, inputs: torch.Tensor, n_samples: int, generator: torch.Generator) -> torch.Tensor:
+        """S draws of g from the posterior (S, N, K-1): q(v) and the conditional variance, for the head's spread."""
+        a, conditional = self.projection(inputs)
+        noise = torch.randn((n_samples, *self.loc.shape), generator=generator, device=a.device)
+        v = self.loc + (self.scale_tril() @ noise.unsqueeze(-1)).squeeze(-1)
+        g = a @ v.transpose(-1, -2)
+        noise = torch.randn(g.shape, generator=generator, device=a.device)
+        return g + conditional.sqrt()[:, None] * noise
+
+    def relevance(self) -> torch.Tensor:
+        """Each input's share of the kernel's variance pi_d (D,), summing to 1."""
+        return self.relevance_logits.detach().softmax(0)
