@@ -68,6 +68,7 @@ ABLATIONS = {
     "vae:entropy": {"semi": {"method": "entropy", "weight": 0.1}},
     "vae:multinomial": {"decoder": "multinomial"},  # decoder: the reference's dense softmax
     "vae:linear-head": {"embedding_hidden": 0},  # the expert-prior logistic model alone (no h)
+    "vae:gp-head": {"head_function": "gp"},  # g, a sparse variational GP over the descriptors, in place of h
     "vae+weak:alpha2": {"weak": {"alpha": 2.0}},  # weak labels weighing twice the labelled alloys
     "vae+pretrain:unfrozen": {"pretrain": {"freeze": False}},  # pretrain.freeze, re-chosen on validation (issue 13)
 }
