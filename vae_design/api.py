@@ -155,7 +155,8 @@ class AlloyVAE:
         x_train = tensor(train)
         # Descriptor scaling from every composition seen in training (labels not needed; val/test excluded).
         vae.head.scaler.fit(vae.head.descriptors(torch.cat([x_train, tensor(pool)]).double()).float())
-        if vae.head.process is not None:  # the Gaussian process's inducing inputs start at training alloys
+        if vae.head.process is not None and not warm:  # g's inducing inputs start at training alloys; a warm
+            # start keeps the old ones, which its inducing values belong to
             vae.head.process.initialise(vae.head.features(x_train), vae.head.features(tensor(pool)), seed)
         weak, before = None, {}
         if warm is not None:
@@ -247,8 +248,9 @@ class AlloyVAE:
     def posterior_probabilities(
         self, compositions: Sequence[CompositionLike], n_samples: int = 64, seed: int = 0
     ) -> np.ndarray:
-        """The head's class probabilities (S, N, K) under S draws of its posterior q(w), without the neighbour
-        update: what acquisition rules such as BALD need beyond the mean and spread of :meth:`predict_proba`."""
+        """The head's class probabilities (S, N, K) under S draws of its posterior q(w) (and g's, with the gp head),
+        without the neighbour update: what acquisition rules such as BALD need beyond the mean and spread of
+        :meth:`predict_proba`."""
         return self.vae.posterior_probabilities(self._x(compositions), n_samples, seed).numpy()
 
     def encode(self, compositions: Sequence[CompositionLike], factor: str | None = None) -> np.ndarray:

@@ -4,15 +4,16 @@ report lists it, and a bad setting is refused."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from vae_design.errors import InputError
 from vae_design.models.gp import HeadProcess
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
-from vae_design.models.terms import elbo_terms
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
 from test_fit import FAST, _alloys  # noqa: E402
@@ -40,9 +41,13 @@ def test_initialise_starts_the_inducing_inputs_at_labelled_alloys_first():
     process.initialise(labelled, pool, seed=0)
     rows = {tuple(row) for row in process.inducing.detach().tolist()}
     assert {(0.0, 0.0), (1.0, 1.0)} <= rows and len(rows) == 4  # no duplicate of a labelled alloy from the pool
+    many = HeadProcess(n_inputs=2, n_outputs=1, n_inducing=40)
+    labelled = torch.randn(30, 2)
+    many.initialise(labelled, torch.cat([labelled, torch.randn(30, 2) + 10]), seed=0)
+    assert len(torch.unique(many.inducing.detach(), dim=0)) == 40
 
 
-def test_a_gp_head_trains_and_reports_a_spread_that_grows_off_the_data():
+def test_a_gp_head_trains_and_reports_a_spread_that_grows_off_the_data(tmp_path, monkeypatch):
     from vae_design.api import AlloyVAE
     from vae_design.training.metrics import classification_metrics
 
@@ -60,16 +65,51 @@ def test_a_gp_head_trains_and_reports_a_spread_that_grows_off_the_data():
     spread_test = model.vae.head.process.draws(features, 128, generator).std(0).mean()
     spread_far = model.vae.head.process.draws(features + 6.0, 128, generator).std(0).mean()
     assert spread_far > 1.5 * spread_test
+    # predict_proba's uncertainty includes g's spread (not only q(w)'s), and a saved model reads back the same
+    p, sd = model.predict_proba(test[:20], return_std=True, neighbours=False)
+    process, trained_scale = model.vae.head.process, model.vae.head.process.scale_raw.data.clone()
+    process.scale_raw.data = torch.diag_embed(torch.full_like(process.loc, -20.0))  # q(v) nearly a point mass
+    _, sd_point = model.predict_proba(test[:20], return_std=True, neighbours=False)
+    process.scale_raw.data = trained_scale
+    assert (sd > sd_point).mean() > 0.9
+    loaded = AlloyVAE.load(model.save(tmp_path / "bundle"))
+    assert np.allclose(
+        loaded.predict_proba(test[:20], neighbours=False), model.predict_proba(test[:20], neighbours=False)
+    )
+    # a warm start keeps the inducing inputs its inducing values belong to (no fresh initialise)
+    calls = []
+    monkeypatch.setattr(HeadProcess, "initialise", lambda *args, **kwargs: calls.append(args))
+    warm = AlloyVAE(z_dim=2, hidden=32, head_function="gp", gp_inducing=16, training=replace(FAST, max_epochs=1))
+    warm.fit(train, y, unlabelled=pool, val=(val, y_val), seed=1, init=model.vae)
+    assert warm.history["update/warm_start"] == 1.0 and calls == []
 
 
-def test_the_elbo_has_the_process_site_in_the_head_term():
+def test_the_inducing_values_are_a_latent_site_of_model_and_guide_in_the_head_term():
+    from pyro import poutine
+
+    from vae_design.models.terms import TERMS
+
     vae = PhaseVAE(VAEConfig(elements=("Co", "Cr", "Fe", "Ni"), z_dim=2, hidden=8, head_function="gp", gp_inducing=4))
     x = torch.tensor([[0.25, 0.25, 0.25, 0.25], [0.5, 0.0, 0.5, 0.0], [0.3, 0.3, 0.4, 0.0]])
     vae.head.scaler.fit(vae.head.descriptors(x.double()).float())
-    terms = elbo_terms(vae, x, torch.tensor([1, 0, 1]), None, 3, 0)
-    linear = PhaseVAE(VAEConfig(elements=("Co", "Cr", "Fe", "Ni"), z_dim=2, hidden=8, embedding_hidden=0))
-    linear.head.scaler.fit(linear.head.descriptors(x.double()).float())
-    assert terms["kl_head"] > elbo_terms(linear, x, torch.tensor([1, 0, 1]), None, 3, 0)["kl_head"]
+    args = (x, torch.tensor([1, 0, 1]), None, 3, 0)
+    guide = poutine.trace(vae.guide).get_trace(*args)
+    model = poutine.trace(poutine.replay(vae.model, trace=guide)).get_trace(*args)
+    assert guide.nodes["process"]["value"].shape == (1, 4) and not guide.nodes["process"]["is_observed"]
+    assert torch.equal(model.nodes["process"]["value"], guide.nodes["process"]["value"])
+    assert TERMS["process"] == "kl_head"
+
+
+def test_an_alloys_probability_does_not_depend_on_its_batch():
+    vae = PhaseVAE(VAEConfig(elements=("Co", "Cr", "Fe", "Ni"), z_dim=2, hidden=8, head_function="gp", gp_inducing=4))
+    x = torch.distributions.Dirichlet(torch.ones(4)).sample((10,))
+    vae.head.scaler.fit(vae.head.descriptors(x.double()).float())
+    with torch.no_grad():
+        vae.head.process.loc.normal_(0, 1.0)
+    vae.eval()
+    alone, alone_sd = vae.class_probabilities(x[:1])
+    batch, batch_sd = vae.class_probabilities(x)
+    assert torch.allclose(alone, batch[:1], atol=1e-6) and torch.allclose(alone_sd, batch_sd[:1], atol=1e-6)
 
 
 @pytest.mark.parametrize("values", [{"head_function": "forest"}, {"gp_inducing": 0}])

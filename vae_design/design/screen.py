@@ -129,9 +129,13 @@ class _PaletteHead:
         )
         w_loc, w_scale = model.vae.coefficient_posterior()
         b_loc, b_scale = model.vae.intercept_posterior()
-        self.generator = generator = torch.Generator().manual_seed(0)
+        generator = torch.Generator().manual_seed(0)
         self.w = w_loc + w_scale * torch.randn((samples, *w_loc.shape), generator=generator)
         self.b = b_loc + b_scale * torch.randn((samples, *b_loc.shape), generator=generator)
+        # g's posterior draws (models/gp.py), fixed for the whole screen like w and b: every chunk, and a resumed run,
+        # scores an alloy with the same draws
+        process = self.head.process
+        self.process_draws = process.sample(samples, generator) if process is not None else None
         if self.embedding is not None:
             self.layers = self._layers(self.embedding)
 
@@ -170,15 +174,16 @@ class _PaletteHead:
             x = palette.new_zeros((len(palette), self.n_elements))
             x[:, self.columns] = palette
             logits = self.head.logits(x, features, self.w, self.b)
-            probabilities = (logits + self.head.process_spread(features, len(self.w), self.generator)).softmax(-1)
+            spread = self.head.process_spread(features, len(self.w), self.generator, self.process_draws)
+            probabilities = (logits + spread).softmax(-1)
             return probabilities.mean(0), probabilities.std(0), raw
         # Two classes: the other class's log-odds against the reference, b + w f + h(x), for all posterior draws in
         # one matmul (N, S); the same sum as PhaseHead.logits (tests/design check it), without the (S, N, 2) softmax.
         log_odds = torch.addmm(self.b[:, 0], features, self.w[:, 0, :].T)
         if self.head.embedding is not None:
             log_odds += self._embedding(palette, features)
-        if self.head.process is not None:  # g drawn from its posterior, one draw per column (models/gp.py)
-            log_odds += self.head.process.draws(features, len(self.w), self.generator)[..., 0].T
+        if self.head.process is not None:  # g at the screen's fixed posterior draws, one per column (models/gp.py)
+            log_odds += self.head.process.at(features, *self.process_draws)[..., 0].T
         other = torch.sigmoid(log_odds)
         mean, std = other.mean(1), other.std(1)
         reference = self.head.reference_class

@@ -1,11 +1,11 @@
 """Which alloys to make next: a batch of candidates chosen by an acquisition function over the head's posterior.
 
 :func:`suggest` takes candidate compositions (a user's list, or what a generate workflow produced), draws the head's
-class probabilities under ``posterior_samples`` draws of q(w), each draw passed through the measured-neighbour
-update (:mod:`vae_design.models.neighbours`; the update is linear in the head's probabilities, so the draws' mean and
-standard deviation are exactly ``predict_proba``'s probability and uncertainty), scores them with one of
-:data:`~vae_design.design.acquisition.ACQUISITIONS`, drops every candidate within ``min_distance`` at.% of a known
-alloy and picks the batch greedily with :func:`select_batch`.
+class probabilities under ``posterior_samples`` draws of q(w) (and of g's posterior with the gp head), each draw
+passed through the measured-neighbour update (:mod:`vae_design.models.neighbours`; the update is linear in the
+head's probabilities, so the draws' mean and standard deviation are exactly ``predict_proba``'s probability and
+uncertainty), scores them with one of :data:`~vae_design.design.acquisition.ACQUISITIONS`, drops every candidate
+within ``min_distance`` at.% of a known alloy and picks the batch greedily with :func:`select_batch`.
 
 Batch selection with local penalisation (after González et al. 2016): with s the scores shifted to be positive,
 the k-th pick is

@@ -34,6 +34,10 @@ FIGURES = {
 }
 
 
+# what the head adds to the linear model: h (model.head_function=network) or g (gp)
+FLEXIBLE = ("a small network on the composition", "a Gaussian process over the same descriptors")
+
+
 def _num(value, digits: int = 3) -> str:
     return "n/a" if value is None or (isinstance(value, float) and not np.isfinite(value)) else f"{value:.{digits}f}"
 
@@ -93,7 +97,7 @@ def render(inspection, model_path: str, rows: list[int], titles: list[str]) -> s
         "",
         "The model's classifier (its *head*) scores each alloy with the log-odds of a single solid-solution phase, "
         "log(P / (1 - P)): 0 is even odds, +2 is about 88 %, -2 about 12 %. It adds a weighted sum of nine physics "
-        "descriptors to a small network on the composition. The descriptors and their units:",
+        f"descriptors to {FLEXIBLE[bool(s['model'].get('gp_relevance'))]}. The descriptors and their units:",
         "",
         "| descriptor | meaning | unit |",
         "|---|---|---|",

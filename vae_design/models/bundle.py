@@ -25,8 +25,10 @@ from vae_design.models.neighbours import NeighbourEvidence
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 
 # 2: neighbours.pt; 3: h residualised; 4: independence, encoder inputs; 5: semi; 6: target factor z_y;
-# 7: nuisance density per class and element count
-FORMAT = 7
+# 7: nuisance density per class and element count; 8: model.head_function and gp_inducing in the config (a format-7
+# bundle is a network head and reads as one)
+FORMAT = 8
+READABLE = (7, 8)
 
 
 def save_bundle(
@@ -79,11 +81,12 @@ def load_bundle(path: Path) -> tuple[PhaseVAE, str, pd.DataFrame, dict, Neighbou
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"{meta_path}: unreadable ({error})") from None
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in READABLE:
         writer = meta.get("vae_design_version", "an unknown version")
         raise InputError(
             f"{meta_path}: written by vae-design {writer} (bundle format {meta.get('format')!r}); this vae-design "
-            f"reads format {FORMAT} (the latent's target and nuisance factors): retrain with vae-design train"
+            f"reads formats {' and '.join(map(str, READABLE))} (the latent's target and nuisance factors): retrain "
+            "with vae-design train"
         )
     vae = PhaseVAE(VAEConfig.from_dict(meta["config"]))
     try:

@@ -57,8 +57,10 @@ class HeadProcess(nn.Module):
         generator = torch.Generator().manual_seed(seed)
         labelled, unlabelled = (torch.unique(rows, dim=0) if len(rows) else rows for rows in (labelled, unlabelled))
         labelled, unlabelled = (rows[torch.randperm(len(rows), generator=generator)] for rows in (labelled, unlabelled))
-        if len(labelled) and len(unlabelled):
-            unlabelled = unlabelled[torch.cdist(unlabelled, labelled).min(1).values > 0]
+        if len(labelled) >= len(self.inducing):
+            unlabelled = unlabelled[:0]
+        elif len(labelled) and len(unlabelled):  # exact matches (cdist's fast path is not exact at 0)
+            unlabelled = unlabelled[~(unlabelled[:, None, :] == labelled[None, :, :]).all(-1).any(-1)]
         chosen = torch.cat([labelled, unlabelled])[: len(self.inducing)]
         self.inducing[: len(chosen)] = chosen
 
@@ -86,12 +88,15 @@ class HeadProcess(nn.Module):
 
     def projection(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A(x) = K_xz L^-T (N, M) and the conditional variance k(x, x) - |A(x)|^2 (N,) of inputs (N, D)."""
-        z = self.inducing
-        variance = self.log_variance.exp()
-        k_zz = self.kernel(z, z) + JITTER * variance * torch.eye(len(z), dtype=z.dtype, device=z.device)
-        chol = torch.linalg.cholesky(k_zz)
-        a = torch.linalg.solve_triangular(chol, self.kernel(inputs, z).T, upper=False).T
-        return a, (variance - a.square().sum(-1)).clamp_min(0.0)
+        # float32 without autocast: a bf16-rounded K_zz (mixed-precision training) has no Cholesky factor
+        with torch.autocast(device_type=inputs.device.type, enabled=False):
+            z, inputs = self.inducing.float(), inputs.float()
+            variance = self.log_variance.exp()
+            k_zz = self.kernel(z, z) + JITTER * variance * torch.eye(len(z), dtype=z.dtype, device=z.device)
+            chol = torch.linalg.cholesky(k_zz)
+            a = torch.linalg.solve_triangular(chol, self.kernel(inputs, z).T, upper=False).T
+            # floored at 1e-6 s^2: the square root's gradient at exactly 0 is infinite
+            return a, (variance - a.square().sum(-1)).clamp_min(1e-6 * variance.detach())
 
     def forward(self, inputs: torch.Tensor, v: torch.Tensor | None = None) -> torch.Tensor:
         """g at inputs (N, D) -> (..., N, K-1): the posterior mean A(x) m, or, given a draw v (..., K-1, M) of the
@@ -103,14 +108,22 @@ class HeadProcess(nn.Module):
             g = g + conditional.sqrt()[:, None] * torch.randn_like(g)
         return g
 
+    def sample(self, n_samples: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """S draws of the posterior's randomness: inducing values v ~ q(v) (S, K-1, M) and one standard normal per
+        draw for the conditional part (S, 1, K-1). One normal per draw, shared by every alloy, keeps each alloy's
+        draws independent of the batch it is scored in (each alloy's marginal is the SVGP's, exactly)."""
+        noise = torch.randn((n_samples, *self.loc.shape), generator=generator, device=self.loc.device)
+        v = self.loc + (self.scale_tril() @ noise.unsqueeze(-1)).squeeze(-1)
+        return v, torch.randn((n_samples, 1, self.loc.shape[0]), generator=generator, device=self.loc.device)
+
+    def at(self, inputs: torch.Tensor, v: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
+        """g (S, N, K-1) at inputs (N, D) for draws (v, normal) of :meth:`sample`."""
+        a, conditional = self.projection(inputs)
+        return a @ v.transpose(-1, -2) + conditional.sqrt()[:, None] * normal
+
     def draws(self, inputs: torch.Tensor, n_samples: int, generator: torch.Generator) -> torch.Tensor:
         """S draws of g from the posterior (S, N, K-1): q(v) and the conditional variance, for the head's spread."""
-        a, conditional = self.projection(inputs)
-        noise = torch.randn((n_samples, *self.loc.shape), generator=generator, device=a.device)
-        v = self.loc + (self.scale_tril() @ noise.unsqueeze(-1)).squeeze(-1)
-        g = a @ v.transpose(-1, -2)
-        noise = torch.randn(g.shape, generator=generator, device=a.device)
-        return g + conditional.sqrt()[:, None] * noise
+        return self.at(inputs, *self.sample(n_samples, generator))
 
     def relevance(self) -> torch.Tensor:
         """Each input's share of the kernel's variance pi_d (D,), summing to 1."""

@@ -109,13 +109,16 @@ class PhaseHead(nn.Module):
             eta = eta + self.process(features, v)
         return self._with_reference(eta)
 
-    def process_spread(self, features: torch.Tensor, n_samples: int, generator: torch.Generator) -> torch.Tensor:
+    def process_spread(
+        self, features: torch.Tensor, n_samples: int, generator: torch.Generator, draws=None
+    ) -> torch.Tensor:
         """S draws of g's posterior about its mean, as logits (S, N, K) to add to :meth:`logits`' (zero without a
-        Gaussian process): the spread of q(v) and the conditional variance, which grows away from the data."""
+        Gaussian process): the spread of q(v) and the conditional variance, which grows away from the data.
+        ``draws``: fixed draws (v, normal) of :meth:`HeadProcess.sample`, e.g. one set for every chunk of a screen."""
         if self.process is None:
             return features.new_zeros((n_samples, len(features), self.n_classes))
-        g = self.process.draws(features, n_samples, generator) - self.process(features)
-        return self._with_reference(g)
+        draws = self.process.sample(n_samples, generator) if draws is None else draws
+        return self._with_reference(self.process.at(features, *draws) - self.process(features))
 
     def _with_reference(self, eta: torch.Tensor) -> torch.Tensor:
         """(..., K-1) log-odds -> (..., K) logits with the reference class's fixed at 0."""
