@@ -31,7 +31,7 @@ from vae_design.models.semi import SemiSupervision
 from vae_design.models.settings import ModelSettings
 from vae_design.models.ssvae import PhaseVAE, VAEConfig
 from vae_design.resources import prior_config
-from vae_design.training.pretrain import Pretraining
+from vae_design.training.pretrain import NEEDS_NETWORK, Pretraining
 
 CompositionLike = str | Mapping[str, float]
 
@@ -91,10 +91,7 @@ class AlloyVAE:
         self.weak = WeakLabelling(**weak) if isinstance(weak, Mapping) else weak
         self.pretrain = Pretraining(**pretrain) if isinstance(pretrain, Mapping) else pretrain
         if self.pretrain is not None and (settings.embedding_hidden == 0 or settings.head_function != "network"):
-            raise InputError(
-                "pretraining needs the head's composition network: set model.head_function=network and "
-                "model.embedding_hidden > 0"
-            )
+            raise InputError(NEEDS_NETWORK)
         if self.weak is not None and len(classes) != 2:
             raise InputError("weak labels from the rules say single phase or not: they need target single_phase")
         self.vae: PhaseVAE | None = None
@@ -153,11 +150,7 @@ class AlloyVAE:
         warm = None if init is None else warm_start(vae, init)  # before the scaler fit, which overrides its buffers
         tensor = self.vocabulary.to_tensor
         x_train = tensor(train)
-        # Descriptor scaling from every composition seen in training (labels not needed; val/test excluded).
-        vae.head.scaler.fit(vae.head.descriptors(torch.cat([x_train, tensor(pool)]).double()).float())
-        if vae.head.process is not None and not warm:  # g's inducing inputs start at training alloys; a warm
-            # start keeps the old ones, which its inducing values belong to
-            vae.head.process.initialise(vae.head.features(x_train), vae.head.features(tensor(pool)), seed)
+        vae.head.fit_inputs(x_train, tensor(pool), seed, inducing=not warm)
         weak, before = None, {}
         if warm is not None:
             before["update/warm_start"] = float(warm)

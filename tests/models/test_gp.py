@@ -29,8 +29,8 @@ def test_the_spread_of_g_grows_away_from_the_inducing_inputs():
     assert conditional_far.min() > 0.99
     assert conditional_near.mean() < 0.5 * conditional_far.mean()
     generator = torch.Generator().manual_seed(0)
-    spread_near = process.draws(near, 256, generator).std(0).mean()
-    spread_far = process.draws(near + 20.0, 256, generator).std(0).mean()
+    spread_near = process.at(near, *process.sample(256, generator)).std(0).mean()
+    spread_far = process.at(near + 20.0, *process.sample(256, generator)).std(0).mean()
     assert spread_far > 1.5 * spread_near
 
 
@@ -62,8 +62,8 @@ def test_a_gp_head_trains_and_reports_a_spread_that_grows_off_the_data(tmp_path,
     # six standard deviations off in every descriptor the trained g knows less than at the test alloys
     features = model.vae.head.features(model.vocabulary.to_tensor(test))
     generator = torch.Generator().manual_seed(0)
-    spread_test = model.vae.head.process.draws(features, 128, generator).std(0).mean()
-    spread_far = model.vae.head.process.draws(features + 6.0, 128, generator).std(0).mean()
+    spread_test = model.vae.head.process.at(features, *model.vae.head.process.sample(128, generator)).std(0).mean()
+    spread_far = model.vae.head.process.at(features + 6.0, *model.vae.head.process.sample(128, generator)).std(0).mean()
     assert spread_far > 1.5 * spread_test
     # predict_proba's uncertainty includes g's spread (not only q(w)'s), and a saved model reads back the same
     p, sd = model.predict_proba(test[:20], return_std=True, neighbours=False)

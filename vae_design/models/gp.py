@@ -18,13 +18,14 @@ with one length-scale l_d and one weight pi_d per input (ARD: pi_d is the input'
 ``inspect``). Kernel parameters, Z, m and S are learnt from the ELBO with the rest of the model; KL(q(v) || p(v)) is
 the Pyro site ``process`` of the model and guide. In training the ELBO's sites draw g(x) from q (the conditional
 variance included): the SVGP's expected log-likelihood. Elsewhere g is the posterior mean A(x) m unless draws are
-asked for (:meth:`HeadProcess.draws`, the head's spread).
+asked for (:meth:`HeadProcess.sample` and :meth:`HeadProcess.at`, the head's spread).
 """
 
 from __future__ import annotations
 
 import math
 
+import pyro.distributions as dist
 import torch
 from torch import nn
 
@@ -76,14 +77,10 @@ class HeadProcess(nn.Module):
 
     def posterior(self):
         """q(v): Normal(m, S S^T) per output, as a (K-1, M) event."""
-        import pyro.distributions as dist
-
         return dist.MultivariateNormal(self.loc, scale_tril=self.scale_tril()).to_event(1)
 
     def prior(self):
         """p(v) = Normal(0, I), a (K-1, M) event."""
-        import pyro.distributions as dist
-
         return dist.Normal(torch.zeros_like(self.loc), 1.0).to_event(2)
 
     def projection(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,10 +117,6 @@ class HeadProcess(nn.Module):
         """g (S, N, K-1) at inputs (N, D) for draws (v, normal) of :meth:`sample`."""
         a, conditional = self.projection(inputs)
         return a @ v.transpose(-1, -2) + conditional.sqrt()[:, None] * normal
-
-    def draws(self, inputs: torch.Tensor, n_samples: int, generator: torch.Generator) -> torch.Tensor:
-        """S draws of g from the posterior (S, N, K-1): q(v) and the conditional variance, for the head's spread."""
-        return self.at(inputs, *self.sample(n_samples, generator))
 
     def relevance(self) -> torch.Tensor:
         """Each input's share of the kernel's variance pi_d (D,), summing to 1."""

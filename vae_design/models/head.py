@@ -83,6 +83,15 @@ class PhaseHead(nn.Module):
             HeadProcess(len(config.descriptors), n_out, config.gp_inducing) if config.head_function == "gp" else None
         )
 
+    @torch.no_grad()
+    def fit_inputs(self, x_train: torch.Tensor, x_pool: torch.Tensor, seed: int, inducing: bool = True) -> None:
+        """Fit the descriptor scaling to every composition seen in training (labels not needed; val and test
+        excluded) and, with a Gaussian process and ``inducing``, start its inducing inputs at those alloys (a warm
+        start passes False: its inducing values belong to the inducing inputs it loaded)."""
+        self.scaler.fit(self.descriptors(torch.cat([x_train, x_pool]).double()).float())
+        if self.process is not None and inducing:
+            self.process.initialise(self.features(x_train), self.features(x_pool), seed)
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Standardised descriptors of compositions x (N, E) -> (N, D).
 
@@ -117,8 +126,9 @@ class PhaseHead(nn.Module):
         ``draws``: fixed draws (v, normal) of :meth:`HeadProcess.sample`, e.g. one set for every chunk of a screen."""
         if self.process is None:
             return features.new_zeros((n_samples, len(features), self.n_classes))
-        draws = self.process.sample(n_samples, generator) if draws is None else draws
-        return self._with_reference(self.process.at(features, *draws) - self.process(features))
+        v, normal = self.process.sample(n_samples, generator) if draws is None else draws
+        # g is linear in v: a draw about the mean is g at (v - m), one projection instead of two
+        return self._with_reference(self.process.at(features, v - self.process.loc, normal))
 
     def _with_reference(self, eta: torch.Tensor) -> torch.Tensor:
         """(..., K-1) log-odds -> (..., K) logits with the reference class's fixed at 0."""

@@ -25,6 +25,11 @@ from vae_design.errors import InputError
 from vae_design.features.cheap_targets import TARGETS, descriptor_targets
 from vae_design.models.ssvae import PhaseVAE
 
+# refused when the model is built (api.py) and again when a PhaseVAE without h reaches pretraining
+NEEDS_NETWORK = (
+    "pretraining needs the head's composition network: set model.head_function=network and model.embedding_hidden > 0"
+)
+
 
 @dataclass(frozen=True)
 class Pretraining:
@@ -88,10 +93,7 @@ def pretrain_head(
     ``x`` (N, E) by masked mean squared error; returns ``pretrain/*`` figures (R^2 on a held-out tenth)."""
     embedding = vae.head.embedding
     if embedding is None:
-        raise InputError(
-            "pretraining needs the head's composition network: set model.head_function=network and "
-            "model.embedding_hidden > 0"
-        )
+        raise InputError(NEEDS_NETWORK)
     started = time.perf_counter()
     y = torch.as_tensor(targets, dtype=torch.float32)
     known = torch.isfinite(y)
