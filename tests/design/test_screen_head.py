@@ -2,6 +2,7 @@
 
 import types
 
+import pytest
 import torch
 
 from vae_design.data.vocabulary import ElementVocabulary
@@ -52,3 +53,13 @@ def test_palette_head_reads_a_gp_head_as_the_model_does():
     assert torch.allclose(mean, expected.mean(0), atol=0.03)
     assert torch.allclose(std, expected.std(0), atol=0.03)
     assert mean[:, 1].std() > 0.05  # the check is not comparing constants
+
+
+@pytest.mark.parametrize("head_function", ["network", "gp"])
+def test_palette_head_scores_a_four_class_head_as_the_model_does(head_function):
+    classes = ("multi-phase", "BCC", "FCC", "HCP")
+    vae, model, plan, counts, x, steps = _screened(classes=classes, head_function=head_function, gp_inducing=8)
+    mean, std, _ = _PaletteHead(model, plan, samples=512)(counts, steps)
+    expected = vae.posterior_probabilities(x, n_samples=512)
+    assert mean.shape == (len(x), 4)
+    assert torch.allclose(mean, expected.mean(0), atol=0.03) and torch.allclose(std, expected.std(0), atol=0.03)

@@ -135,6 +135,7 @@ class _PaletteHead:
         # g's posterior draws (models/gp.py), fixed for the whole screen like w and b: every chunk, and a resumed run,
         # scores an alloy with the same draws
         process = self.head.process
+        self.generator = generator  # the multi-class path passes it on (a four-class screen needs it)
         self.process_draws = process.sample(samples, generator) if process is not None else None
         if self.embedding is not None:
             self.layers = self._layers(self.embedding)
