@@ -43,11 +43,16 @@ def test_palette_head_matches_the_model_head():
     assert mean[:, 1].std() > 0.01  # the check is not comparing constants
 
 
-def test_palette_head_reads_a_gp_head_as_the_model_does():
-    vae, model, plan, counts, x, steps = _screened(head_function="gp", gp_inducing=8)
+@pytest.mark.parametrize("composition", [False, True])
+def test_palette_head_reads_a_gp_head_as_the_model_does(composition):
+    vae, model, plan, counts, x, steps = _screened(head_function="gp", gp_inducing=8, gp_composition=composition)
+    process = vae.head.process
     with torch.no_grad():
-        vae.head.process.initialise(vae.head.features(x), torch.zeros(0, 9), seed=0)
-        vae.head.process.loc.normal_(0, 1.0)  # an untrained g is 0: make it count
+        inputs = vae.head.process_inputs(x)
+        process.initialise(inputs, inputs[:0], seed=0)
+        # inducing compositions with fractions outside the palette too: the palette path's L1 sum must count them
+        process.inducing[:, process.n_descriptors :] += 0.05 * torch.rand_like(process.inducing[:, 9:])
+        process.loc.normal_(0, 1.0)  # an untrained g is 0: make it count
     mean, std, _ = _PaletteHead(model, plan, samples=512)(counts, steps)
     expected = vae.posterior_probabilities(x, n_samples=512)  # other draws of g: Monte Carlo agreement
     assert torch.allclose(mean, expected.mean(0), atol=0.03)

@@ -3,6 +3,7 @@ report lists it, and a bad setting is refused."""
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +35,23 @@ def test_the_spread_of_g_grows_away_from_the_inducing_inputs():
     assert spread_far > 1.5 * spread_near
 
 
+def test_the_composition_term_tells_apart_alloys_whose_descriptors_agree():
+    process = HeadProcess(n_inputs=2, n_outputs=1, n_inducing=8, n_elements=4).eval()
+    descriptors = torch.randn(8, 2) * 0.3
+    known = torch.cat([descriptors, torch.tensor([[0.5, 0.5, 0.0, 0.0]]).expand(8, 4)], 1)
+    process.initialise(known, torch.zeros(0, 6), seed=0)
+    new = torch.cat([descriptors, torch.tensor([[0.0, 0.0, 0.5, 0.5]]).expand(8, 4)], 1)  # same descriptors
+    _, conditional_known = process.projection(known)
+    _, conditional_new = process.projection(new)
+    # the composition's share s_c^2 = 1 of the prior variance 2 comes back 100 at.% away from every inducing input
+    assert (conditional_new - conditional_known).min() > 0.9
+    # a palette's columns with the inducing inputs' other fractions summed give the whole vocabulary's kernel
+    z = process.inducing.detach()
+    palette = new[:, [0, 1, 4, 5]]
+    assert torch.allclose(process.kernel(palette, z, columns=[2, 3]), process.kernel(new, z), atol=1e-6)
+    assert process.relevance().shape == (3,) and torch.isclose(process.relevance().sum(), torch.tensor(1.0))
+
+
 def test_initialise_starts_the_inducing_inputs_at_labelled_alloys_first():
     process = HeadProcess(n_inputs=2, n_outputs=1, n_inducing=4)
     labelled = torch.tensor([[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]])  # two distinct
@@ -54,16 +72,20 @@ def test_a_gp_head_trains_and_reports_a_spread_that_grows_off_the_data(tmp_path,
     train, y = _alloys(160, 0)
     pool, _ = _alloys(200, 1)
     val, y_val = _alloys(60, 2)
-    model = AlloyVAE(z_dim=2, hidden=32, head_function="gp", gp_inducing=16, training=FAST)
+    # the descriptor kernel alone: 16 inducing inputs leave most compositions unpinned, so the composition term's
+    # growth is checked where it can be seen (test_the_composition_term_tells_apart_alloys_whose_descriptors_agree)
+    model = AlloyVAE(z_dim=2, hidden=32, head_function="gp", gp_inducing=16, gp_composition=False, training=FAST)
     model.fit(train, y, unlabelled=pool, val=(val, y_val), seed=0)
     assert model.vae.head.embedding is None and model.vae.head.process is not None
     test, y_test = _alloys(200, 3)
     assert classification_metrics(y_test, model.predict_proba(test), "test")["test/auc"] > 0.85
     # six standard deviations off in every descriptor the trained g knows less than at the test alloys
-    features = model.vae.head.features(model.vocabulary.to_tensor(test))
+    head = model.vae.head
+    inputs = head.process_inputs(model.vocabulary.to_tensor(test))
+    far = inputs + 6.0
     generator = torch.Generator().manual_seed(0)
-    spread_test = model.vae.head.process.at(features, *model.vae.head.process.sample(128, generator)).std(0).mean()
-    spread_far = model.vae.head.process.at(features + 6.0, *model.vae.head.process.sample(128, generator)).std(0).mean()
+    spread_test = head.process.at(inputs, *head.process.sample(128, generator)).std(0).mean()
+    spread_far = head.process.at(far, *head.process.sample(128, generator)).std(0).mean()
     assert spread_far > 1.5 * spread_test
     # predict_proba's uncertainty includes g's spread (not only q(w)'s), and a saved model reads back the same
     p, sd = model.predict_proba(test[:20], return_std=True, neighbours=False)
@@ -76,6 +98,12 @@ def test_a_gp_head_trains_and_reports_a_spread_that_grows_off_the_data(tmp_path,
     assert np.allclose(
         loaded.predict_proba(test[:20], neighbours=False), model.predict_proba(test[:20], neighbours=False)
     )
+    # a format-8 bundle (before model.gp_composition) is a gp head without the composition term
+    meta_path = tmp_path / "bundle" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["gp_composition"]
+    meta_path.write_text(json.dumps(meta | {"format": 8}))
+    assert AlloyVAE.load(tmp_path / "bundle").vae.head.process.n_elements == 0
     # a warm start keeps the inducing inputs its inducing values belong to (no fresh initialise)
     calls = []
     monkeypatch.setattr(HeadProcess, "initialise", lambda *args, **kwargs: calls.append(args))
@@ -121,12 +149,32 @@ def test_bad_gp_settings_are_refused(values):
 def test_the_report_lists_each_descriptors_share_of_g():
     from types import SimpleNamespace
 
-    from vae_design.inspect.report import _posterior_section
+    from vae_design.inspect.report import _flexible, _posterior_section
 
     posterior = {"delta": {"mean": -0.5, "lo": -0.7, "hi": -0.3, "prior_mean": -1.0, "prior_scale": 0.5}}
     summary = {"posterior_level": 0.9, "posterior": posterior, "posterior_sign_flips": [], "posterior_contradicts": []}
-    summary["model"] = {"gp_relevance": {"delta": {"share": 0.7, "lengthscale": 0.4}}}
+    relevance = {"delta": {"share": 0.7, "lengthscale": 0.4}, "composition": {"share": 0.3, "lengthscale": 0.2}}
+    summary["model"] = {"gp_relevance": relevance}
     text = "\n".join(_posterior_section(SimpleNamespace(summary=summary)))
-    assert "| `delta` | 0.70 | 0.40 |" in text
+    assert "| `delta` | 0.70 | 0.40 |" in text and "| `composition` | 0.30 | 0.20 |" in text
+    assert _flexible(relevance).endswith("descriptors and the composition") and _flexible({}).endswith("composition")
+    assert "process over the same descriptors" in _flexible({"delta": relevance["delta"]})
     summary["model"] = {"gp_relevance": {}}  # a network head: no table
     assert "share of g" not in "\n".join(_posterior_section(SimpleNamespace(summary=summary)))
+
+
+def test_inspect_reads_the_composition_terms_share_and_length_scale():
+    from types import SimpleNamespace
+
+    from vae_design.inspect.inspection import _model_summary
+
+    config = VAEConfig(elements=("Co", "Cr", "Fe", "Ni"), z_dim=2, hidden=8, head_function="gp", gp_composition=True)
+    vae = PhaseVAE(config)
+    data = SimpleNamespace(train=([0] * 3,), pool=[0] * 5, val=([0] * 2,))
+    model = SimpleNamespace(vae=vae, target="single_phase", classes=config.classes)
+    view = SimpleNamespace(descriptors=config.descriptors)
+    summary = _model_summary(SimpleNamespace(model=model, data=data, parts={}, view=view))
+    relevance = summary["gp_relevance"]
+    assert list(relevance) == [*config.descriptors, "composition"]
+    assert relevance["composition"] == pytest.approx({"share": 0.5, "lengthscale": 0.2})  # s_c^2 = s^2 = 1 at the start
+    assert sum(row["share"] for row in relevance.values()) == pytest.approx(1.0)

@@ -175,7 +175,7 @@ class _PaletteHead:
             x = palette.new_zeros((len(palette), self.n_elements))
             x[:, self.columns] = palette
             logits = self.head.logits(x, features, self.w, self.b)
-            spread = self.head.process_spread(features, len(self.w), self.generator, self.process_draws)
+            spread = self.head.process_spread(x, features, len(self.w), self.generator, self.process_draws)
             probabilities = (logits + spread).softmax(-1)
             return probabilities.mean(0), probabilities.std(0), raw
         # Two classes: the other class's log-odds against the reference, b + w f + h(x), for all posterior draws in
@@ -183,8 +183,10 @@ class _PaletteHead:
         log_odds = torch.addmm(self.b[:, 0], features, self.w[:, 0, :].T)
         if self.head.embedding is not None:
             log_odds += self._embedding(palette, features)
-        if self.head.process is not None:  # g at the screen's fixed posterior draws, one per column (models/gp.py)
-            log_odds += self.head.process.at(features, *self.process_draws)[..., 0].T
+        process = self.head.process
+        if process is not None:  # g at the screen's fixed posterior draws, one per column (models/gp.py)
+            inputs = torch.cat([features, palette], 1) if process.n_elements else features
+            log_odds += process.at(inputs, *self.process_draws, columns=self.columns)[..., 0].T
         other = torch.sigmoid(log_odds)
         mean, std = other.mean(1), other.std(1)
         reference = self.head.reference_class

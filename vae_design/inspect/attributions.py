@@ -51,8 +51,11 @@ def explain_head(view: HeadView, x_explain: torch.Tensor, x_background: torch.Te
     """Exact SHAP values of the single-phase log-odds for compositions ``x_explain`` against ``x_background``."""
     import shap
 
-    embedding = view.vae.head.embedding
-    with_composition = embedding is not None and embedding.sees_composition
+    head = view.vae.head
+    # the composition is a player where the head reads it beyond the descriptors: h's input or g's composition term
+    with_composition = (head.embedding is not None and head.embedding.sees_composition) or (
+        head.process is not None and head.process.n_elements > 0
+    )
     players = (*view.descriptors, COMPOSITION) if with_composition else tuple(view.descriptors)
     x_all = torch.cat([x_background, x_explain]).float()
     features = view.features(x_all)

@@ -1,7 +1,7 @@
 """The classification head at its posterior mean, as plain functions of compositions and descriptors.
 
 Every inspection reads the head through this view: the log-odds of a single phase against the multi-phase class,
-``eta(x, f) = b + w f + h(x, f)`` with w, b at the mean of q(w), q(b) (with ``model.head_function=gp``, g(f) at
+``eta(x, f) = b + w f + h(x, f)`` with w, b at the mean of q(w), q(b) (with ``model.head_function=gp``, g(f, x) at
 its posterior mean in place of h). For two classes this is exactly the head's
 logit (and, being linear in w and b, the posterior average of the logit); for the four-class ``phase`` target it is
 log(P(BCC) + P(FCC) + P(HCP)) - log P(multi-phase).

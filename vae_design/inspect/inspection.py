@@ -169,9 +169,12 @@ def _model_summary(inputs: _Inputs) -> dict:
     model, data, parts = inputs.model, inputs.data, inputs.parts
     process = model.vae.head.process
     relevance = {}
-    if process is not None:  # the gp head (models/gp.py): each descriptor's share of g's variance and length-scale
+    if process is not None:  # the gp head (models/gp.py): each input's share of g's variance and length-scale
         shares, scales = process.relevance().tolist(), process.log_lengthscale.detach().exp().tolist()
-        rows = zip(inputs.view.descriptors, shares, scales, strict=True)
+        names = list(inputs.view.descriptors)
+        if process.n_elements:  # the composition term: its length-scale is in L1 over mole fractions
+            names, scales = [*names, "composition"], [*scales, process.log_composition_scale.detach().exp().item()]
+        rows = zip(names, shares, scales, strict=True)
         relevance = {d: {"share": a, "lengthscale": b} for d, a, b in rows}
     return {
         "gp_relevance": relevance,

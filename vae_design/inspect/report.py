@@ -97,7 +97,7 @@ def render(inspection, model_path: str, rows: list[int], titles: list[str]) -> s
         "",
         "The model's classifier (its *head*) scores each alloy with the log-odds of a single solid-solution phase, "
         "log(P / (1 - P)): 0 is even odds, +2 is about 88 %, -2 about 12 %. It adds a weighted sum of nine physics "
-        f"descriptors to {FLEXIBLE[bool(s['model'].get('gp_relevance'))]}. The descriptors and their units:",
+        f"descriptors to {_flexible(s['model'].get('gp_relevance') or {})}. The descriptors and their units:",
         "",
         "| descriptor | meaning | unit |",
         "|---|---|---|",
@@ -179,12 +179,18 @@ def _posterior_section(inspection) -> list[str]:
     lines += _negative_entropy_note(s["posterior"], level)
     relevance = s.get("model", {}).get("gp_relevance")
     if relevance:
-        lines += ["", "The Gaussian process g beside the linear model: each descriptor's share of g's variance (its "
-                  "relevance) and its length-scale, in standard deviations of the descriptor.", "",
-                  "| descriptor | share of g | length-scale |", "|---|---|---|"]  # fmt: skip
+        lines += ["", "The Gaussian process g beside the linear model: each input's share of g's variance (its "
+                  "relevance) and its length-scale, in standard deviations of the descriptor (for `composition`, "
+                  "the alloy's composition, in L1 distance over mole fractions: 0.2 is 10 at.% moved).", "",
+                  "| input | share of g | length-scale |", "|---|---|---|"]  # fmt: skip
         lines += [f"| `{d}` | {v['share']:.2f} | {v['lengthscale']:.2f} |" for d, v in relevance.items()]
     return [*lines, "", "![posterior](posterior.png)", "", "*posterior.png*: grey, the prior; blue, the posterior; "
             "red, a posterior that contradicts its prior.", ""]  # fmt: skip
+
+
+def _flexible(relevance: dict) -> str:
+    """What the head adds to the linear model, in words (relevance: the gp head's inputs, empty for h)."""
+    return FLEXIBLE[bool(relevance)] + (" and the composition" if "composition" in relevance else "")
 
 
 def _negative_entropy_note(posterior: dict, level: int) -> list[str]:

@@ -80,7 +80,14 @@ class PhaseHead(nn.Module):
             else None
         )
         self.process = (
-            HeadProcess(len(config.descriptors), n_out, config.gp_inducing) if config.head_function == "gp" else None
+            HeadProcess(
+                len(config.descriptors),
+                n_out,
+                config.gp_inducing,
+                len(config.elements) if config.gp_composition else 0,
+            )
+            if config.head_function == "gp"
+            else None
         )
 
     @torch.no_grad()
@@ -90,7 +97,13 @@ class PhaseHead(nn.Module):
         start passes False: its inducing values belong to the inducing inputs it loaded)."""
         self.scaler.fit(self.descriptors(torch.cat([x_train, x_pool]).double()).float())
         if self.process is not None and inducing:
-            self.process.initialise(self.features(x_train), self.features(x_pool), seed)
+            self.process.initialise(self.process_inputs(x_train), self.process_inputs(x_pool), seed)
+
+    def process_inputs(self, x: torch.Tensor, features: torch.Tensor | None = None) -> torch.Tensor:
+        """The Gaussian process's inputs (N, D [+ E]): the standardised descriptors, then, with its composition
+        term, the mole fractions x (models/gp.py)."""
+        features = self.features(x) if features is None else features
+        return torch.cat([features, x.to(features.dtype)], -1) if self.process.n_elements else features
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Standardised descriptors of compositions x (N, E) -> (N, D).
@@ -115,11 +128,11 @@ class PhaseHead(nn.Module):
         if self.embedding is not None:
             eta = eta + self.embedding(x, features)
         if self.process is not None:
-            eta = eta + self.process(features, v)
+            eta = eta + self.process(self.process_inputs(x, features), v)
         return self._with_reference(eta)
 
     def process_spread(
-        self, features: torch.Tensor, n_samples: int, generator: torch.Generator, draws=None
+        self, x: torch.Tensor, features: torch.Tensor, n_samples: int, generator: torch.Generator, draws=None
     ) -> torch.Tensor:
         """S draws of g's posterior about its mean, as logits (S, N, K) to add to :meth:`logits`' (zero without a
         Gaussian process): the spread of q(v) and the conditional variance, which grows away from the data.
@@ -128,7 +141,7 @@ class PhaseHead(nn.Module):
             return features.new_zeros((n_samples, len(features), self.n_classes))
         v, normal = self.process.sample(n_samples, generator) if draws is None else draws
         # g is linear in v: a draw about the mean is g at (v - m), one projection instead of two
-        return self._with_reference(self.process.at(features, v - self.process.loc, normal))
+        return self._with_reference(self.process.at(self.process_inputs(x, features), v - self.process.loc, normal))
 
     def _with_reference(self, eta: torch.Tensor) -> torch.Tensor:
         """(..., K-1) log-odds -> (..., K) logits with the reference class's fixed at 0."""

@@ -37,6 +37,10 @@ class ModelSettings:
     head_function: str = "network"
     # inducing inputs of the gp head (more: a more flexible g, a slower step)
     gp_inducing: int = 64
+    # true: the gp head's kernel adds a Laplace kernel on the composition (L1 over mole fractions) to the one on
+    # the descriptors, so g can tell alloys apart whose descriptors agree (models/gp.py). Off by default: the ELBO
+    # shrinks its variance to 3-4 % of g's and it did not pass its rule (docs/benchmarks.md)
+    gp_composition: bool = False
     # width of the head's composition network h beside the linear expert-prior model (0: the linear head alone)
     embedding_hidden: int = 128
     # true: h sees the element fractions as well as the descriptors; false: descriptors only, like the reference

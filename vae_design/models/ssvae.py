@@ -7,7 +7,7 @@ element count k_n (observed, like the descriptors: the model is of x given its n
     b ~ Normal(logit class prior, s_b)      head intercepts
     v ~ Normal(0, I)                        with model.head_function=gp: g's inducing values (models/gp.py)
     y_n | x_n, w, b ~ Categorical(softmax(eta_n)),   eta_n = b + w f(x_n) + h(x_n, f(x_n))     (the label)
-                                            (or + g(f(x_n)) in place of h, g ~ GP(0, k), under gp)
+                                            (or + g(f(x_n)[, x_n]) in place of h, g ~ GP(0, k), under gp)
     z_y,n | y_n ~ Normal(mu_y, s_y)         target factor: class-conditional prior (models/target.py); KL weight
                                             ``target_weight``
     z_n,n ~ Normal(0, I)                    nuisance factor; KL weight ``kl_weight`` (a beta-VAE)
@@ -252,7 +252,7 @@ class PhaseVAE(nn.Module):
         noise_w = torch.randn((n_samples, *w_loc.shape), generator=generator, device=x.device)
         noise_b = torch.randn((n_samples, *b_loc.shape), generator=generator, device=x.device)
         w, b, features = w_loc + w_scale * noise_w, b_loc + b_scale * noise_b, self.head.features(x)
-        logits = self.head.logits(x, features, w, b) + self.head.process_spread(features, n_samples, generator)
+        logits = self.head.logits(x, features, w, b) + self.head.process_spread(x, features, n_samples, generator)
         return logits.softmax(-1)
 
     def class_probabilities(
