@@ -32,6 +32,8 @@ model refitted on everything revealed so far (the forest's for random, rf-*, rul
     python -u scripts/bench_campaign.py --seeds 5 --jobs 2 --out /tmp/campaign
     python -u scripts/bench_campaign.py --target hcp --min-elements 0 --seeds 5 --jobs 2 --out /tmp/campaign_hcp
     python -u scripts/bench_campaign.py --summarise-only --out /tmp/campaign
+    python -u scripts/bench_campaign.py --head-function gp --methods random rf-prob vae-expected_hits+top \
+        --seeds 3 --pool 2000 --max-epochs 80 --jobs 2 --out /tmp/campaign_gp     # the gp head: its own --out
 
 Writes ``rounds.csv``, ``summary.csv``, ``curves.png``; the last line is ``key=value`` figures.
 """
@@ -191,7 +193,7 @@ def _vae_round(method, seed, compositions, labels, revealed, hidden, test, pool,
     from vae_design.design.suggest import SuggestSettings, select_batch
 
     data_target, single = TARGETS[args.target]  # single: the hit class's index in model.classes (label order)
-    model = AlloyVAE(target=data_target, training=benchmark_settings(args.max_epochs))
+    model = AlloyVAE(target=data_target, training=benchmark_settings(args.max_epochs), head_function=args.head_function)
     unrevealed = [compositions[i] for i in hidden]
     elements = ElementVocabulary.from_compositions([*compositions, *pool]).elements  # every alloy can be encoded
     revealed_alloys = [compositions[i] for i in revealed]
@@ -282,6 +284,9 @@ def main() -> None:
     parser.add_argument("--min-elements", type=int, default=5, help="candidates' least number of elements")
     parser.add_argument("--pool", type=int, default=2000, help="unlabelled alloys in the VAE's pool (plus candidates)")
     parser.add_argument("--max-epochs", type=int, default=20)
+    parser.add_argument(
+        "--head-function", choices=["network", "gp"], default="network", help="the VAE's head (model.head_function)"
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="one seed, 2 rounds, 2 epochs: a smoke test")
     parser.add_argument("--summarise-only", action="store_true")

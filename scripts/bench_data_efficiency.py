@@ -69,6 +69,8 @@ ABLATIONS = {
     "vae:multinomial": {"decoder": "multinomial"},  # decoder: the reference's dense softmax
     "vae:linear-head": {"embedding_hidden": 0},  # the expert-prior logistic model alone (no h)
     "vae:gp-head": {"head_function": "gp"},  # g, a sparse variational GP over the descriptors, in place of h
+    "vae:gp-composition": {"head_function": "gp", "gp_composition": True},  # g with its composition term
+    "vae:gp-semi-none": {"head_function": "gp", "semi": {"method": "none"}},  # g, the pool kept from the head
     "vae+weak:alpha2": {"weak": {"alpha": 2.0}},  # weak labels weighing twice the labelled alloys
     "vae+pretrain:unfrozen": {"pretrain": {"freeze": False}},  # pretrain.freeze, re-chosen on validation (issue 13)
 }
@@ -201,9 +203,9 @@ def fast_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float, flo
 
 def summarise(predictions: pd.DataFrame, draws: int = 1000) -> tuple[pd.DataFrame, dict[str, float]]:
     """Per (scheme, budget, model): seed mean, seed s.d. and bootstrap 95 % interval of each metric; for vae,
-    vae+weak and vae+pretrain the AUC gap to the best supervised peer (chosen once, by mean AUC over the seeds both
-    have), and for every variant and ablation its AUC change against plain vae, each bootstrapped in the same
-    draws (paired)."""
+    vae+weak, vae+pretrain and the gp head the AUC gap to the best supervised peer (chosen once, by mean AUC over the
+    seeds both have), for every variant and ablation its AUC change against plain vae, and for the gp head's
+    ablations their change against the gp head, each bootstrapped in the same draws (paired)."""
     rows, summary = [], {}
     for (scheme, budget), cell in predictions.groupby(["scheme", "budget"], sort=False):
         # seeded per cell, so adding results elsewhere does not move this cell's intervals
@@ -238,7 +240,7 @@ def summarise(predictions: pd.DataFrame, draws: int = 1000) -> tuple[pd.DataFram
                 row["val_auc_mean"] = fits.groupby("seed")["val_auc"].first().mean()
             rows.append(row)
             summary[f"{_key(model)}_auc_{scheme}_b{budget}"] = row["auc_mean"]
-        for model in ("vae", "vae+weak", "vae+pretrain"):
+        for model in ("vae", "vae+weak", "vae+pretrain", "vae:gp-head"):
             peers = [m for m in SUPERVISED if m in point]
             shared = sorted(set(point.get(model, {})).intersection(*(point[m] for m in peers))) if peers else []
             if not shared:
@@ -257,16 +259,19 @@ def summarise(predictions: pd.DataFrame, draws: int = 1000) -> tuple[pd.DataFram
                 row["pool_gain"] = np.mean([point["vae"][s] - point["vae-labelled"][s] for s in both])
                 row["pool_gain_lo"], row["pool_gain_hi"] = np.nanpercentile(gain, [2.5, 97.5])
                 summary[f"vae_pool_gain_auc_{scheme}_b{budget}"] = row["pool_gain"]
-        # each variant and ablation against the plain model on the seeds both have: what the change itself bought
-        for model in [m for m in point if m not in (*MAIN, "rf+desc", "gb+desc")]:
-            shared = sorted(set(point[model]) & set(point.get("vae", {})))
+        # each variant and ablation against the plain model, and the gp head's own ablations (its composition term,
+        # its semi route) against the gp head, on the seeds both have: what the change itself bought
+        pairs = [(m, "vae", "vs_vae") for m in point if m not in (*MAIN, "rf+desc", "gb+desc")]
+        pairs += [(m, "vae:gp-head", "vs_gp") for m in point if m.startswith("vae:gp-") and m != "vae:gp-head"]
+        for model, base, name in pairs:
+            shared = sorted(set(point[model]) & set(point.get(base, {})))
             if not shared:
                 continue
-            draws_delta = np.mean([boot[model][s] - boot["vae"][s] for s in shared], axis=0)
+            draws_delta = np.mean([boot[model][s] - boot[base][s] for s in shared], axis=0)
             row = next(r for r in rows if r["model"] == model and r["budget"] == budget and r["scheme"] == scheme)
-            row["vs_vae_auc"] = np.mean([point[model][s] - point["vae"][s] for s in shared])
-            row["vs_vae_auc_lo"], row["vs_vae_auc_hi"] = np.nanpercentile(draws_delta, [2.5, 97.5])
-            summary[f"{_key(model)}_vs_vae_auc_{scheme}_b{budget}"] = row["vs_vae_auc"]
+            row[f"{name}_auc"] = np.mean([point[model][s] - point[base][s] for s in shared])
+            row[f"{name}_auc_lo"], row[f"{name}_auc_hi"] = np.nanpercentile(draws_delta, [2.5, 97.5])
+            summary[f"{_key(model)}_{name}_auc_{scheme}_b{budget}"] = row[f"{name}_auc"]
     return pd.DataFrame(rows), summary
 
 
@@ -291,9 +296,13 @@ def plot(table: pd.DataFrame, path: Path, leave_out: tuple[str, ...] = ()) -> No
             for model, curve in shown.groupby("model", sort=False):
                 curve = curve.sort_values("n_labels")
                 style = "-" if model in MAIN else "--"
-                # one colour per model in every figure (a colour cycle would shift when a model is left out)
-                known = [*MAIN, *VARIANTS, *ABLATIONS]
-                colour = plt.get_cmap("tab20")(known.index(model) % 20 if model in known else 19)
+                # one colour per model in every figure (a colour cycle would shift when a model is left out); the
+                # ablations have a palette of their own, so that more of them never wrap onto a main model's colour
+                if model in ABLATIONS:
+                    colour = plt.get_cmap("tab20b")(list(ABLATIONS).index(model) % 20)
+                else:
+                    known = [*MAIN, *VARIANTS]
+                    colour = plt.get_cmap("tab20")(known.index(model) if model in known else 19)
                 axis.plot(curve["n_labels"], curve[f"{metric}_mean"], style, marker="o", label=model, color=colour)
                 lo, hi = curve[f"{metric}_lo"], curve[f"{metric}_hi"]
                 axis.fill_between(curve["n_labels"], lo, hi, alpha=0.12, color=colour)

@@ -75,6 +75,21 @@ def test_a_model_with_fewer_seeds_is_compared_on_the_seeds_it_shares(bench):
     assert "vae_pretrain_gap_auc_grouped_b0.05" in summary
 
 
+def test_the_gp_heads_ablations_are_compared_with_the_gp_head_and_it_with_the_forest(bench):
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 100)
+    good = np.clip(0.7 * y + 0.3 * rng.random(100), 0, 1)
+    weak = rng.random(100)
+    models = {"vae": weak, "rf": good, "vae:gp-head": good, "vae:gp-semi-none": good, "vae:gp-composition": weak}
+    rows, summary = bench.summarise(_predictions(models, y), draws=100)
+    gp, semi, composition = (
+        rows[rows["model"] == m].iloc[0] for m in ("vae:gp-head", "vae:gp-semi-none", "vae:gp-composition")
+    )
+    assert gp["gap_peer"] == "rf" and gp["gap_auc"] == 0 == gp["gap_auc_lo"]  # identical to the forest: 0 in every draw
+    assert semi["vs_gp_auc"] == 0 == semi["vs_gp_auc_hi"] and composition["vs_gp_auc_hi"] < 0 < semi["vs_vae_auc"]
+    assert summary["vae_gp_composition_vs_gp_auc_grouped_b0.05"] == composition["vs_gp_auc"]
+
+
 def test_partial_and_duplicated_fits_are_dropped_when_read_back(bench, tmp_path):
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 40)
