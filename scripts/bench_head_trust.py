@@ -1,6 +1,6 @@
 """Can a user trust the head? Fit the default model (all labels, a random or grouped split) with each head
-(``HEADS``: the network h, the gp head, with its composition term, with 256 inducing inputs) and report, for the head
-alone (no measured-neighbour update):
+(``HEADS``: the network h, the gp head, with its composition term, and that with 256 inducing inputs) and report,
+for the head alone (no measured-neighbour update):
 
 - test AUC, log-loss and ECE;
 - P(single phase) of the Cantor alloy CoCrFeMnNi (a training alloy labelled single phase in the default data);
@@ -28,7 +28,7 @@ HEADS = {
     "network": {"head_function": "network"},
     "gp": {"head_function": "gp"},
     "gp-composition": {"head_function": "gp", "gp_composition": True},
-    "gp-256": {"head_function": "gp", "gp_inducing": 256},
+    "gp-composition-256": {"head_function": "gp", "gp_composition": True, "gp_inducing": 256},
 }
 FAR = 0.20  # at.% distance / 100 (half the L1 distance of mole-fraction vectors) from every known alloy
 

@@ -140,7 +140,7 @@ def test_an_alloys_probability_does_not_depend_on_its_batch():
     assert torch.allclose(alone, batch[:1], atol=1e-6) and torch.allclose(alone_sd, batch_sd[:1], atol=1e-6)
 
 
-@pytest.mark.parametrize("values", [{"head_function": "forest"}, {"gp_inducing": 0}])
+@pytest.mark.parametrize("values", [{"head_function": "forest"}, {"gp_inducing": 0}, {"gp_composition": "false"}])
 def test_bad_gp_settings_are_refused(values):
     with pytest.raises(InputError, match="model\\."):
         VAEConfig(elements=("Co", "Cr"), **values)
@@ -161,6 +161,16 @@ def test_the_report_lists_each_descriptors_share_of_g():
     assert "process over the same descriptors" in _flexible({"delta": relevance["delta"]})
     summary["model"] = {"gp_relevance": {}}  # a network head: no table
     assert "share of g" not in "\n".join(_posterior_section(SimpleNamespace(summary=summary)))
+
+
+def test_a_gp_head_with_the_composition_term_reads_back_from_its_config_and_weights():
+    config = VAEConfig(elements=("Co", "Cr", "Fe", "Ni"), z_dim=2, hidden=8, head_function="gp", gp_composition=True)
+    vae = PhaseVAE(config)
+    with torch.no_grad():
+        vae.head.process.log_composition_scale.fill_(-1.0)  # not the value a fresh model starts with
+    back = PhaseVAE(VAEConfig.from_dict(json.loads(json.dumps(config.to_dict()))))  # as the bundle stores it
+    back.load_state_dict(vae.state_dict())  # strict: the composition term's parameters are in both
+    assert back.head.process.n_elements == 4 and back.head.process.log_composition_scale.item() == -1.0
 
 
 def test_inspect_reads_the_composition_terms_share_and_length_scale():

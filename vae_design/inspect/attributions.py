@@ -3,10 +3,10 @@
 The explained output is the head's log-odds of a single phase (natural log, posterior-mean coefficients), so
 attributions add up: for each alloy, base value + sum of its SHAP values = its log-odds, where the base value is
 the mean log-odds over the background alloys (training alloys). Players are the head's descriptors (standardised,
-as the head sees them) and, when the head's composition network sees the composition, one more player
-``composition``: what the composition tells the head beyond the descriptors. Masked players take the values of
-background alloys (interventional SHAP, shap's ``Independent`` masker); with at most ~12 players the Shapley values
-are exact (``shap.explainers.Exact``), not sampled.
+as the head sees them) and, when the head reads the composition (its network h, or the Gaussian process's
+composition term), one more player ``composition``: what the composition tells the head beyond the descriptors.
+Masked players take the values of background alloys (interventional SHAP, shap's ``Independent`` masker); with at
+most ~12 players the Shapley values are exact (``shap.explainers.Exact``), not sampled.
 """
 
 from __future__ import annotations

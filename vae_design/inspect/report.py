@@ -22,7 +22,7 @@ MEANINGS = {
     # the descriptor sums Takeuchi & Inoue's tabulated binary enthalpies, not matminer's full Miedema model
     "dH_mix": "mixing enthalpy (Takeuchi-Inoue binary pair table, regular-solution model)",
     "omega": "entropy-to-enthalpy ratio Omega = Tm dS_mix / abs(dH_mix)",
-    COMPOSITION: "composition beyond the descriptors (the head's network)",
+    COMPOSITION: "composition beyond the descriptors (the head's network, or the GP's composition term)",
 }
 FIGURES = {
     "shap_beeswarm.png": figures.shap_beeswarm,

@@ -75,6 +75,8 @@ class ModelSettings:
             object.__setattr__(self, key, int(value))  # numpy integers as int
         if not 0 <= self.dropout < 1:
             raise InputError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        if not isinstance(self.gp_composition, bool):
+            raise InputError(f"model.gp_composition must be true or false, got {self.gp_composition!r}")
         if self.head_function not in ("network", "gp"):
             raise InputError(f"model.head_function must be network or gp, got {self.head_function!r}")
         if self.decoder not in DECODERS:
