@@ -134,9 +134,7 @@ class _PaletteHead:
         self.b = b_loc + b_scale * torch.randn((samples, *b_loc.shape), generator=generator)
         # g's posterior draws (models/gp.py), fixed for the whole screen like w and b: every chunk, and a resumed run,
         # scores an alloy with the same draws
-        process = self.head.process
-        self.generator = generator  # the multi-class path passes it on (a four-class screen needs it)
-        self.process_draws = process.sample(samples, generator) if process is not None else None
+        self.process_draws = self.head.posterior_draws(samples, generator)
         if self.embedding is not None:
             self.layers = self._layers(self.embedding)
 
@@ -174,19 +172,16 @@ class _PaletteHead:
         if self.head.n_classes != 2:
             x = palette.new_zeros((len(palette), self.n_elements))
             x[:, self.columns] = palette
-            logits = self.head.logits(x, features, self.w, self.b)
-            spread = self.head.process_spread(x, features, len(self.w), self.generator, self.process_draws)
-            probabilities = (logits + spread).softmax(-1)
+            probabilities = self.head.logits(x, features, self.w, self.b, *self.process_draws).softmax(-1)
             return probabilities.mean(0), probabilities.std(0), raw
         # Two classes: the other class's log-odds against the reference, b + w f + h(x), for all posterior draws in
         # one matmul (N, S); the same sum as PhaseHead.logits (tests/design check it), without the (S, N, 2) softmax.
         log_odds = torch.addmm(self.b[:, 0], features, self.w[:, 0, :].T)
         if self.head.embedding is not None:
             log_odds += self._embedding(palette, features)
-        process = self.head.process
-        if process is not None:  # g at the screen's fixed posterior draws, one per column (models/gp.py)
-            inputs = torch.cat([features, palette], 1) if process.n_elements else features
-            log_odds += process.at(inputs, *self.process_draws, columns=self.columns)[..., 0].T
+        if self.head.process is not None:  # g at the screen's fixed posterior draws, one per column (models/gp.py)
+            inputs = self.head.process_inputs(palette, features)  # the palette's fractions (columns below)
+            log_odds += self.head.process.at(inputs, *self.process_draws, columns=self.columns)[..., 0].T
         other = torch.sigmoid(log_odds)
         mean, std = other.mean(1), other.std(1)
         reference = self.head.reference_class

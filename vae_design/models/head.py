@@ -120,28 +120,30 @@ class PhaseHead(nn.Module):
         return self.scaler(self.descriptors(x.double()).float())
 
     def logits(
-        self, x: torch.Tensor, features: torch.Tensor, w: torch.Tensor, b: torch.Tensor, v: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        features: torch.Tensor,
+        w: torch.Tensor,
+        b: torch.Tensor,
+        v: torch.Tensor | None = None,
+        normal: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Class logits (..., N, K); w (..., K-1, D), b (..., K-1) may carry leading sample dims, and so may the
-        Gaussian process's inducing values v (..., K-1, M) (None: its posterior mean; models/gp.py)."""
+        Gaussian process's inducing values v (..., K-1, M) (None: its posterior mean; models/gp.py). Given also
+        ``normal``, (v, normal) are S posterior draws of :meth:`posterior_draws` and g is drawn from its posterior,
+        the conditional variance included, so that the head's spread grows away from the data."""
         eta = b.unsqueeze(-2) + features @ w.transpose(-1, -2)
         if self.embedding is not None:
             eta = eta + self.embedding(x, features)
         if self.process is not None:
-            eta = eta + self.process(self.process_inputs(x, features), v)
+            inputs = self.process_inputs(x, features)
+            eta = eta + (self.process(inputs, v) if normal is None else self.process.at(inputs, v, normal))
         return self._with_reference(eta)
 
-    def process_spread(
-        self, x: torch.Tensor, features: torch.Tensor, n_samples: int, generator: torch.Generator, draws=None
-    ) -> torch.Tensor:
-        """S draws of g's posterior about its mean, as logits (S, N, K) to add to :meth:`logits`' (zero without a
-        Gaussian process): the spread of q(v) and the conditional variance, which grows away from the data.
-        ``draws``: fixed draws (v, normal) of :meth:`HeadProcess.sample`, e.g. one set for every chunk of a screen."""
-        if self.process is None:
-            return features.new_zeros((n_samples, len(features), self.n_classes))
-        v, normal = self.process.sample(n_samples, generator) if draws is None else draws
-        # g is linear in v: a draw about the mean is g at (v - m), one projection instead of two
-        return self._with_reference(self.process.at(self.process_inputs(x, features), v - self.process.loc, normal))
+    def posterior_draws(self, n_samples: int, generator: torch.Generator) -> tuple:
+        """S draws (v, normal) of g's posterior for :meth:`logits` (:meth:`HeadProcess.sample`); (None, None)
+        without a Gaussian process, so that callers pass them on either way."""
+        return (None, None) if self.process is None else self.process.sample(n_samples, generator)
 
     def _with_reference(self, eta: torch.Tensor) -> torch.Tensor:
         """(..., K-1) log-odds -> (..., K) logits with the reference class's fixed at 0."""

@@ -252,8 +252,7 @@ class PhaseVAE(nn.Module):
         noise_w = torch.randn((n_samples, *w_loc.shape), generator=generator, device=x.device)
         noise_b = torch.randn((n_samples, *b_loc.shape), generator=generator, device=x.device)
         w, b, features = w_loc + w_scale * noise_w, b_loc + b_scale * noise_b, self.head.features(x)
-        logits = self.head.logits(x, features, w, b) + self.head.process_spread(x, features, n_samples, generator)
-        return logits.softmax(-1)
+        return self.head.logits(x, features, w, b, *self.head.posterior_draws(n_samples, generator)).softmax(-1)
 
     def class_probabilities(
         self, x: torch.Tensor, n_samples: int = 64, seed: int = 0
