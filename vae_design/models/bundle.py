@@ -26,7 +26,8 @@ from vae_design.models.ssvae import PhaseVAE, VAEConfig
 
 # 2: neighbours.pt; 3: h residualised; 4: independence, encoder inputs; 5: semi; 6: target factor z_y;
 # 7: nuisance density per class and element count; 8: model.head_function and gp_inducing in the config (a format-7
-# bundle is a network head and reads as one); 9: model.gp_composition (a gp head of format 8 has no composition term)
+# bundle is a network head and reads as one); 9: model.gp_composition (a format-8 gp head reads with its default,
+# false: no composition term)
 FORMAT = 9
 READABLE = (7, 8, 9)
 
@@ -88,8 +89,7 @@ def load_bundle(path: Path) -> tuple[PhaseVAE, str, pd.DataFrame, dict, Neighbou
             f"reads formats {', '.join(map(str, READABLE[:-1]))} and {READABLE[-1]} (the latent's target and nuisance "
             "factors): retrain with vae-design train"
         )
-    config = meta["config"] if meta["format"] >= 9 else {"gp_composition": False, **meta["config"]}
-    vae = PhaseVAE(VAEConfig.from_dict(config))
+    vae = PhaseVAE(VAEConfig.from_dict(meta["config"]))  # keys an older format lacks take their defaults
     try:
         state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
         vae.load_state_dict(state)
